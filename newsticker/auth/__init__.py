@@ -1,0 +1,1 @@
+"""Editors and admins: accounts, passwords, login."""

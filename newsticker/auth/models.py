@@ -1,0 +1,56 @@
+"""Editor accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from newsticker.core.db import Base, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    """What a user may do: editors run the publications, admins also manage users."""
+
+    ADMIN = "admin"
+    EDITOR = "editor"
+
+
+class User(UserMixin, Base):
+    """A person who logs in to the editor area."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20), default=Role.EDITOR.value)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change or deactivation so every old session cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    language: Mapped[str] = mapped_column(String(5), default="de")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session cookie."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        """Return whether the account may log in."""
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        """Return whether the user has the admin role."""
+        return self.role == Role.ADMIN.value
+
+    @property
+    def display_name(self) -> str:
+        """Return the name, or the address when no name is set."""
+        return self.name or self.email

@@ -1,0 +1,339 @@
+"""The `newsticker` command: set up, run and operate the system."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from flask import Flask
+
+from newsticker.config import CONFIG_ENV, ConfigError, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEMO_EDITOR = "redaktion@flensburg.example"
+
+
+class Context:
+    """What every command shares: where the config is, and the app once built."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._settings: Settings | None = None
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Load the settings once, stopping with the config error if they are bad."""
+        if self._settings is None or overrides:
+            try:
+                self._settings = load_settings(self.config_path, overrides=overrides or None)
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._settings
+
+    def app(self, **overrides: Any) -> Flask:
+        """Build the Flask app from the settings."""
+        from newsticker import create_app
+
+        try:
+            return create_app(self.settings(**overrides))
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@contextmanager
+def command_transaction(app: Flask) -> Iterator[Any]:
+    """Run a command's work in one transaction; send the mails it queued after the commit."""
+    from newsticker.core.db import db
+    from newsticker.core.mail import SmtpTransport
+    from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
+
+    base_url = app.config["NEWSTICKER_SETTINGS"].site.base_url
+    with app.app_context(), app.test_request_context(base_url=base_url):
+        session = db.session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        ids = take_pending_ids(session)
+        if ids:
+            send_queued_mail(
+                db.session_factory,
+                SmtpTransport(app.config["NEWSTICKER_SETTINGS"].smtp),
+                ids=ids,
+            )
+
+
+def with_app(func: F) -> F:
+    """Give the command an app and a session inside one transaction."""
+
+    @functools.wraps(func)
+    @pass_context
+    def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        app = ctx.app()
+        with command_transaction(app) as session:
+            return func(app, session, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Path of config.toml (default: ${CONFIG_ENV} or ./config.toml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.pass_context
+def cli(click_ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Newsticker: submissions, subscribers and issues of a city's newsletter."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    click_ctx.obj = Context(config_path)
+
+
+@cli.command("check-config")
+@pass_context
+def check_config(ctx: Context) -> None:
+    """Validate the configuration and print the effective settings (secrets masked)."""
+    settings = ctx.settings()
+    click.echo(json.dumps(settings.masked(), indent=2, ensure_ascii=False, default=str))
+    click.echo("Configuration OK.", err=True)
+
+
+@cli.command("init-db")
+@pass_context
+def init_db(ctx: Context) -> None:
+    """Create or upgrade the database schema (alembic upgrade heads)."""
+    from newsticker.migrations import upgrade_database
+
+    settings = ctx.settings()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade_database(settings.database_url)
+    except Exception as exc:
+        raise click.ClickException(f"cannot upgrade the database: {exc}") from exc
+    click.echo("Database is up to date.")
+
+
+@cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "editor"]), default="editor", show_default=True)
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_app
+def create_user_command(
+    app: Flask, session: Any, email: str, role: str, name: str, password_stdin: bool
+) -> None:
+    """Create an editor account; the password comes from a prompt or standard input."""
+    from newsticker.auth.services import UserError, create_user, normalise_login
+
+    try:
+        normalise_login(email)
+    except UserError as exc:
+        raise click.BadParameter(str(exc), param_hint="EMAIL") from exc
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(session, email, password, role=role, name=name)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@cli.command("demo")
+@with_app
+def demo_command(app: Flask, session: Any) -> None:
+    """Load realistic demo content for Flensburg (safe to run again)."""
+    from newsticker.demo import load_demo
+
+    report = load_demo(session, app.config["NEWSTICKER_SETTINGS"])
+    click.echo(f"Demo content: {report}")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=click.IntRange(1, 65535), show_default=True)
+@click.option("--debug", is_flag=True, help="Reload on code changes, show the debugger.")
+@pass_context
+def serve(ctx: Context, host: str, port: int, debug: bool) -> None:
+    """Run the development web server (use gunicorn in production)."""
+    app = ctx.app()
+    app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+
+
+@cli.command("catcher")
+@pass_context
+def catcher_command(ctx: Context) -> None:
+    """Run the loopback mail catcher in the foreground."""
+    from newsticker.core.catcher import MailCatcher
+
+    settings = ctx.settings()
+    catcher = _start_catcher(settings, MailCatcher)
+    click.echo(f"Mail catcher listening on {settings.catcher.host}:{catcher.port}. Ctrl+C stops.")
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        catcher.stop()
+
+
+def _start_catcher(settings: Settings, catcher_class: Any) -> Any:
+    maildir = settings.instance_dir / settings.catcher.maildir
+    try:
+        return catcher_class(maildir, settings.catcher.host, settings.catcher.port).start()
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot start the mail catcher on {settings.catcher.host}:{settings.catcher.port}: "
+            f"{exc} (is another Newsticker running?)"
+        ) from exc
+
+
+@cli.command("send-mail-queue")
+@pass_context
+def send_mail_queue(ctx: Context) -> None:
+    """Send (or retry) the queued transactional mails that are due."""
+    from newsticker import jobs
+
+    app = ctx.app()
+    with app.app_context():
+        run = jobs.send_mail_queue()
+    click.echo(f"sent {run.sent}, to retry {run.retried}, failed {run.failed}")
+
+
+@cli.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=click.IntRange(1, 65535), show_default=True)
+@click.option("--no-scheduler", is_flag=True, help="Do not start the scheduler process.")
+@pass_context
+def up(ctx: Context, host: str, port: int, no_scheduler: bool) -> None:
+    """Set up and run everything locally: database, demo content, catcher, scheduler, web."""
+    from newsticker.auth.services import find_user, set_password
+    from newsticker.core.catcher import MailCatcher
+    from newsticker.demo import load_demo
+    from newsticker.migrations import upgrade_database
+
+    base = ctx.settings()
+    # The catcher is the relay: every mail the demo sends can be read in the outbox.
+    overrides = {
+        "smtp.host": base.catcher.host,
+        "smtp.port": base.catcher.port,
+        "smtp.tls": "none",
+        "smtp.user": "",
+        "site.base_url": os.environ.get("NEWSTICKER_BASE_URL") or f"http://{host}:{port}",
+    }
+    settings = ctx.settings(**overrides)
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.database_url)
+    app = ctx.app(**overrides)
+    password = secrets.token_urlsafe(12)
+    with command_transaction(app) as session:
+        report = load_demo(session, settings)
+        user = find_user(session, DEMO_EDITOR)
+        if user is None:
+            from newsticker.auth.services import create_user
+
+            create_user(session, DEMO_EDITOR, password, role="admin", name="Demo-Redaktion")
+        else:
+            set_password(session, user, password)
+    catcher = _start_catcher(settings, MailCatcher)
+    scheduler = None if no_scheduler else _start_scheduler(settings, overrides, ctx.config_path)
+    url = f"http://{host}:{port}"
+    click.echo(
+        "\n".join(
+            [
+                "",
+                f"  Newsticker is running on {url}",
+                f"  Editor login:  {url}/redaktion/login",
+                f"    e-mail:      {DEMO_EDITOR}",
+                f"    password:    {password}   (new on every start)",
+                f"  Outbox (mails caught on {settings.catcher.host}:{catcher.port}): "
+                f"{url}/redaktion/postausgang",
+                f"  Scheduler:     {'running' if scheduler else 'not started'}",
+                f"  Demo content:  {report}",
+                "  Ctrl+C stops everything.",
+                "",
+            ]
+        )
+    )
+    try:
+        app.run(host=host, port=port, use_reloader=False, threaded=True)
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            try:
+                scheduler.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                scheduler.kill()
+        catcher.stop()
+
+
+def _start_scheduler(
+    settings: Settings, overrides: dict[str, Any], config_path: str | None
+) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env["NEWSTICKER_SMTP_HOST"] = str(overrides["smtp.host"])
+    env["NEWSTICKER_SMTP_PORT"] = str(overrides["smtp.port"])
+    env["NEWSTICKER_BASE_URL"] = str(overrides["site.base_url"])
+    env["NEWSTICKER_DATABASE_URL"] = settings.database_url
+    if config_path:
+        env[CONFIG_ENV] = os.path.abspath(config_path)
+    process = subprocess.Popen([sys.executable, "-m", "newsticker.scheduling"], env=env)
+    time.sleep(0.5)
+    if process.poll() is not None:
+        raise click.ClickException("the scheduler process stopped at once; see the log above")
+    return process
+
+
+# Feature packages add their own commands (import-subscribers, draft-issue, ...).
+FEATURE_COMMANDS = (
+    "subscribers.commands",
+    "newsticker.issues.commands",
+    "newsticker.delivery.commands",
+)
+
+
+def _register_feature_commands() -> None:
+    for name in FEATURE_COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(cli)
+
+
+_register_feature_commands()
+
+
+def main() -> int:
+    """Run the command line."""
+    try:
+        cli.main(prog_name="newsticker", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

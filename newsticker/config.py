@@ -1,0 +1,338 @@
+"""Read config.toml and the environment into one typed, validated settings object."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+CONFIG_ENV = "NEWSTICKER_CONFIG"
+DEFAULT_CONFIG_PATH = "config.toml"
+
+# Environment variables that override single keys of the file (SPEC: public interface).
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "NEWSTICKER_DATABASE_URL": ("database", "url"),
+    "NEWSTICKER_SMTP_HOST": ("smtp", "host"),
+    "NEWSTICKER_SMTP_PORT": ("smtp", "port"),
+    "NEWSTICKER_BASE_URL": ("site", "base_url"),
+    "NEWSTICKER_SECRET_KEY": ("site", "secret_key"),
+}
+
+SECRET_KEYS = {"secret_key", "old_secret_keys", "password", "dkim_private_key"}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names file, key and expectation."""
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"an IANA time zone such as 'Europe/Berlin', got {value!r}") from exc
+    return value
+
+
+def _check_rate(value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"a rate such as '10 per hour', got {value!r}") from exc
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+Rate = Annotated[str, AfterValidator(_check_rate)]
+
+
+class Section(BaseModel):
+    """Forbid unknown keys everywhere: a typo must stop start-up, not be ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteSettings(Section):
+    name: str = "Newsticker Flensburg"
+    base_url: str = "http://127.0.0.1:5000"
+    secret_key: str = ""
+    old_secret_keys: list[str] = Field(default_factory=list)
+    production: bool = False
+    timezone: TimeZoneName = "Europe/Berlin"
+    default_language: Literal["de", "en"] = "de"
+    instance_path: str = "instance"
+    privacy_url: str = ""
+    imprint_url: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"an http:// or https:// URL, got {value!r}")
+        return value.rstrip("/")
+
+
+class DatabaseSettings(Section):
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(
+                f"a database URL such as 'sqlite:///instance/newsticker.db' or "
+                f"'postgresql+psycopg://user@host/db', got {value!r}"
+            ) from exc
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(f"a SQLite or PostgreSQL URL, got backend {url.get_backend_name()!r}")
+        if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+            # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+            return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return value
+
+
+class SmtpSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8025, ge=1, le=65535)
+    tls: Literal["none", "starttls", "ssl"] = "none"
+    user: str = ""
+    password: str = ""
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class MailSettings(Section):
+    sender: str = "Newsticker Flensburg <newsticker@flensburg.example>"
+    reply_to: str = "integration@flensburg.example"
+    imprint: list[str] = Field(
+        default_factory=lambda: [
+            "Stadt Flensburg · Stabsstelle Integration",
+            "Rathausplatz 1, 24937 Flensburg",
+        ]
+    )
+    return_path: str = ""
+    feedback_id_sender: str = "newsticker"
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_private_key: str = ""
+    max_attempts: int = Field(default=8, ge=1, le=50)
+
+
+class CatcherSettings(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8025, ge=1, le=65535)
+    maildir: str = "catcher"
+
+
+class PublicationSettings(Section):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    name: str
+    cadence: Literal["weekly", "monthly", "quarterly"] = "weekly"
+    send_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "thu"
+    send_time: time = time(10, 0)
+    sections: list[Literal["events", "announcements", "calls", "articles", "figures"]] = Field(
+        default_factory=lambda: ["events", "announcements", "calls"]
+    )
+    also_send_to: list[str] = Field(default_factory=list)
+    description: str = ""
+
+
+def _default_publications() -> list[PublicationSettings]:
+    return [
+        PublicationSettings(
+            slug="ticker",
+            name="Newsticker Engagement & Zusammenleben",
+            cadence="weekly",
+            send_weekday="thu",
+            send_time=time(10, 0),
+            sections=["events", "announcements", "calls"],
+        ),
+        PublicationSettings(
+            slug="newsletter",
+            name="Integration in Flensburg",
+            cadence="quarterly",
+            send_weekday="thu",
+            send_time=time(10, 0),
+            sections=["articles", "figures", "events"],
+            also_send_to=["ticker"],
+        ),
+    ]
+
+
+class RateLimitSettings(Section):
+    storage_uri: str = "memory://"
+    login_per_ip: Rate = "20 per 15 minutes"
+    login_per_account: Rate = "5 per 15 minutes"
+    submit_per_ip: Rate = "10 per hour"
+    subscribe_per_ip: Rate = "20 per hour"
+    token_pages_per_ip: Rate = "60 per minute"
+    confirmation_mails_per_address_hours: int = Field(default=24, ge=1)
+    min_fill_seconds: float = Field(default=3.0, ge=0)
+
+
+class RetentionSettings(Section):
+    pending_signup_days: int = Field(default=7, ge=1)
+    mail_queue_days: int = Field(default=30, ge=1)
+    rejected_item_days: int = Field(default=180, ge=1)
+
+
+class DeliverySettings(Section):
+    messages_per_second: float = Field(default=50.0, gt=0)
+    messages_per_hour: int = Field(default=100_000, ge=1)
+    connections: int = Field(default=2, ge=1, le=32)
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    lease_seconds: int = Field(default=300, ge=10)
+    retry_attempts: int = Field(default=5, ge=1, le=50)
+    failure_pause_threshold: int = Field(default=50, ge=1)
+    max_html_bytes: int = Field(default=95 * 1024, ge=10_000)
+
+
+class ScheduleSettings(Section):
+    draft_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    draft_time: time = time(8, 0)
+    reminder_time: time = time(9, 0)
+    poll_seconds: int = Field(default=60, ge=5)
+    misfire_grace_seconds: int = Field(default=3600, ge=1)
+    bounce_maildir: str = ""
+
+
+class Settings(Section):
+    site: SiteSettings = Field(default_factory=SiteSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    catcher: CatcherSettings = Field(default_factory=CatcherSettings)
+    publications: list[PublicationSettings] = Field(default_factory=_default_publications)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+    @model_validator(mode="after")
+    def _publications_consistent(self) -> Settings:
+        slugs = [p.slug for p in self.publications]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("publication slugs must be unique")
+        for pub in self.publications:
+            for other in pub.also_send_to:
+                if other not in slugs or other == pub.slug:
+                    raise ValueError(
+                        f"publication {pub.slug!r}: also_send_to names {other!r}, "
+                        f"expected one of the other slugs {slugs}"
+                    )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the site's time zone."""
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def instance_dir(self) -> Path:
+        """Return the absolute instance folder (secret key, SQLite file, caught mails)."""
+        return Path(self.site.instance_path).resolve()
+
+    @property
+    def database_url(self) -> str:
+        """Return the database URL, defaulting to a SQLite file in the instance folder."""
+        return self.database.url or f"sqlite:///{self.instance_dir / 'newsticker.db'}"
+
+    def publication(self, slug: str) -> PublicationSettings | None:
+        """Return the publication with this slug, or None."""
+        return next((p for p in self.publications if p.slug == slug), None)
+
+    def masked(self) -> dict[str, Any]:
+        """Return the effective settings as a dict with secrets masked."""
+        return _mask(self.model_dump(mode="json"))
+
+
+def _mask(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _mask(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, key) for v in value]
+    if key in SECRET_KEYS and value:
+        return "********"
+    return value
+
+
+def _format_errors(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key (check the spelling against config.example.toml)")
+        elif err["type"] == "missing":
+            lines.append(f"  {key}: required value is missing")
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  {key}: expected {message}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Load settings from a TOML file, then the environment, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    explicit = path is not None or CONFIG_ENV in env
+    config_path = Path(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG_PATH))
+    data: dict[str, Any] = {}
+    source = str(config_path)
+    if config_path.is_file():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    elif explicit:
+        raise ConfigError(f"{source}: configuration file not found")
+    else:
+        source = "built-in defaults"
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if env.get(var):
+            data.setdefault(section, {})
+            if not isinstance(data[section], dict):
+                raise ConfigError(f"{source}: [{section}] must be a table")
+            data[section][key] = env[var]
+            source_note = f"{source} (with {var} from the environment)"
+            source = source_note if var not in source else source
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        data.setdefault(section, {})[key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc)) from exc
+
+
+def get_settings() -> Settings:
+    """Return the settings of the current Flask app."""
+    from flask import current_app
+
+    settings: Settings = current_app.config["NEWSTICKER_SETTINGS"]
+    return settings

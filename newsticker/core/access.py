@@ -1,0 +1,35 @@
+"""Who may see what: the editor area needs a login, admin pages the admin role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, g
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def protect_editor_blueprint(bp: Blueprint) -> None:
+    """Require a logged-in editor for every route of an editor-area blueprint."""
+
+    @bp.before_request
+    @login_required
+    def _require_login() -> ResponseReturnValue | None:
+        g.private_page = True
+        return None
+
+
+def admin_required(view: F) -> F:
+    """Refuse the view (403) to users without the admin role."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated or not getattr(current_user, "is_admin", False):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

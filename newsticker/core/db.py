@@ -1,0 +1,157 @@
+"""The database: engine, scoped session, declarative base and column types."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+logger = logging.getLogger(__name__)
+
+# Stable constraint names, so Alembic migrations can refer to them on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base class of every model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps no offset, so we add it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL, enforced foreign keys and real transactions."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN out of pysqlite's hands so SAVEPOINT and transactional DDL work
+        # (SQLAlchemy's documented recipe for the pysqlite driver).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _app_context_id() -> int:
+    from flask.globals import app_ctx
+
+    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
+
+
+class _Bound:
+    """The engine and session factory of one app."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.factory: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class Database:
+    """Engines and sessions per application; the session is scoped to the app context.
+
+    Each app keeps its own engine in app.extensions, so two apps in one process (the
+    test app and a live server, say) never share a connection by accident.
+    """
+
+    _engines: dict[str, Engine] = {}
+
+    def __init__(self) -> None:
+        self.session: scoped_session[Session] = scoped_session(
+            lambda: self.session_factory(), scopefunc=_app_context_id
+        )
+
+    def init_app(self, app: Flask, url: str) -> None:
+        """Bind an engine for this URL to the app; remove the session when its context ends."""
+        engine = self._engines.get(url)
+        if engine is None:
+            engine = self._engines[url] = make_engine(url)
+        app.extensions["newsticker_db"] = _Bound(engine)
+        app.teardown_appcontext(self._remove_session)
+
+    @property
+    def _bound(self) -> _Bound:
+        from flask import current_app
+
+        bound: _Bound = current_app.extensions["newsticker_db"]
+        return bound
+
+    @property
+    def engine(self) -> Engine:
+        """Return the current app's engine."""
+        return self._bound.engine
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        """Return the current app's session factory (for work outside the request session)."""
+        return self._bound.factory
+
+    def _remove_session(self, _exc: BaseException | None = None) -> None:
+        self.session.remove()
+
+    def ping(self) -> bool:
+        """Return True when the database answers a trivial query."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            logger.warning("database ping failed", exc_info=True)
+            return False
+        return True
+
+
+db = Database()

@@ -1,0 +1,161 @@
+"""What every request shares: one transaction, mail after commit, headers, error pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.wrappers import Response
+
+from newsticker.core.db import db
+from newsticker.core.i18n import LANGUAGE_COOKIE, LANGUAGES
+from newsticker.core.mail import SmtpTransport
+from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
+
+logger = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-src 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+ERROR_CODES = (400, 401, 403, 404, 405, 413, 422, 429, 500, 503)
+
+bp = Blueprint("core", __name__)
+
+
+def safe_next_url(target: str | None, fallback: str) -> str:
+    """Return target when it is a path on this site, else fallback (no open redirects)."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return fallback
+    return target
+
+
+@bp.route("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Report whether the database answers (for monitoring)."""
+    if db.ping():
+        return jsonify(status="ok", database="ok"), 200
+    return jsonify(status="error", database="unreachable"), 503
+
+
+@bp.route("/sprache", methods=["POST"])
+def set_language() -> ResponseReturnValue:
+    """Remember the chosen interface language in a cookie and go back."""
+    lang = request.form.get("lang", "")
+    target = safe_next_url(request.form.get("next"), "/")
+    response = redirect(target, 303)
+    if lang in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def _finish_transaction(response: Response) -> Response:
+    """Commit the request's work, or roll it back when the answer is an error."""
+    session = db.session
+    if response.status_code >= 400:
+        session.rollback()
+        take_pending_ids(session)
+        return response
+    session.commit()
+    ids = take_pending_ids(session)
+    if ids:
+        # After the commit: a mail can never announce data that was rolled back, and a
+        # relay that is down only delays the mail (the scheduler retries it).
+        factory = db.session_factory
+        transport = SmtpTransport(current_app.config["NEWSTICKER_SETTINGS"].smtp)
+        if current_app.config.get("SEND_MAIL_SYNC"):
+            send_queued_mail(factory, transport, ids=ids)
+        else:
+            response.call_on_close(lambda: _send_quietly(factory, transport, ids))
+    return response
+
+
+def _send_quietly(factory: Any, transport: SmtpTransport, ids: list[int]) -> None:
+    try:
+        send_queued_mail(factory, transport, ids=ids)
+    except Exception:
+        logger.exception("sending queued mails %s failed; the scheduler will retry", ids)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if getattr(g, "private_page", False) or request.path.startswith("/redaktion"):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _render_error(code: int, description: str | None = None) -> Response:
+    body = render_template(f"errors/{code}.html", code=code, description=description)
+    return Response(body, code, mimetype="text/html")
+
+
+def _handle_http_error(exc: HTTPException) -> ResponseReturnValue:
+    code = exc.code or 500
+    if code not in ERROR_CODES:
+        return exc
+    response = _render_error(code)
+    for name in ("Allow", "Retry-After"):
+        if name in exc.get_response().headers:
+            response.headers[name] = exc.get_response().headers[name]
+    return response
+
+
+def _handle_csrf(_exc: CSRFError) -> ResponseReturnValue:
+    return _render_error(400, _("The form has expired or was sent from elsewhere. "
+                                "Please reload the page and try again."))
+
+
+def _handle_unexpected(exc: Exception) -> ResponseReturnValue:
+    # Never show a stack trace or a secret: log it, answer with the plain 500 page.
+    if isinstance(exc, HTTPException):
+        return _handle_http_error(exc)
+    logger.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    return _render_error(InternalServerError.code)
+
+
+def init_http(app: Flask) -> None:
+    """Register the shared request hooks, error pages and core routes."""
+    app.register_blueprint(bp)
+    app.after_request(_finish_transaction)
+    app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)

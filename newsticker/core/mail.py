@@ -1,0 +1,153 @@
+"""Build e-mail messages and send them through SMTP (plain, STARTTLS or SSL)."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from newsticker.config import SmtpSettings
+from newsticker.core.db import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class MailError(Exception):
+    """A message could not be built or sent."""
+
+
+class TemporaryMailError(MailError):
+    """The relay refused for now (4xx, dropped connection, timeout): try again later."""
+
+
+class PermanentMailError(MailError):
+    """The relay refused for good (5xx): do not try this recipient again."""
+
+
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    reply_to: str | None = None,
+    message_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    """Build a multipart/alternative message, text part first, with the SMTP policy."""
+    msg = EmailMessage(policy=policy.SMTP)
+    try:
+        msg["From"] = sender
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(utcnow())
+        msg["Message-ID"] = message_id or make_msgid(domain=_domain_of(sender))
+        if reply_to:
+            msg["Reply-To"] = reply_to
+        for name, value in (headers or {}).items():
+            msg[name] = value
+    except (ValueError, TypeError) as exc:
+        # The SMTP policy refuses CR/LF in header values: no header injection.
+        raise MailError(f"invalid header value: {exc}") from exc
+    msg.set_content(text)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def _domain_of(address: str) -> str:
+    _, addr = parseaddr(address)
+    return addr.rpartition("@")[2] or "localhost"
+
+
+def format_address(display_name: str, addr: str) -> str:
+    """Return a correctly quoted "Name <addr>" header value."""
+    return str(Address(display_name=display_name, addr_spec=addr))
+
+
+class SmtpConnection:
+    """One open SMTP session that sends many messages."""
+
+    def __init__(self, client: smtplib.SMTP) -> None:
+        self.client = client
+        self.sent = 0
+
+    def send(self, msg: EmailMessage, *, envelope_from: str | None = None) -> None:
+        """Send one message; map the relay's answer to a temporary or permanent error."""
+        try:
+            refused = self.client.send_message(msg, from_addr=envelope_from)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise _classify(code, reply) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise TemporaryMailError(f"connection lost: {exc}") from exc
+        if refused:
+            code, reply = next(iter(refused.values()))
+            raise _classify(code, reply)
+        self.sent += 1
+
+    def close(self) -> None:
+        """Say QUIT, ignoring a relay that is already gone."""
+        try:
+            self.client.quit()
+        except (smtplib.SMTPException, OSError):
+            self.client.close()
+
+
+def _classify(code: int, reply: bytes | str) -> MailError:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    message = f"{code} {text}"
+    if 400 <= code < 500:
+        return TemporaryMailError(message)
+    return PermanentMailError(message)
+
+
+class SmtpTransport:
+    """Open SMTP connections to the configured relay."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def open(self) -> SmtpConnection:
+        """Open and authenticate one connection."""
+        s = self.settings
+        try:
+            client: smtplib.SMTP
+            if s.tls == "ssl":
+                client = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
+                )
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                if s.tls == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+            if s.user:
+                client.login(s.user, s.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentMailError(f"SMTP login refused: {exc.smtp_code}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryMailError(f"cannot connect to {s.host}:{s.port}: {exc}") from exc
+        return SmtpConnection(client)
+
+    @contextmanager
+    def connection(self) -> Iterator[SmtpConnection]:
+        """Yield an open connection and close it afterwards."""
+        conn = self.open()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def send(self, msg: EmailMessage, *, envelope_from: str | None = None) -> None:
+        """Send one message over a connection of its own."""
+        with self.connection() as conn:
+            conn.send(msg, envelope_from=envelope_from)

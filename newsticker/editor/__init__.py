@@ -1,0 +1,1 @@
+"""The editor area: dashboard and the mail catcher's outbox."""

@@ -1,0 +1,140 @@
+"""Events, announcements and calls for volunteers, and their audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from newsticker.core.db import Base, UTCDateTime, utcnow
+
+
+class ItemKind(StrEnum):
+    """What an item is."""
+
+    EVENT = "event"
+    ANNOUNCEMENT = "announcement"
+    CALL = "call"
+
+
+class ItemStatus(StrEnum):
+    """Where an item is in moderation."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+# The five fields of action of the city's integration plan, plus "general".
+FIELDS_OF_ACTION: dict[str, Any] = {
+    "work": _l("Training & work"),
+    "education": _l("Education & language"),
+    "health": _l("Health"),
+    "volunteering": _l("Volunteering"),
+    "encounter": _l("Encounter"),
+    "general": _l("General"),
+}
+
+KIND_LABELS: dict[str, Any] = {
+    ItemKind.EVENT.value: _l("Event"),
+    ItemKind.ANNOUNCEMENT.value: _l("Announcement"),
+    ItemKind.CALL.value: _l("Call for volunteers"),
+}
+
+STATUS_LABELS: dict[str, Any] = {
+    ItemStatus.SUBMITTED.value: _l("Submitted"),
+    ItemStatus.APPROVED.value: _l("Approved"),
+    ItemStatus.REJECTED.value: _l("Rejected"),
+    ItemStatus.WITHDRAWN.value: _l("Withdrawn"),
+    ItemStatus.EXPIRED.value: _l("Expired"),
+}
+
+
+class Item(Base):
+    """One submission: an event, an announcement or a call for volunteers."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        Index("ix_items_status_starts", "status", "starts_at"),
+        Index("ix_items_dupe", "title_key", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.SUBMITTED.value)
+    title: Mapped[str] = mapped_column(String(200))
+    # Case- and space-folded title, for finding duplicates (same title and start).
+    title_key: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[str] = mapped_column(String(600), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    field_of_action: Mapped[str] = mapped_column(String(20), default="general")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    event_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content_language: Mapped[str] = mapped_column(String(10), default="de")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    recurrence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Last moment any occurrence ends; what expiry and the public lists filter on.
+    last_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    visible_until: Mapped[date | None] = mapped_column(Date)
+    place_name: Mapped[str] = mapped_column(String(200), default="")
+    place_address: Mapped[str] = mapped_column(String(300), default="")
+    accessibility_note: Mapped[str] = mapped_column(String(500), default="")
+    organiser: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    contact_phone: Mapped[str] = mapped_column(String(50), default="")
+    link: Mapped[str] = mapped_column(String(1000), default="")
+    image_file: Mapped[str | None] = mapped_column(String(100))
+    image_alt: Mapped[str] = mapped_column(String(300), default="")
+    submitter_email: Mapped[str] = mapped_column(String(320), default="")
+    submitter_language: Mapped[str] = mapped_column(String(5), default="de")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    edit_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("items.id", ondelete="SET NULL")
+    )
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Demo content and imports are recognised by this key so loading them twice is harmless.
+    external_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    audit: Mapped[list[ItemAudit]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="ItemAudit.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_event(self) -> bool:
+        """Return whether the item is an event with dates."""
+        return self.kind == ItemKind.EVENT.value
+
+
+class ItemAudit(Base):
+    """One change to an item: who, when, what."""
+
+    __tablename__ = "item_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    item: Mapped[Item] = relationship(back_populates="audit")

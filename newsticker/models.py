@@ -1,0 +1,17 @@
+"""Import every model module so the metadata is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = (
+    "newsticker.core.mailqueue",
+    "newsticker.auth.models",
+    "newsticker.items.models",
+)
+
+
+def load_all_models() -> None:
+    """Import all model modules."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,1 @@
+"""Public pages: start page, events and offers, archive, feeds."""

@@ -1,0 +1,191 @@
+"""The scheduler process: one leader runs the jobs of newsticker.jobs on their schedules."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from newsticker.config import ConfigError, Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+# Any constant shared by all Newsticker schedulers of one database.
+ADVISORY_LOCK_KEY = 0x4E5354_4B52  # "NSTKR"
+LOCK_RETRY_SECONDS = 15
+
+
+class LeaderLock:
+    """Hold the one scheduler lock of a database for the life of the process.
+
+    PostgreSQL: a session-level advisory lock on a connection kept open. SQLite: an
+    exclusive file lock next to the database file (SQLite is one host by design).
+    """
+
+    def __init__(self, settings: Settings, engine: Any) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._file: Any = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; return whether we lead now."""
+        if self.engine.dialect.name == "postgresql":
+            conn = self.engine.connect()
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            ).scalar()
+            conn.commit()
+            if got:
+                self._conn = conn
+                return True
+            conn.close()
+            return False
+        path = Path(self.engine.url.database or "newsticker.db").with_suffix(".scheduler.lock")
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def wait(self, stop: Callable[[], bool] = lambda: False) -> bool:
+        """Block until we lead (or stop() says to give up); log that we wait."""
+        announced = False
+        while not stop():
+            if self.try_acquire():
+                logger.info("scheduler: this process leads")
+                return True
+            if not announced:
+                logger.warning(
+                    "scheduler: another scheduler leads on this database; waiting to take over"
+                )
+                announced = True
+            time.sleep(LOCK_RETRY_SECONDS)
+        return False
+
+    def release(self) -> None:
+        """Give the lock up."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def in_app_context(app: Flask, func: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap a job so it runs in an app context with a request context for url_for."""
+
+    def run() -> Any:
+        base_url = app.config["NEWSTICKER_SETTINGS"].site.base_url
+        with app.app_context(), app.test_request_context(base_url=base_url):
+            return func()
+
+    run.__name__ = getattr(func, "__name__", "job")
+    return run
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    """Create the scheduler with the app's database as job store and register the jobs."""
+    from newsticker.core.db import db
+
+    settings: Settings = app.config["NEWSTICKER_SETTINGS"]
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=db.engine, tablename="scheduler_jobs")},
+        timezone=settings.tz,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": settings.schedule.misfire_grace_seconds,
+        },
+    )
+    for job in registered_jobs(settings):
+        scheduler.add_job(
+            "newsticker.scheduling:run_job",
+            trigger=job["trigger"],
+            args=[job["func"]],
+            id=job["id"],
+            name=job["id"],
+            replace_existing=True,
+            **job.get("trigger_args", {}),
+        )
+    return scheduler
+
+
+def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
+    """Return the jobs and their schedules, from the settings."""
+    poll = settings.schedule.poll_seconds
+    return [
+        {"id": "send-mail-queue", "func": "send_mail_queue", "trigger": "interval",
+         "trigger_args": {"seconds": poll}},
+        {"id": "purge-mail-queue", "func": "purge_mail_queue", "trigger": "cron",
+         "trigger_args": {"hour": 3, "minute": 15}},
+    ]
+
+
+_APP: Flask | None = None
+
+
+def run_job(name: str) -> Any:
+    """Run one function of newsticker.jobs by name (what the job store keeps is this name)."""
+    from newsticker import jobs
+
+    if _APP is None:
+        raise RuntimeError("scheduler app not initialised")
+    func = getattr(jobs, name)
+    return in_app_context(_APP, func)()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scheduler until stopped; wait while another scheduler leads."""
+    global _APP
+    from newsticker import create_app
+    from newsticker.core.db import db
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        _APP = create_app(settings)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    stopping = False
+
+    def _stop(*_args: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    lock = LeaderLock(settings, db.engine)
+    try:
+        if not lock.wait(lambda: stopping):
+            return 0
+        scheduler = build_scheduler(_APP)
+        logger.info("scheduler: %d jobs, time zone %s", len(scheduler.get_jobs()),
+                    settings.site.timezone)
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        logger.info("scheduler: stopping")
+    finally:
+        lock.release()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""Fixtures: a migrated database per run, a rolled-back transaction per test, the app.
+
+The suite runs on SQLite by default and on PostgreSQL when NEWSTICKER_TEST_DATABASE_URL
+is set (CI does both). The schema always comes from the Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from newsticker import create_app
+from newsticker.config import Settings, load_settings
+from newsticker.core.catcher import MailCatcher, read_caught
+from newsticker.core.db import make_engine
+from newsticker.migrations import upgrade_database
+
+TEST_DATABASE_ENV = "NEWSTICKER_TEST_DATABASE_URL"
+
+
+def free_port() -> int:
+    """Return a free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def reset_postgres(url: str) -> None:
+    """Drop everything in the public schema so the migrations start from nothing."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def migrated_database(tmp_dir: Path, name: str) -> str:
+    """Return the URL of a freshly migrated database (a new SQLite file, or reset PG)."""
+    url = os.environ.get(TEST_DATABASE_ENV)
+    if url:
+        reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_dir / name}"
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Return the URL of the test database, migrated once per run."""
+    return migrated_database(tmp_path_factory.mktemp("db"), "test.db")
+
+
+@pytest.fixture
+def catcher(tmp_path: Path) -> Iterator[MailCatcher]:
+    """Run a loopback SMTP catcher for one test."""
+    mail_catcher = MailCatcher(tmp_path / "catcher", "127.0.0.1", free_port()).start()
+    yield mail_catcher
+    mail_catcher.stop()
+
+
+def make_settings(database_url: str, instance: Path, **overrides: Any) -> Settings:
+    """Return test settings: a fixed secret, no config file, a private instance folder."""
+    values: dict[str, Any] = {
+        "site.secret_key": "test-secret-key-not-for-production",
+        "site.instance_path": str(instance),
+        "site.base_url": "http://localhost",
+        "database.url": database_url,
+        "smtp.port": 1,  # nothing listens there: tests that send mail use the catcher
+        "smtp.timeout": 5,
+        "rate_limits.min_fill_seconds": 0,
+    }
+    values.update(overrides)
+    # Never read the developer's config.toml or environment during tests.
+    return load_settings(EMPTY_CONFIG, overrides=values, environ={})
+
+
+EMPTY_CONFIG = Path(__file__).parent / "data" / "empty.toml"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override settings in a test module by redefining this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    database_url: str, tmp_path: Path, settings_overrides: dict[str, Any], request: Any
+) -> Iterator[Flask]:
+    """Return the app bound to one connection whose transaction is rolled back afterwards."""
+    overrides = dict(settings_overrides)
+    if "catcher" in request.fixturenames:
+        mail_catcher: MailCatcher = request.getfixturevalue("catcher")
+        overrides.setdefault("smtp.port", mail_catcher.port)
+        overrides.setdefault("catcher.maildir", str(mail_catcher.maildir))
+    settings = make_settings(database_url, tmp_path / "instance", **overrides)
+    application = create_app(settings)
+    application.config.update(TESTING=True, SEND_MAIL_SYNC=True)
+    bound = application.extensions["newsticker_db"]
+    connection = bound.engine.connect()
+    outer = connection.begin()
+    bound.factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    with application.app_context():
+        yield application
+    bound.factory.configure(bind=bound.engine, join_transaction_mode="conservative_savepoint")
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def db(app: Flask) -> Session:
+    """Return the session of the test's app context."""
+    from newsticker.core.db import db as database
+
+    return database.session
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Return a test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """Return a CLI runner."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def caught(catcher: MailCatcher) -> Any:
+    """Return a function that lists the mails the catcher received."""
+    return lambda: read_caught(catcher.maildir)
