@@ -109,6 +109,9 @@ def cli(click_ctx: click.Context, config_path: str | None, verbose: bool) -> Non
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Libraries that narrate every step at INFO: keep the console readable.
+    for name in ("alembic", "mail.log", "apscheduler.executors.default"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
     click_ctx.obj = Context(config_path)
 
 

@@ -58,6 +58,7 @@ def _check_rate(value: str) -> str:
     return value
 
 
+SectionName = Literal["events", "announcements", "calls", "articles", "figures"]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 Rate = Annotated[str, AfterValidator(_check_rate)]
 
@@ -150,8 +151,8 @@ class PublicationSettings(Section):
     cadence: Literal["weekly", "monthly", "quarterly"] = "weekly"
     send_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "thu"
     send_time: time = time(10, 0)
-    sections: list[Literal["events", "announcements", "calls", "articles", "figures"]] = Field(
-        default_factory=lambda: ["events", "announcements", "calls"]
+    sections: list[SectionName] = Field(
+        default_factory=lambda: list[SectionName](["events", "announcements", "calls"])
     )
     also_send_to: list[str] = Field(default_factory=list)
     description: str = ""
@@ -166,6 +167,7 @@ def _default_publications() -> list[PublicationSettings]:
             send_weekday="thu",
             send_time=time(10, 0),
             sections=["events", "announcements", "calls"],
+            description="Jede Woche: Veranstaltungen, Angebote und Aufrufe zum Mitmachen.",
         ),
         PublicationSettings(
             slug="newsletter",
@@ -175,6 +177,7 @@ def _default_publications() -> list[PublicationSettings]:
             send_time=time(10, 0),
             sections=["articles", "figures", "events"],
             also_send_to=["ticker"],
+            description="Vierteljährlich: Berichte sowie Zahlen, Daten, Fakten zur Integration.",
         ),
     ]
 
@@ -185,7 +188,7 @@ class RateLimitSettings(Section):
     login_per_account: Rate = "5 per 15 minutes"
     submit_per_ip: Rate = "10 per hour"
     subscribe_per_ip: Rate = "20 per hour"
-    token_pages_per_ip: Rate = "60 per minute"
+    token_pages_per_ip: Rate = "60 per minute"  # noqa: S105 (a rate, not a password)
     confirmation_mails_per_address_hours: int = Field(default=24, ge=1)
     min_fill_seconds: float = Field(default=3.0, ge=0)
 
@@ -287,7 +290,9 @@ def _format_errors(source: str, exc: ValidationError) -> str:
         else:
             got = err.get("input")
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            message = err["msg"].removeprefix("Value error, ")
+            message = err["msg"]
+            for prefix in ("Value error, ", "Input should be "):
+                message = message.removeprefix(prefix)
             lines.append(f"  {key}: expected {message}{shown}")
     return "\n".join(lines)
 

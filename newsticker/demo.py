@@ -190,8 +190,7 @@ def demo_items(settings: Settings, today: date) -> list[dict[str, Any]]:
             "kind": ItemKind.ANNOUNCEMENT,
             "title": "دورات لغة ألمانية جديدة في الجامعة الشعبية",
             "summary": "تبدأ دورات اندماج جديدة في يناير. التسجيل ممكن الآن.",
-            "description": "للاستفسار: مكتب الاستشارات في الجامعة الشعبية، من الاثنين إلى "
-            "الخميس.",
+            "description": "للاستفسار: مكتب الاستشارات في الجامعة الشعبية، من الاثنين إلى الخميس.",
             "field_of_action": "education",
             "tags": ["Integrationskurs", "Sprache"],
             "event_languages": ["de"],

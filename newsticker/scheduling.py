@@ -131,10 +131,18 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
     """Return the jobs and their schedules, from the settings."""
     poll = settings.schedule.poll_seconds
     return [
-        {"id": "send-mail-queue", "func": "send_mail_queue", "trigger": "interval",
-         "trigger_args": {"seconds": poll}},
-        {"id": "purge-mail-queue", "func": "purge_mail_queue", "trigger": "cron",
-         "trigger_args": {"hour": 3, "minute": 15}},
+        {
+            "id": "send-mail-queue",
+            "func": "send_mail_queue",
+            "trigger": "interval",
+            "trigger_args": {"seconds": poll},
+        },
+        {
+            "id": "purge-mail-queue",
+            "func": "purge_mail_queue",
+            "trigger": "cron",
+            "trigger_args": {"hour": 3, "minute": 15},
+        },
     ]
 
 
@@ -157,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     from newsticker import create_app
     from newsticker.core.db import db
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     try:
         settings = load_settings()
         _APP = create_app(settings)
@@ -172,13 +183,17 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _stop)
-    lock = LeaderLock(settings, db.engine)
+    with _APP.app_context():
+        engine = db.engine
+    lock = LeaderLock(settings, engine)
     try:
         if not lock.wait(lambda: stopping):
             return 0
-        scheduler = build_scheduler(_APP)
-        logger.info("scheduler: %d jobs, time zone %s", len(scheduler.get_jobs()),
-                    settings.site.timezone)
+        with _APP.app_context():
+            scheduler = build_scheduler(_APP)
+        logger.info(
+            "scheduler: %d jobs, time zone %s", len(scheduler.get_jobs()), settings.site.timezone
+        )
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         logger.info("scheduler: stopping")

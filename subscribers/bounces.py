@@ -203,12 +203,25 @@ def _recipient_blocks(message: Message) -> list[Message]:
 
 def _status_blocks(part: Message) -> list[Message]:
     payload = part.get_payload()
-    if isinstance(payload, list):
-        return [block for block in payload if isinstance(block, Message)]
-    # message/global-delivery-status (RFC 6533) is not split into blocks by the
-    # email package, so parse its header blocks here.
+    if not isinstance(payload, list):
+        return _parse_blocks(part)
+    blocks: list[Message] = []
+    for item in payload:
+        if not isinstance(item, Message):
+            continue
+        blocks.append(item)
+        # message/global-delivery-status (RFC 6533) is parsed like an attached
+        # mail: the first block becomes its headers, the rest its body.
+        if not item.is_multipart():
+            blocks.extend(_parse_blocks(item))
+    return blocks
+
+
+def _parse_blocks(part: Message) -> list[Message]:
     raw = part.get_payload(decode=True)
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+    if not isinstance(raw, bytes) or not raw.strip():
+        return []
+    text = raw.decode("utf-8", "replace")
     parser = HeaderParser(policy=email.policy.compat32)
     return [
         parser.parsestr(chunk.strip() + "\n")

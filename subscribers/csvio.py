@@ -255,7 +255,12 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             message = _l("The file is not a valid CSV file (row %(row)s).", row=number + 1)
             raise ImportFileError(message) from exc
         number += 1
-        yield number, record
+        # Undo write_export's formula escaping, so an export imports unchanged.
+        yield number, [_unescape(cell) for cell in record]
+
+
+def _unescape(cell: str) -> str:
+    return cell[1:] if _ESCAPED_FORMULA_START.match(cell) else cell
 
 
 def _first_record(records: Iterator[tuple[int, list[str]]]) -> list[str]:
@@ -311,11 +316,7 @@ class _Columns:
 def _cell(record: Sequence[str], index: int | None) -> str:
     if index is None or index >= len(record):
         return ""
-    value = record[index]
-    # Undo write_export's formula escaping, so an export imports unchanged.
-    if _ESCAPED_FORMULA_START.match(value):
-        return value[1:]
-    return value
+    return record[index]
 
 
 def _data_rows(records: Iterator[tuple[int, list[str]]], columns: _Columns) -> Iterator[ImportRow]:

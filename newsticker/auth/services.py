@@ -26,7 +26,9 @@ def normalise_login(email: str) -> str:
     try:
         valid = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise UserError(_l("This is not a valid e-mail address: %(reason)s", reason=str(exc))) from exc
+        raise UserError(
+            _l("This is not a valid e-mail address: %(reason)s", reason=str(exc))
+        ) from exc
     return valid.normalized.lower()
 
 
@@ -53,8 +55,9 @@ def create_user(
     check_password_strength(password)
     if find_user(session, address) is not None:
         raise UserError(_l("An account with this address exists already."))
-    user = User(email=address, name=name.strip(), role=role,
-                password_hash=generate_password_hash(password))
+    user = User(
+        email=address, name=name.strip(), role=role, password_hash=generate_password_hash(password)
+    )
     session.add(user)
     session.flush()
     return user

@@ -34,10 +34,15 @@ def _login_failed(response: Response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: get_settings().rate_limits.login_per_ip, methods=["POST"],
-               deduct_when=_login_failed)
-@limiter.limit(lambda: get_settings().rate_limits.login_per_account, methods=["POST"],
-               key_func=_login_account_key, deduct_when=_login_failed)
+@limiter.limit(
+    lambda: get_settings().rate_limits.login_per_ip, methods=["POST"], deduct_when=_login_failed
+)
+@limiter.limit(
+    lambda: get_settings().rate_limits.login_per_account,
+    methods=["POST"],
+    key_func=_login_account_key,
+    deduct_when=_login_failed,
+)
 def login() -> ResponseReturnValue:
     """Show the login form and log the user in."""
     if current_user.is_authenticated:

@@ -24,7 +24,7 @@ class MaildirHandler:
         path.mkdir(parents=True, exist_ok=True)
         mailbox.Maildir(str(path), create=True)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         # Record the envelope the way Postfix does, so tests can see who it went to.
         head = (
             f"X-Envelope-From: {envelope.mail_from}\r\n"
@@ -51,13 +51,17 @@ class MailCatcher:
     @property
     def port(self) -> int:
         """Return the port the catcher listens on."""
-        return cast(int, self.controller.port)
+        return int(self.controller.port)
 
     def start(self) -> MailCatcher:
         """Start listening."""
         self.controller.start()
-        logger.info("mail catcher on %s:%s, storing in %s", self.controller.hostname,
-                    self.port, self.maildir)
+        logger.info(
+            "mail catcher on %s:%s, storing in %s",
+            self.controller.hostname,
+            self.port,
+            self.maildir,
+        )
         return self
 
     def stop(self) -> None:
@@ -102,7 +106,7 @@ def read_caught(maildir: Path) -> list[CaughtMail]:
         return []
     box = mailbox.Maildir(str(maildir), create=False)
     mails = []
-    for key in box.keys():
+    for key in box.iterkeys():
         mails.append(_load(box, key))
     mails.sort(key=lambda m: (m.received_at, m.key), reverse=True)
     return mails
@@ -121,6 +125,6 @@ def read_one(maildir: Path, key: str) -> CaughtMail | None:
 
 def _load(box: mailbox.Maildir, key: str) -> CaughtMail:
     raw = box.get_bytes(key)
-    msg = cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
+    msg = message_from_bytes(raw, policy=policy.default)
     received = datetime.fromtimestamp(box.get_message(key).get_date(), UTC)
     return CaughtMail(key=key, message=msg, received_at=received)

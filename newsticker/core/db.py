@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect, Engine
@@ -111,9 +111,14 @@ class Database:
     _engines: dict[str, Engine] = {}
 
     def __init__(self) -> None:
-        self.session: scoped_session[Session] = scoped_session(
-            lambda: self.session_factory(), scopefunc=_app_context_id
+        self._scoped: scoped_session[Session] = scoped_session(
+            cast(Any, lambda: self.session_factory()), scopefunc=_app_context_id
         )
+
+    @property
+    def session(self) -> Session:
+        """Return the session of the current app context (one per request, job or command)."""
+        return self._scoped()
 
     def init_app(self, app: Flask, url: str) -> None:
         """Bind an engine for this URL to the app; remove the session when its context ends."""
@@ -141,7 +146,7 @@ class Database:
         return self._bound.factory
 
     def _remove_session(self, _exc: BaseException | None = None) -> None:
-        self.session.remove()
+        self._scoped.remove()
 
     def ping(self) -> bool:
         """Return True when the database answers a trivial query."""

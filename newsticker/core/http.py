@@ -138,8 +138,10 @@ def _handle_http_error(exc: HTTPException) -> ResponseReturnValue:
 
 
 def _handle_csrf(_exc: CSRFError) -> ResponseReturnValue:
-    return _render_error(400, _("The form has expired or was sent from elsewhere. "
-                                "Please reload the page and try again."))
+    return _render_error(
+        400,
+        _("The form has expired or was sent from elsewhere. Please reload the page and try again."),
+    )
 
 
 def _handle_unexpected(exc: Exception) -> ResponseReturnValue:

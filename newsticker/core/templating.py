@@ -12,7 +12,6 @@ from markupsafe import Markup
 
 from newsticker.core.i18n import LANGUAGES, text_direction
 
-
 # Public navigation; an entry shows only when its feature's blueprint is registered.
 PUBLIC_NAV = (
     ("public.index", _l("Start")),

@@ -31,7 +31,11 @@ def last_end(item: Item, tz: ZoneInfo) -> datetime | None:
         return datetime.combine(item.visible_until + timedelta(days=1), time(), tz).astimezone(UTC)
     rule = item_recurrence(item)
     found = occurrences(
-        item.starts_at, item.ends_at, rule, tz=tz, window_start=item.starts_at,
+        item.starts_at,
+        item.ends_at,
+        rule,
+        tz=tz,
+        window_start=item.starts_at,
         window_end=FAR_FUTURE,
     )
     if not found:

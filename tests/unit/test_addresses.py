@@ -150,7 +150,9 @@ def test_key_keeps_distinct_idna_domains_apart() -> None:
     assert address_key("Straße@example.org") == address_key("strasse@example.org")
 
 
-emailish = st.from_regex(r"[A-Za-zÄÖÜäöüß0-9._%+-]{1,20}@[a-zäöü0-9-]{1,15}\.de")
+emailish = st.from_regex(
+    r"[A-Za-zÄÖÜäöüß0-9._%+-]{1,20}@[a-zäöü0-9-]{1,15}\.de", fullmatch=True
+)
 
 
 @given(emailish)

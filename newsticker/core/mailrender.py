@@ -1,0 +1,86 @@
+"""Render transactional mails from templates/email/<name>.html and .txt, in one language."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale
+from premailer import Premailer
+from sqlalchemy.orm import Session
+
+from newsticker.config import get_settings
+from newsticker.core.i18n import text_direction
+from newsticker.core.mailqueue import QueuedMail, queue_mail
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """Subject, HTML and text of one mail."""
+
+    subject: str
+    html: str
+    text: str
+
+
+def inline_css(html: str, base_url: str | None = None) -> str:
+    """Move the <style> rules into style attributes, never loading anything remote."""
+    return str(
+        Premailer(
+            html,
+            base_url=base_url,
+            allow_network=False,
+            disable_validation=True,
+            cssutils_logging_level=logging.CRITICAL,
+            keep_style_tags=True,  # media queries (dark mode, small screens) stay in <style>
+            strip_important=False,
+        ).transform()
+    )
+
+
+def render_mail(template: str, language: str, **context: Any) -> RenderedMail:
+    """Render email/<template>.txt (with a `subject` block) and .html in a language."""
+    env = current_app.jinja_env
+    settings = get_settings()
+    context.setdefault("settings", settings)
+    context.setdefault("site_name", settings.site.name)
+    context.setdefault("language", language)
+    context.setdefault("dir", text_direction(language))
+    with force_locale(language):
+        text_template = env.get_template(f"email/{template}.txt")
+        subject_block = text_template.blocks.get("subject")
+        if subject_block is None:
+            raise LookupError(f"email/{template}.txt has no subject block")
+        subject = "".join(subject_block(text_template.new_context(context))).strip()
+        subject = " ".join(subject.split())  # one line: a subject can never carry CR/LF
+        text = text_template.render(context).strip() + "\n"
+        html = inline_css(env.get_template(f"email/{template}.html").render(context))
+    return RenderedMail(subject=subject, html=html, text=text)
+
+
+def queue_rendered(
+    session: Session,
+    *,
+    purpose: str,
+    to: str,
+    mail: RenderedMail,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> QueuedMail:
+    """Queue a rendered mail from the site's sender; it is sent after the commit."""
+    settings = get_settings()
+    return queue_mail(
+        session,
+        purpose=purpose,
+        to=to,
+        sender=settings.mail.sender,
+        reply_to=reply_to or settings.mail.reply_to,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        headers=headers,
+    )

@@ -1,0 +1,169 @@
+"""Browser fixtures: a live server with its own database and mail catcher, and Chromium.
+
+The server runs in a thread of the test process on a free loopback port; its database
+commits for real (a fresh SQLite file, or a separate PostgreSQL database), so the
+browser sees what a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from newsticker import create_app
+from newsticker.cli import command_transaction
+from newsticker.core.catcher import CaughtMail, MailCatcher, read_caught
+from newsticker.core.db import make_engine
+from newsticker.migrations import upgrade_database
+from tests.conftest import TEST_DATABASE_ENV, free_port, make_settings, reset_postgres
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EDITOR_EMAIL = "redaktion@example.org"
+EDITOR_PASSWORD = "correct horse battery staple"
+
+pytestmark = pytest.mark.e2e
+
+
+def _e2e_database(tmp_path: Path) -> str:
+    base = os.environ.get(TEST_DATABASE_ENV)
+    if not base:
+        url = f"sqlite:///{tmp_path / 'e2e.db'}"
+        upgrade_database(url)
+        return url
+    # A database of its own, so committed browser data never meets the rolled-back tests.
+    parsed = make_url(base)
+    e2e_name = f"{parsed.database}_e2e"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": e2e_name}
+        ).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{e2e_name}"'))
+    admin.dispose()
+    url = parsed.set(database=e2e_name).render_as_string(hide_password=False)
+    reset_postgres(url)
+    upgrade_database(url)
+    return url
+
+
+@dataclass
+class LiveServer:
+    """A running app: its URL, the app object and its mail catcher."""
+
+    url: str
+    app: Flask
+    catcher: MailCatcher
+
+    def mails(self) -> list[CaughtMail]:
+        """Return the caught mails, newest first."""
+        return read_caught(self.catcher.maildir)
+
+    def run(self, func: Any) -> Any:
+        """Run func(session) in one committed transaction of the server's app."""
+        with command_transaction(self.app) as session:
+            return func(session)
+
+
+@pytest.fixture
+def live_settings_overrides() -> dict[str, Any]:
+    """Override the live server's settings by redefining this fixture."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, live_settings_overrides: dict[str, Any]) -> Iterator[LiveServer]:
+    """Start the app on a free port with a fresh database and a mail catcher."""
+    url = _e2e_database(tmp_path)
+    catcher = MailCatcher(tmp_path / "catcher", "127.0.0.1", free_port()).start()
+    port = free_port()
+    overrides = {
+        "site.base_url": f"http://127.0.0.1:{port}",
+        "smtp.port": catcher.port,
+        "catcher.maildir": str(catcher.maildir),
+        "rate_limits.min_fill_seconds": 0,
+        **live_settings_overrides,
+    }
+    settings = make_settings(url, tmp_path / "instance", **overrides)
+    app = create_app(settings)
+    app.config["SEND_MAIL_SYNC"] = True
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", app=app, catcher=catcher)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        catcher.stop()
+        app.extensions["newsticker_db"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Launch Debian's Chromium through Playwright once per run."""
+    if not shutil.which("chromium") and not Path(CHROMIUM).exists():
+        message = "Debian's chromium is not installed (bash .ci/test installs it as root)"
+        if os.environ.get("NEWSTICKER_REQUIRE_BROWSER"):
+            pytest.fail(message + "; NEWSTICKER_REQUIRE_BROWSER is set, so this fails")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def viewport() -> dict[str, int]:
+    """Return the viewport size; redefine or parametrize for phones."""
+    return {"width": 1280, "height": 900}
+
+
+@pytest.fixture
+def page(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
+    """Open a fresh browser context and page (no cookies, German browser)."""
+    context = browser.new_context(viewport=viewport, locale="de-DE")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def editor(live_server: LiveServer) -> tuple[str, str]:
+    """Create an admin account on the live server; return its address and password."""
+    from newsticker.auth.services import create_user
+
+    live_server.run(lambda s: create_user(s, EDITOR_EMAIL, EDITOR_PASSWORD, role="admin"))
+    return EDITOR_EMAIL, EDITOR_PASSWORD
+
+
+def login(page: Any, live_server: LiveServer, email: str, password: str) -> None:
+    """Log in through the login form."""
+    page.goto(f"{live_server.url}/redaktion/login")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill(password)
+    page.get_by_role("button", name="Anmelden").click()
