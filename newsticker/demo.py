@@ -246,6 +246,7 @@ def load_demo(session: Session, settings: Settings) -> DemoReport:
         status = data.pop("status", ItemStatus.APPROVED)
         kind = data.pop("kind")
         item = Item(**data, status=status.value, kind=kind.value)
+        _apply_column_defaults(item)
         item.submitter_email = item.submitter_email or "demo@flensburg.example"
         item.consent_at = utcnow()
         if status == ItemStatus.APPROVED:
@@ -260,6 +261,14 @@ def load_demo(session: Session, settings: Settings) -> DemoReport:
         name, count = loader(session, settings)
         report.added[name] = count
     return report
+
+
+def _apply_column_defaults(item: Item) -> None:
+    """Fill unset fields with their column defaults now, not at flush (derived fields need them)."""
+    for column in Item.__table__.columns:
+        default = column.default
+        if getattr(item, column.key) is None and default is not None and default.is_scalar:
+            setattr(item, column.key, default.arg)  # type: ignore[attr-defined]
 
 
 def _extra_loaders() -> list[Any]:

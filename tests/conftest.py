@@ -6,6 +6,7 @@ is set (CI does both). The schema always comes from the Alembic migrations.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import socket
 from collections.abc import Iterator
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from newsticker import create_app
@@ -54,6 +57,31 @@ def migrated_database(tmp_dir: Path, name: str) -> str:
     return url
 
 
+def fresh_database(tmp_dir: Path) -> str:
+    """Return a migrated database of its own for tests that commit for real.
+
+    SQLite: a new file. PostgreSQL: a second database beside the test database, reset,
+    so committed data never meets the rolled-back tests.
+    """
+    base = os.environ.get(TEST_DATABASE_ENV)
+    if not base:
+        return migrated_database(tmp_dir, "committed.db")
+    parsed = make_url(base)
+    name = f"{parsed.database}_committed"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = parsed.set(database=name).render_as_string(hide_password=False)
+    reset_postgres(url)
+    upgrade_database(url)
+    return url
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Return the URL of the test database, migrated once per run."""
@@ -87,6 +115,18 @@ def make_settings(database_url: str, instance: Path, **overrides: Any) -> Settin
 EMPTY_CONFIG = Path(__file__).parent / "data" / "empty.toml"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests get their own app context, as in production.
+
+    Flask reuses an app context that is already pushed; the test's own context would then
+    share `g` and the database session with every request and hide real bugs.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the request in an empty context so it pushes its own app context."""
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     """Override settings in a test module by redefining this fixture."""
@@ -106,6 +146,7 @@ def app(
     settings = make_settings(database_url, tmp_path / "instance", **overrides)
     application = create_app(settings)
     application.config.update(TESTING=True, SEND_MAIL_SYNC=True)
+    application.test_client_class = IsolatedClient
     bound = application.extensions["newsticker_db"]
     connection = bound.engine.connect()
     outer = connection.begin()
@@ -119,7 +160,10 @@ def app(
 
 @pytest.fixture
 def db(app: Flask) -> Session:
-    """Return the session of the test's app context."""
+    """Return the session of the test's app context (requests have sessions of their own).
+
+    Call db.expire_all() before checking what a request changed.
+    """
     from newsticker.core.db import db as database
 
     return database.session
@@ -131,10 +175,32 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+class CommandRunner:
+    """Run `newsticker` commands against a config file and a database of their own."""
+
+    def __init__(self, config_file: Path, database_url: str) -> None:
+        self.config_file = config_file
+        self.database_url = database_url
+        self._runner = CliRunner()
+
+    def invoke(self, *args: str, stdin: str | None = None) -> Any:
+        """Run one command; return click's Result (exit_code, output, stdout)."""
+        from newsticker.cli import cli
+
+        return self._runner.invoke(cli, ["--config", str(self.config_file), *args], input=stdin)
+
+
 @pytest.fixture
-def runner(app: Flask) -> FlaskCliRunner:
-    """Return a CLI runner."""
-    return app.test_cli_runner()
+def runner(tmp_path: Path) -> CommandRunner:
+    """Return a runner for the `newsticker` command with a committed database of its own."""
+    url = fresh_database(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[site]\nsecret_key = "cli-test-secret"\ninstance_path = "{tmp_path / "instance"}"\n'
+        f'[database]\nurl = "{url}"\n[smtp]\nport = 1\ntimeout = 2\n',
+        encoding="utf-8",
+    )
+    return CommandRunner(config, url)
 
 
 @pytest.fixture

@@ -21,17 +21,21 @@ class MaildirHandler:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.mkdir(parents=True, exist_ok=True)
-        mailbox.Maildir(str(path), create=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mailbox.Maildir(str(path), create=True)  # makes tmp/, new/ and cur/ when missing
+        for sub in ("tmp", "new", "cur"):
+            (path / sub).mkdir(exist_ok=True)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         # Record the envelope the way Postfix does, so tests can see who it went to.
         head = (
-            f"X-Envelope-From: {envelope.mail_from}\r\n"
-            f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n"
+            f"X-Envelope-From: {envelope.mail_from}\n"
+            f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\n"
         ).encode()
+        # Maildir files use local line ends; SMTP carries CRLF.
+        body = envelope.original_content.replace(b"\r\n", b"\n")
         box = mailbox.Maildir(str(self.path), create=True)
-        box.add(head + envelope.original_content)
+        box.add(head + body)
         return "250 Message accepted for delivery"
 
 

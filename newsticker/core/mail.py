@@ -111,6 +111,11 @@ def _classify(code: int, reply: bytes | str) -> MailError:
     return PermanentMailError(message)
 
 
+def _close_quietly(client: smtplib.SMTP | None) -> None:
+    if client is not None:
+        client.close()
+
+
 class SmtpTransport:
     """Open SMTP connections to the configured relay."""
 
@@ -120,8 +125,8 @@ class SmtpTransport:
     def open(self) -> SmtpConnection:
         """Open and authenticate one connection."""
         s = self.settings
+        client: smtplib.SMTP | None = None
         try:
-            client: smtplib.SMTP
             if s.tls == "ssl":
                 client = smtplib.SMTP_SSL(
                     s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
@@ -133,8 +138,10 @@ class SmtpTransport:
             if s.user:
                 client.login(s.user, s.password)
         except smtplib.SMTPAuthenticationError as exc:
+            _close_quietly(client)
             raise PermanentMailError(f"SMTP login refused: {exc.smtp_code}") from exc
         except (smtplib.SMTPException, OSError) as exc:
+            _close_quietly(client)
             raise TemporaryMailError(f"cannot connect to {s.host}:{s.port}: {exc}") from exc
         return SmtpConnection(client)
 

@@ -80,7 +80,8 @@ class Item(Base):
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     all_day: Mapped[bool] = mapped_column(Boolean, default=False)
-    recurrence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # SQL NULL (not JSON null) for "does not repeat", so lists can filter on it.
+    recurrence: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     # Last moment any occurrence ends; what expiry and the public lists filter on.
     last_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     visible_until: Mapped[date | None] = mapped_column(Date)

@@ -17,16 +17,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from newsticker import create_app
 from newsticker.cli import command_transaction
 from newsticker.core.catcher import CaughtMail, MailCatcher, read_caught
-from newsticker.core.db import make_engine
-from newsticker.migrations import upgrade_database
-from tests.conftest import TEST_DATABASE_ENV, free_port, make_settings, reset_postgres
+from tests.conftest import free_port, fresh_database, make_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,29 +39,6 @@ EDITOR_EMAIL = "redaktion@example.org"
 EDITOR_PASSWORD = "correct horse battery staple"
 
 pytestmark = pytest.mark.e2e
-
-
-def _e2e_database(tmp_path: Path) -> str:
-    base = os.environ.get(TEST_DATABASE_ENV)
-    if not base:
-        url = f"sqlite:///{tmp_path / 'e2e.db'}"
-        upgrade_database(url)
-        return url
-    # A database of its own, so committed browser data never meets the rolled-back tests.
-    parsed = make_url(base)
-    e2e_name = f"{parsed.database}_e2e"
-    admin = make_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": e2e_name}
-        ).scalar()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{e2e_name}"'))
-    admin.dispose()
-    url = parsed.set(database=e2e_name).render_as_string(hide_password=False)
-    reset_postgres(url)
-    upgrade_database(url)
-    return url
 
 
 @dataclass
@@ -95,7 +68,7 @@ def live_settings_overrides() -> dict[str, Any]:
 @pytest.fixture
 def live_server(tmp_path: Path, live_settings_overrides: dict[str, Any]) -> Iterator[LiveServer]:
     """Start the app on a free port with a fresh database and a mail catcher."""
-    url = _e2e_database(tmp_path)
+    url = fresh_database(tmp_path)
     catcher = MailCatcher(tmp_path / "catcher", "127.0.0.1", free_port()).start()
     port = free_port()
     overrides = {

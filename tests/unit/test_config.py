@@ -43,7 +43,8 @@ def _keys(model: type, prefix: str = "") -> set[str]:
 def test_example_file_documents_every_key():
     text = EXAMPLE.read_text(encoding="utf-8")
     missing = [
-        key for key in _keys(Settings)
+        key
+        for key in _keys(Settings)
         if key != "publications" and not re.search(rf"^{key.split('.')[-1]} = ", text, re.M)
     ]
     assert missing == []
@@ -60,7 +61,7 @@ def test_unknown_key_names_file_and_key(tmp_path):
 
 
 def test_wrong_type_names_key_and_expectation(tmp_path):
-    path = write(tmp_path, "[smtp]\nport = \"twenty-five\"\n")
+    path = write(tmp_path, '[smtp]\nport = "twenty-five"\n')
     with pytest.raises(ConfigError) as err:
         load_settings(path, environ={})
     assert "smtp.port: expected a valid integer" in str(err.value), str(err.value)
@@ -86,7 +87,9 @@ def test_invalid_toml_is_reported(tmp_path):
 
 
 def test_invalid_time_zone_and_rate(tmp_path):
-    path = write(tmp_path, '[site]\ntimezone = "Mars/Olympus"\n[rate_limits]\nlogin_per_ip = "often"\n')
+    path = write(
+        tmp_path, '[site]\ntimezone = "Mars/Olympus"\n[rate_limits]\nlogin_per_ip = "often"\n'
+    )
     with pytest.raises(ConfigError) as err:
         load_settings(path, environ={})
     assert "site.timezone: expected an IANA time zone" in str(err.value)
@@ -106,13 +109,16 @@ def test_missing_config_file_named_explicitly(tmp_path):
 
 def test_environment_overrides_file(tmp_path):
     path = write(tmp_path, '[smtp]\nhost = "relay.example"\nport = 587\n')
-    settings = load_settings(path, environ={
-        "NEWSTICKER_SMTP_HOST": "mail.example",
-        "NEWSTICKER_SMTP_PORT": "2525",
-        "NEWSTICKER_BASE_URL": "https://news.example/",
-        "NEWSTICKER_DATABASE_URL": "postgresql://u@h/db",
-        "NEWSTICKER_SECRET_KEY": "s3cret",
-    })
+    settings = load_settings(
+        path,
+        environ={
+            "NEWSTICKER_SMTP_HOST": "mail.example",
+            "NEWSTICKER_SMTP_PORT": "2525",
+            "NEWSTICKER_BASE_URL": "https://news.example/",
+            "NEWSTICKER_DATABASE_URL": "postgresql://u@h/db",
+            "NEWSTICKER_SECRET_KEY": "s3cret",
+        },
+    )
     assert (settings.smtp.host, settings.smtp.port) == ("mail.example", 2525)
     assert settings.site.base_url == "https://news.example"
     assert settings.database_url == "postgresql+psycopg://u@h/db"

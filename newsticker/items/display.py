@@ -1,0 +1,70 @@
+"""How dates, languages and rules of items read on pages, in feeds and in mails."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_interval, format_skeleton, format_time
+from flask_babel import get_locale
+
+from newsticker.items.forms import language_name
+from newsticker.items.models import Item
+from newsticker.items.recurrence import describe
+from newsticker.items.services import item_recurrence
+
+
+def _locale() -> str:
+    return str(get_locale() or "de")
+
+
+def day_heading(day: date) -> str:
+    """Return a day as a heading, e.g. "Dienstag, 9. Februar 2027"."""
+    return format_skeleton("yMMMMEEEEd", day, locale=_locale(), fuzzy=True)
+
+
+def when_text(start: datetime, end: datetime | None, all_day: bool, tz: ZoneInfo) -> str:
+    """Return a date range as people read it, e.g. "Di., 9. Feb. 2027, 18:30–20:30"."""
+    locale = _locale()
+    local_start = start.astimezone(tz)
+    first = format_skeleton("yMMMEd", local_start.date(), locale=locale)
+    if all_day:
+        last_day = (end.astimezone(tz) - timedelta(days=1)).date() if end else local_start.date()
+        if last_day <= local_start.date():
+            return first
+        return format_interval(local_start.date(), last_day, "yMMMEd", locale=locale)
+    begin = format_time(local_start, "short", locale=locale)
+    if end is None or end <= start:
+        return f"{first}, {begin}"
+    local_end = end.astimezone(tz)
+    finish = format_time(local_end, "short", locale=locale)
+    if local_end.date() == local_start.date():
+        return f"{first}, {begin}–{finish}"
+    last = format_skeleton("yMMMEd", local_end.date(), locale=locale)
+    return f"{first}, {begin} – {last}, {finish}"
+
+
+def item_when(item: Item, tz: ZoneInfo) -> str:
+    """Return when an item takes place (its first date and its rule), or ""."""
+    if item.starts_at is None:
+        return ""
+    text = when_text(item.starts_at, item.ends_at, item.all_day, tz)
+    rule = item_recurrence(item)
+    if rule is None:
+        return text
+    start_day = item.starts_at.astimezone(tz).date()
+    return f"{text}; {describe(rule, _locale(), start=start_day, with_end=True)}"
+
+
+def rule_text(item: Item, tz: ZoneInfo) -> str:
+    """Return the item's recurrence in words, or ""."""
+    rule = item_recurrence(item)
+    if rule is None or item.starts_at is None:
+        return ""
+    start_day = item.starts_at.astimezone(tz).date()
+    return describe(rule, _locale(), start=start_day, with_end=True)
+
+
+def languages_text(codes: list[str]) -> str:
+    """Return language names, comma-separated, in the interface language."""
+    return ", ".join(language_name(code, autonym=False) for code in codes)

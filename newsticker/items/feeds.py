@@ -1,0 +1,142 @@
+"""iCalendar and Atom renderings of approved items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from feedgen.feed import FeedGenerator
+from icalendar import Calendar, Event, vRecur
+
+from newsticker.core.markup import markdown_to_text, render_markdown
+from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, Item
+from newsticker.items.recurrence import exdates, to_rrule
+from newsticker.items.services import item_recurrence
+
+PRODID = "-//Newsticker//Events//DE"
+
+
+def _local_date(value: datetime, tz: ZoneInfo) -> date:
+    return value.astimezone(tz).date()
+
+
+def ical_event(item: Item, *, tz: ZoneInfo, url: str, host: str) -> Event:
+    """Return one VEVENT: RRULE kept as RRULE, exceptions as EXDATE, times with TZID."""
+    assert item.starts_at is not None
+    event = Event()
+    event.add("uid", f"item-{item.id}@{host}")
+    event.add("dtstamp", (item.updated_at or item.created_at).astimezone(UTC))
+    event.add("sequence", max(item.version - 1, 0))
+    event.add("summary", item.title)
+    rule = item_recurrence(item)
+    if item.all_day:
+        event.add("dtstart", _local_date(item.starts_at, tz))
+        end = item.ends_at or item.starts_at + timedelta(days=1)
+        event.add("dtend", _local_date(end, tz))
+    else:
+        event.add("dtstart", item.starts_at.astimezone(tz))
+        if item.ends_at is not None:
+            event.add("dtend", item.ends_at.astimezone(tz))
+    if rule is not None:
+        event.add("rrule", vRecur(to_rrule(rule, tz=None if item.all_day else tz)))
+        skipped = exdates(rule, item.starts_at, tz)
+        if skipped:
+            values: list[Any] = [d.date() for d in skipped] if item.all_day else skipped
+            event.add("exdate", values)
+    description = "\n\n".join(
+        part for part in (item.summary, markdown_to_text(item.description), url) if part
+    )
+    event.add("description", description)
+    location = ", ".join(part for part in (item.place_name, item.place_address) if part)
+    if location:
+        event.add("location", location)
+    event.add("url", url)
+    event.add("categories", [str(FIELDS_OF_ACTION.get(item.field_of_action, ""))])
+    if item.organiser:
+        event.add("x-newsticker-organiser", item.organiser)
+    return event
+
+
+def ical_calendar(
+    items: Iterable[Item],
+    *,
+    name: str,
+    tz: ZoneInfo,
+    url_for_item: Callable[[Item], str],
+    base_url: str,
+) -> bytes:
+    """Return a VCALENDAR with the events and the VTIMEZONE they use."""
+    host = urlsplit(base_url).hostname or "localhost"
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", str(tz.key))
+    cal.add("refresh-interval", timedelta(hours=6), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", "PT6H")
+    first: date | None = None
+    for item in items:
+        if item.starts_at is None:
+            continue
+        cal.add_component(ical_event(item, tz=tz, url=url_for_item(item), host=host))
+        day = _local_date(item.starts_at, tz)
+        first = day if first is None or day < first else first
+    # Only the transitions the events need, not fifty years of them.
+    start = (first or date.today()) - timedelta(days=366)
+    cal.add_missing_timezones(first_date=start, last_date=start + timedelta(days=366 * 8))
+    return bytes(cal.to_ical())
+
+
+def atom_feed(
+    items: Iterable[Item],
+    *,
+    title: str,
+    feed_url: str,
+    page_url: str,
+    language: str,
+    url_for_item: Callable[[Item], str],
+    describe_when: Callable[[Item], str],
+    updated: datetime,
+) -> bytes:
+    """Return an Atom feed of items, newest first."""
+    fg = FeedGenerator()
+    fg.id(feed_url)
+    fg.title(title)
+    fg.link(href=page_url, rel="alternate", type="text/html")
+    fg.link(href=feed_url, rel="self", type="application/atom+xml")
+    fg.language(language)
+    fg.author({"name": title})
+    fg.updated(updated)
+    # feedgen prepends each new entry; add the oldest first so the newest leads.
+    for item in reversed(list(items)):
+        url = url_for_item(item)
+        entry = fg.add_entry()
+        entry.id(url)
+        entry.title(item.title)
+        entry.link(href=url, rel="alternate", type="text/html")
+        when = describe_when(item)
+        summary = f"{when} – {item.summary}" if when else item.summary
+        entry.summary(summary)
+        body = f"<p>{_escape(summary)}</p>{render_markdown(item.description)}"
+        entry.content(body, type="html")
+        stamp = item.approved_at or item.created_at
+        entry.published(stamp)
+        entry.updated(max(stamp, item.updated_at or stamp))
+        if item.organiser:
+            entry.author({"name": item.organiser})
+        entry.category(
+            term=item.field_of_action, label=str(FIELDS_OF_ACTION.get(item.field_of_action, ""))
+        )
+        entry.category(term=item.kind, label=str(KIND_LABELS.get(item.kind, "")))
+    return bytes(fg.atom_str(pretty=True))
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))

@@ -1,0 +1,58 @@
+"""Mails to submitters: receipt with the private link, approval, rejection, merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request, url_for
+from sqlalchemy.orm import Session
+
+from newsticker.config import get_settings
+from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.mailrender import render_mail, queue_rendered
+from newsticker.items.models import Item
+
+MAIL_LANGUAGES = ("de", "en")
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """Return the URL of a page under the configured base URL (what links in mails need)."""
+    path = url_for(endpoint, **values)
+    if has_request_context() and request.script_root and path.startswith(request.script_root):
+        path = path[len(request.script_root) :]
+    return get_settings().site.base_url + path
+
+
+def _language(item: Item) -> str:
+    return item.submitter_language if item.submitter_language in MAIL_LANGUAGES else "de"
+
+
+def queue_receipt(session: Session, item: Item, token: str) -> QueuedMail | None:
+    """Queue the receipt with the private link (sent after the commit)."""
+    if not item.submitter_email:
+        return None
+    mail = render_mail(
+        "item_receipt",
+        _language(item),
+        item=item,
+        private_url=absolute_url("items.private", token=token),
+    )
+    return queue_rendered(session, purpose="item_receipt", to=item.submitter_email, mail=mail)
+
+
+def queue_decision(
+    session: Session, item: Item, template: str, *, target: Item | None = None
+) -> QueuedMail | None:
+    """Queue the approval, rejection or merge notice for the submitter."""
+    if not item.submitter_email:
+        return None
+    shown = target or item
+    mail = render_mail(
+        template,
+        _language(item),
+        item=item,
+        target=target,
+        public_url=absolute_url("items.detail", item_id=shown.id),
+        submit_url=absolute_url("items.submit"),
+    )
+    return queue_rendered(session, purpose=template, to=item.submitter_email, mail=mail)
