@@ -20,11 +20,14 @@ def main() -> int:
         catalog = read_po(handle)
     missing = []
     for msgid, msgstr in wanted.items():
-        message = catalog.get(msgid)
+        message = catalog.get(msgid) or next(
+            (m for m in catalog if isinstance(m.id, tuple) and m.id[0] == msgid), None
+        )
         if message is None:
             missing.append(msgid)
             continue
-        message.string = msgstr
+        # A plural entry takes a list: ["eine Mail", "%(num)d Mails"].
+        message.string = tuple(msgstr) if isinstance(msgstr, list) else msgstr
         message.flags.discard("fuzzy")
     with PO.open("wb") as handle:
         write_po(handle, catalog, width=100, omit_header=False)

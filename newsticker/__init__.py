@@ -97,7 +97,9 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 def _register_blueprints(app: Flask) -> None:
     from newsticker.auth.views import bp as auth_bp
     from newsticker.editor.views import bp as editor_bp
+    from newsticker.items.editor_views import bp as items_editor_bp
+    from newsticker.items.views import bp as items_bp
     from newsticker.public.views import bp as public_bp
 
-    for bp in (public_bp, auth_bp, editor_bp):
+    for bp in (public_bp, auth_bp, editor_bp, items_bp, items_editor_bp):
         app.register_blueprint(bp)

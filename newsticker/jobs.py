@@ -12,6 +12,7 @@ from newsticker.config import get_settings
 from newsticker.core.db import db, utcnow
 from newsticker.core.mail import SmtpTransport
 from newsticker.core.mailqueue import QueueRun, purge_old_mail, send_queued_mail
+from newsticker.items.services import ExpiryRun
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +37,24 @@ def purge_mail_queue() -> int:
     count = purge_old_mail(db.session, cutoff)
     db.session.commit()
     return count
+
+
+def expire_items() -> ExpiryRun:
+    """Retire ended items, delete old unpublished ones and forget old submitters."""
+    from newsticker.items.images import upload_dir
+    from newsticker.items.services import current_time
+    from newsticker.items.services import expire_items as expire
+
+    settings = get_settings()
+    run = expire(
+        db.session,
+        now=current_time(),
+        retention_days=settings.retention.rejected_item_days,
+        upload_dir=upload_dir(),
+    )
+    db.session.commit()
+    if run.expired or run.purged or run.anonymised:
+        logger.info(
+            "items: expired %s, purged %s, anonymised %s", run.expired, run.purged, run.anonymised
+        )
+    return run

@@ -143,6 +143,12 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
             "trigger": "cron",
             "trigger_args": {"hour": 3, "minute": 15},
         },
+        {
+            "id": "expire-items",
+            "func": "expire_items",
+            "trigger": "interval",
+            "trigger_args": {"minutes": 15},
+        },
     ]
 
 

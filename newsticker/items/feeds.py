@@ -87,7 +87,7 @@ def ical_calendar(
         day = _local_date(item.starts_at, tz)
         first = day if first is None or day < first else first
     # Only the transitions the events need, not fifty years of them.
-    start = (first or date.today()) - timedelta(days=366)
+    start = (first or datetime.now(UTC).date()) - timedelta(days=366)
     cal.add_missing_timezones(first_date=start, last_date=start + timedelta(days=366 * 8))
     return bytes(cal.to_ical())
 

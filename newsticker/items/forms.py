@@ -338,7 +338,9 @@ class ItemForm(FlaskForm):
         validators=[Optional(), Length(max=1000), SingleLine(), WebLink()],
         filters=[_strip],
     )
-    image = FileField(_l("Image (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"})
+    image = FileField(
+        _l("Image (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"}
+    )
     image_alt = _text(_l("Image description"), max_length=300)
 
     # Set by the view before validation.
@@ -410,7 +412,7 @@ class ItemForm(FlaskForm):
             starts_at=starts_at,
             ends_at=ends_at,
             all_day=bool(self.all_day.data) if is_event else False,
-            recurrence=rule or None,
+            recurrence=rule if isinstance(rule, Recurrence) else None,
             visible_until=self.visible_until.data,
             place_name=self.place_name.data or "",
             place_address=self.place_address.data or "",
@@ -449,9 +451,7 @@ class ItemForm(FlaskForm):
             start = datetime.combine(start_day, time(), self.tz)
             return start, datetime.combine(last_day + timedelta(days=1), time(), self.tz)
         if self.start_time.data is None:
-            self.start_time.errors.append(
-                _l("Please enter the start time, or choose “All day”.")
-            )
+            self.start_time.errors.append(_l("Please enter the start time, or choose “All day”."))
             return None
         start = datetime.combine(start_day, self.start_time.data, self.tz)
         if self.end_time.data is None:
@@ -461,7 +461,7 @@ class ItemForm(FlaskForm):
             return start, None
         return start, datetime.combine(end_day or start_day, self.end_time.data, self.tz)
 
-    def _recurrence(self) -> Recurrence | None | bool:
+    def _recurrence(self) -> Recurrence | bool | None:
         """Build the recurrence rule; False when a field could not be read."""
         freq = self.repeat.data
         if freq not in ("weekly", "monthly"):
@@ -587,10 +587,15 @@ class SubmissionForm(ItemForm):
         validators=[InputRequired(_l("Please choose a language."))],
     )
     consent = BooleanField(
-        _l("I agree that this information is published on this website, in its feeds and in "
-           "the city's newsletters."),
-        validators=[DataRequired(_l("Please agree to publication, otherwise we cannot publish "
-                                    "your submission."))],
+        _l(
+            "I agree that this information is published on this website, in its feeds and in "
+            "the city's newsletters."
+        ),
+        validators=[
+            DataRequired(
+                _l("Please agree to publication, otherwise we cannot publish your submission.")
+            )
+        ],
     )
     # The honeypot: hidden from people and screen readers, filled in by form robots.
     website = StringField(_l("Leave this field empty"), filters=[_strip])

@@ -114,6 +114,13 @@ def _reencode(img: Image.Image) -> ProcessedImage:
     return ProcessedImage(data=out.getvalue(), width=rgb.width, height=rgb.height)
 
 
+def upload_dir() -> Path:
+    """Return the folder where item images are stored (inside the instance folder)."""
+    from newsticker.config import get_settings
+
+    return get_settings().instance_dir / "uploads" / "items"
+
+
 def store_image(directory: Path, image: ProcessedImage) -> str:
     """Write the image under an unguessable name; return the name."""
     directory.mkdir(parents=True, exist_ok=True)

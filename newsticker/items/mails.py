@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.config import get_settings
 from newsticker.core.mailqueue import QueuedMail
-from newsticker.core.mailrender import render_mail, queue_rendered
+from newsticker.core.mailrender import queue_rendered, render_mail
 from newsticker.items.models import Item
 
 MAIL_LANGUAGES = ("de", "en")

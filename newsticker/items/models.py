@@ -100,9 +100,7 @@ class Item(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     edit_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
-    duplicate_of_id: Mapped[int | None] = mapped_column(
-        ForeignKey("items.id", ondelete="SET NULL")
-    )
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

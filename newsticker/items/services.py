@@ -575,7 +575,7 @@ class EditorFilters:
     query: str = ""
 
 
-def _editor_query(filters: EditorFilters, tz: ZoneInfo) -> Select[tuple[Item]]:
+def _editor_query(filters: EditorFilters, tz: ZoneInfo) -> Select[Any]:
     query = select(Item)
     if filters.status:
         query = query.where(Item.status == filters.status)
@@ -636,7 +636,7 @@ class Occurrence:
     ends_at: datetime | None
 
 
-def _public_query(filters: PublicFilters, now: datetime) -> Select[tuple[Item]]:
+def _public_query(filters: PublicFilters, now: datetime) -> Select[Any]:
     query = select(Item).where(Item.status == ItemStatus.APPROVED.value, Item.last_ends_at > now)
     if filters.field_of_action:
         query = query.where(Item.field_of_action == filters.field_of_action)

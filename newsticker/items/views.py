@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
@@ -25,7 +24,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Gone, HTTPException, NotFound
 from werkzeug.wrappers import Response
 
 from newsticker.config import get_settings
@@ -42,7 +41,7 @@ from newsticker.items.forms import (
     SubmissionForm,
     language_choices,
 )
-from newsticker.items.images import IMAGE_NAME_RE, MAX_IMAGE_BYTES
+from newsticker.items.images import IMAGE_NAME_RE, MAX_IMAGE_BYTES, upload_dir
 from newsticker.items.mails import absolute_url
 from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, STATUS_LABELS, Item, ItemKind
 
@@ -56,11 +55,6 @@ FORM_STAMP_PURPOSE = "item-form-started"
 FORM_STAMP_MAX_AGE = 6 * 3600
 ICAL_MIMETYPE = "text/calendar"
 ATOM_MIMETYPE = "application/atom+xml"
-
-
-def upload_dir() -> Any:
-    """Return the folder where item images are stored."""
-    return get_settings().instance_dir / "uploads" / "items"
 
 
 @bp.app_template_global("item_when")
@@ -253,9 +247,7 @@ def ical_field_feed(field: str) -> ResponseReturnValue:
     """Serve the iCal feed of one field of action."""
     if field not in FIELDS_OF_ACTION:
         abort(404)
-    items = services.feed_events(
-        db.session, now=services.current_time(), field_of_action=field
-    )
+    items = services.feed_events(db.session, now=services.current_time(), field_of_action=field)
     name = f"{get_settings().site.name} – {FIELDS_OF_ACTION[field]}"
     return _feed_response(_calendar(items, name), ICAL_MIMETYPE)
 
@@ -324,11 +316,15 @@ def _too_large(_exc: HTTPException) -> ResponseReturnValue:
     return render_template("errors/413.html", code=413, description=description), 413
 
 
-def _rate_limited() -> ResponseReturnValue:
-    description = _(
-        "You have sent several submissions in a short time. To protect this form against "
-        "spam, please wait an hour and try again."
-    )
+@bp.errorhandler(429)
+def _rate_limited(_exc: HTTPException) -> ResponseReturnValue:
+    if request.endpoint == "items.submit":
+        description = _(
+            "You have sent several submissions in a short time. To protect this form against "
+            "spam, please wait an hour and try again."
+        )
+    else:
+        description = None
     return render_template("errors/429.html", code=429, description=description), 429
 
 
@@ -337,7 +333,6 @@ def _rate_limited() -> ResponseReturnValue:
     lambda: get_settings().rate_limits.submit_per_ip,
     methods=["POST"],
     deduct_when=_submitted_ok,
-    on_breach=lambda _limit: Response(*_rate_limited_parts()),
 )
 def submit() -> ResponseReturnValue:
     """Show the submission form and store a submission."""
@@ -385,11 +380,6 @@ def submit() -> ResponseReturnValue:
     return render_template("items/submit.html", form=form), status
 
 
-def _rate_limited_parts() -> tuple[str, int, dict[str, str]]:
-    body, code = _rate_limited()  # type: ignore[misc]
-    return body, code, {"Content-Type": "text/html; charset=utf-8"}
-
-
 @bp.route("/einreichen/danke")
 def thanks() -> ResponseReturnValue:
     """Thank the submitter and say what happens next."""
@@ -406,15 +396,32 @@ def thanks() -> ResponseReturnValue:
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,100}")
 
 
+class LinkInvalid(NotFound):
+    """A private link that matches no submission."""
+
+
+class LinkExpired(Gone):
+    """A private link past its end."""
+
+
+@bp.errorhandler(LinkInvalid)
+def _link_invalid(_exc: HTTPException) -> ResponseReturnValue:
+    return render_template("items/link_invalid.html"), 404
+
+
+@bp.errorhandler(LinkExpired)
+def _link_expired(_exc: HTTPException) -> ResponseReturnValue:
+    return render_template("items/link_expired.html"), 410
+
+
 def _private_item(token: str) -> Item:
     """Return the item of a private link, or answer 404 (unknown) or 410 (expired)."""
     g.private_page = True
     item = services.find_by_token(db.session, token) if _TOKEN_RE.fullmatch(token) else None
     if item is None:
-        abort(404, description=_("This link is not valid. Please check that you copied it "
-                                 "completely from the mail."))
+        raise LinkInvalid()
     if services.token_expires_at(item) < services.current_time():
-        abort(410)
+        raise LinkExpired()
     return item
 
 
@@ -423,18 +430,6 @@ def _private_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
-
-
-@bp.errorhandler(410)
-def _gone(_exc: HTTPException) -> ResponseReturnValue:
-    return render_template("items/link_expired.html"), 410
-
-
-@bp.errorhandler(404)
-def _not_found(exc: HTTPException) -> ResponseReturnValue:
-    return render_template("errors/404.html", code=404, description=exc.description
-                           if request.endpoint and request.endpoint.startswith("items.private")
-                           else None), 404
 
 
 def _token_limit() -> str:
@@ -466,8 +461,10 @@ def private_edit(token: str) -> ResponseReturnValue:
     """Let the submitter change a submission that is not reviewed yet."""
     item = _private_item(token)
     if not services.submitter_may_edit(item):
-        flash(_("This submission has already been reviewed, so it can no longer be changed "
-                "here."), "info")
+        flash(
+            _("This submission has already been reviewed, so it can no longer be changed here."),
+            "info",
+        )
         return redirect(url_for("items.private", token=token), 303)
     form = ItemEditForm()
     _prepare(form)
@@ -512,11 +509,3 @@ def withdraw(token: str) -> ResponseReturnValue:
         return redirect(url_for("items.private", token=token), 303)
     flash(_("Your submission has been withdrawn. It will not be published."), "success")
     return redirect(url_for("items.private", token=token), 303)
-
-
-def feed_head_links(field: str = "") -> dict[str, str]:
-    """Return the feed URLs other pages can announce (start page, archive)."""
-    return _feed_links(field)
-
-
-__all__ = ["bp", "feed_head_links", "timedelta"]
