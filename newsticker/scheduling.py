@@ -62,7 +62,9 @@ class LeaderLock:
         self._file = handle
         return True
 
-    def wait(self, stop: Callable[[], bool] = lambda: False) -> bool:
+    def wait(
+        self, stop: Callable[[], bool] = lambda: False, retry_seconds: float = LOCK_RETRY_SECONDS
+    ) -> bool:
         """Block until we lead (or stop() says to give up); log that we wait."""
         announced = False
         while not stop():
@@ -74,12 +76,15 @@ class LeaderLock:
                     "scheduler: another scheduler leads on this database; waiting to take over"
                 )
                 announced = True
-            time.sleep(LOCK_RETRY_SECONDS)
+            time.sleep(retry_seconds)
         return False
 
     def release(self) -> None:
         """Give the lock up."""
         if self._conn is not None:
+            # The pool keeps the connection (and a session-level lock) alive: unlock first.
+            self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            self._conn.commit()
             self._conn.close()
             self._conn = None
         if self._file is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 
@@ -22,3 +23,23 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField(_l("Log in"))
+
+
+class NewUserForm(FlaskForm):
+    """An admin creates an account."""
+
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(_l("Please enter an e-mail address.")), Length(max=320)],
+    )
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice("editor", _l("Editor")), SelectChoice("admin", _l("Administrator"))],
+    )
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(_l("Please enter a password.")), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Create account"))

@@ -93,3 +93,10 @@ def load_user(session: Session, user_id: str) -> User | None:
     if user is None or user.session_version != int(version) or not user.active:
         return None
     return user
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Activate or deactivate an account; deactivation ends its sessions at once."""
+    user.active = active
+    user.session_version += 1
+    session.flush()

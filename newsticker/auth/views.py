@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from newsticker.auth import services
-from newsticker.auth.forms import LoginForm
+from newsticker.auth.forms import LoginForm, NewUserForm
+from newsticker.auth.models import User
 from newsticker.config import get_settings
+from newsticker.core.access import admin_required
 from newsticker.core.db import db
 from newsticker.core.extensions import limiter, login_manager
 from newsticker.core.http import safe_next_url
@@ -68,3 +71,46 @@ def logout() -> ResponseReturnValue:
     logout_user()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/benutzer", methods=["GET", "POST"])
+@login_required
+@admin_required
+def users() -> ResponseReturnValue:
+    """List the accounts and create new ones (admins only)."""
+    form = NewUserForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                db.session,
+                form.email.data or "",
+                form.password.data or "",
+                role=form.role.data or "editor",
+                name=form.name.data or "",
+            )
+        except services.UserError as exc:
+            form.form_errors.append(str(exc))
+            status = 422
+        else:
+            flash(_("Account %(email)s created.", email=user.email), "success")
+            return redirect(url_for("auth.users"))
+    elif form.is_submitted():
+        status = 422
+    accounts = db.session.scalars(select(User).order_by(User.email)).all()
+    return render_template("auth/users.html", form=form, accounts=accounts), status
+
+
+@bp.route("/benutzer/<int:user_id>/aktiv", methods=["POST"])
+@login_required
+@admin_required
+def toggle_user(user_id: int) -> ResponseReturnValue:
+    """Deactivate or reactivate an account (never one's own)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if user.id == current_user.id:
+        flash(_("You cannot deactivate your own account."), "error")
+        return redirect(url_for("auth.users"))
+    services.set_active(db.session, user, not user.active)
+    return redirect(url_for("auth.users"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_interval, format_skeleton, format_time
-from flask_babel import get_locale
+from babel.dates import format_date, format_interval, format_skeleton, format_time
+from flask_babel import get_locale, gettext
 
 from newsticker.items.forms import language_name
 from newsticker.items.models import Item
@@ -20,26 +20,31 @@ def _locale() -> str:
 
 def day_heading(day: date) -> str:
     """Return a day as a heading, e.g. "Dienstag, 9. Februar 2027"."""
-    return format_skeleton("yMMMMEEEEd", day, locale=_locale(), fuzzy=True)
+    return format_date(day, "full", locale=_locale())
 
 
-def when_text(start: datetime, end: datetime | None, all_day: bool, tz: ZoneInfo) -> str:
-    """Return a date range as people read it, e.g. "Di., 9. Feb. 2027, 18:30–20:30"."""
+def when_text(
+    start: datetime, end: datetime | None, all_day: bool, tz: ZoneInfo, *, with_date: bool = True
+) -> str:
+    """Return a date range as people read it, e.g. "Di., 9. Feb. 2027, 18:30–20:30".
+
+    Without the date (under a day heading), a range within one day shows its times only.
+    """
     locale = _locale()
     local_start = start.astimezone(tz)
     first = format_skeleton("yMMMEd", local_start.date(), locale=locale)
     if all_day:
         last_day = (end.astimezone(tz) - timedelta(days=1)).date() if end else local_start.date()
         if last_day <= local_start.date():
-            return first
+            return first if with_date else gettext("all day")
         return format_interval(local_start.date(), last_day, "yMMMEd", locale=locale)
     begin = format_time(local_start, "short", locale=locale)
     if end is None or end <= start:
-        return f"{first}, {begin}"
+        return f"{first}, {begin}" if with_date else begin
     local_end = end.astimezone(tz)
     finish = format_time(local_end, "short", locale=locale)
     if local_end.date() == local_start.date():
-        return f"{first}, {begin}–{finish}"
+        return f"{first}, {begin}–{finish}" if with_date else f"{begin}–{finish}"
     last = format_skeleton("yMMMEd", local_end.date(), locale=locale)
     return f"{first}, {begin} – {last}, {finish}"
 

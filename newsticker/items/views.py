@@ -63,8 +63,8 @@ def _item_when(item: Item) -> str:
 
 
 @bp.app_template_global("occurrence_when")
-def _occurrence_when(item: Item, start: Any, end: Any) -> str:
-    return when_text(start, end, item.all_day, get_settings().tz)
+def _occurrence_when(item: Item, start: Any, end: Any, with_date: bool = True) -> str:
+    return when_text(start, end, item.all_day, get_settings().tz, with_date=with_date)
 
 
 @bp.app_template_global("item_languages")
@@ -163,6 +163,7 @@ def events() -> ResponseReturnValue:
         page=page,
         has_more=has_more,
         page_args=args,
+        args_without_kind={k: v for k, v in args.items() if k != "art"},
         language_options=language_choices(sign_language=True),
         feeds=_feed_links(filters.field_of_action),
         searched=bool(args),
@@ -406,12 +407,12 @@ class LinkExpired(Gone):
 
 @bp.errorhandler(LinkInvalid)
 def _link_invalid(_exc: HTTPException) -> ResponseReturnValue:
-    return render_template("items/link_invalid.html"), 404
+    return render_template("items/link_invalid.html", code=404), 404
 
 
 @bp.errorhandler(LinkExpired)
 def _link_expired(_exc: HTTPException) -> ResponseReturnValue:
-    return render_template("items/link_expired.html"), 410
+    return render_template("items/link_expired.html", code=410), 410
 
 
 def _private_item(token: str) -> Item:

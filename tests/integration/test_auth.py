@@ -156,3 +156,37 @@ def test_editor_area_needs_login(client):
         response = client.get(path)
         assert response.status_code == 302
         assert "/redaktion/login" in response.headers["Location"]
+
+
+def test_users_page_is_for_admins_only(client, db, no_csrf):
+    make_user(db, "admin@example.org", role="admin")
+    make_user(db, "editor@example.org")
+    db.commit()
+    login(client, "editor@example.org", DEFAULT_PASSWORD)
+    assert client.get("/redaktion/benutzer").status_code == 403
+    assert client.post("/redaktion/benutzer", data={}).status_code == 403
+    client.post("/redaktion/logout")
+    login(client, "admin@example.org", DEFAULT_PASSWORD)
+    assert client.get("/redaktion/benutzer").status_code == 200
+
+
+def test_admin_creates_and_deactivates_an_account(client, db, no_csrf):
+    make_user(db, "admin@example.org", role="admin")
+    db.commit()
+    login(client, "admin@example.org", DEFAULT_PASSWORD)
+    bad = client.post(
+        "/redaktion/benutzer",
+        data={"email": "neu@example.org", "role": "editor", "password": "short"},
+    )
+    assert bad.status_code == 422
+    assert "mindestens 12 Zeichen" in bad.get_data(as_text=True)
+    good = client.post(
+        "/redaktion/benutzer",
+        data={"email": "neu@example.org", "role": "editor", "password": "long enough password"},
+    )
+    assert good.status_code == 302
+    db.expire_all()
+    new = db.scalars(select(User).where(User.email == "neu@example.org")).one()
+    client.post(f"/redaktion/benutzer/{new.id}/aktiv")
+    db.expire_all()
+    assert db.get(User, new.id).active is False

@@ -1,0 +1,121 @@
+"""Test data for the item tests: items in the database and valid form posts.
+
+Kept beside the item tests (no tests in here); a shared tests/factories.py may take it over.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from newsticker.auth.services import create_user
+from newsticker.core.db import utcnow
+from newsticker.items.models import Item, ItemAudit, ItemStatus
+from newsticker.items.recurrence import Recurrence
+from newsticker.items.services import derive_fields
+
+TZ = ZoneInfo("Europe/Berlin")
+EDITOR = ("redaktion@example.org", "correct horse battery staple")
+
+
+def today() -> date:
+    """Return today's date in the site's time zone."""
+    return utcnow().astimezone(TZ).date()
+
+
+def local(day: date, hour: int = 0, minute: int = 0) -> datetime:
+    """Return an aware local datetime."""
+    return datetime.combine(day, time(hour, minute), TZ)
+
+
+def make_item(session: Session, **values: Any) -> Item:
+    """Store an item (an approved event in ten days unless told otherwise)."""
+    day = today() + timedelta(days=10)
+    rule = values.pop("rule", None)
+    data: dict[str, Any] = {
+        "kind": "event",
+        "status": ItemStatus.APPROVED.value,
+        "title": "Interkulturelles Frühstück",
+        "summary": "Gemeinsam frühstücken und Nachbarn kennenlernen.",
+        "description": "Alle sind **willkommen**.",
+        "field_of_action": "encounter",
+        "tags": ["Frühstück"],
+        "event_languages": ["de", "ar"],
+        "content_language": "de",
+        "starts_at": local(day, 9),
+        "ends_at": local(day, 11),
+        "organiser": "Nachbarschaftsverein",
+        "place_name": "Stadtteilhaus",
+        "submitter_email": "verein@example.org",
+        "submitter_language": "de",
+        "consent_at": utcnow(),
+    }
+    data.update(values)
+    if rule is not None:
+        data["recurrence"] = rule.to_dict() if isinstance(rule, Recurrence) else rule
+    if data["status"] == ItemStatus.APPROVED.value:
+        data.setdefault("approved_at", utcnow())
+    item = Item(**data)
+    derive_fields(item, TZ)
+    item.audit.append(ItemAudit(actor="test", action="created"))
+    session.add(item)
+    session.flush()
+    return item
+
+
+def event_form(**overrides: Any) -> dict[str, Any]:
+    """Return the fields of a valid event submission."""
+    day = today() + timedelta(days=14)
+    data: dict[str, Any] = {
+        "kind": "event",
+        "title": "Sprachcafé am Hafen",
+        "summary": "Deutsch üben bei Tee und Kuchen.",
+        "description": "Für alle Niveaus. Mehr unter [unserer Seite](https://example.org).",
+        "field_of_action": "education",
+        "tags": "Sprache, Café",
+        "event_languages": ["de", "ar"],
+        "content_language": "de",
+        "start_date": day.isoformat(),
+        "start_time": "18:30",
+        "end_date": "",
+        "end_time": "20:00",
+        "repeat": "none",
+        "repeat_interval": "1",
+        "repeat_nth": "",
+        "repeat_weekday": "",
+        "place_name": "Hafenhaus",
+        "place_address": "Schiffbrücke 1, 24939 Flensburg",
+        "organiser": "Sprachtreff Flensburg e. V.",
+        "contact_email": "kontakt@example.org",
+        "link": "https://example.org/cafe",
+        "submitter_email": "helferin@example.org",
+        "mail_language": "de",
+        "consent": "y",
+        "website": "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), **save: Any) -> bytes:
+    """Return a small image file."""
+    out = io.BytesIO()
+    mode = "RGBA" if fmt == "PNG" else "RGB"
+    Image.new(mode, size, (200, 30, 30)).save(out, fmt, **save)
+    return out.getvalue()
+
+
+def create_editor(session: Session) -> Any:
+    """Create an editor account."""
+    return create_user(session, EDITOR[0], EDITOR[1], role="editor")
+
+
+def login(client: Any) -> None:
+    """Log the editor in (CSRF must be off in the test app)."""
+    response = client.post("/redaktion/login", data={"email": EDITOR[0], "password": EDITOR[1]})
+    assert response.status_code == 302, response.data[:500]

@@ -1,0 +1,74 @@
+"""Only one scheduler leads per database; a second one waits and says so."""
+
+import logging
+import subprocess
+import sys
+import time
+
+from newsticker.core.db import make_engine
+from newsticker.scheduling import LeaderLock, build_scheduler, registered_jobs
+
+
+def test_second_lock_waits_until_the_first_is_released(database_url, app):
+    settings = app.config["NEWSTICKER_SETTINGS"]
+    engine = make_engine(database_url)
+    first, second = LeaderLock(settings, engine), LeaderLock(settings, engine)
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()
+        first.release()
+        assert second.try_acquire()
+    finally:
+        first.release()
+        second.release()
+        engine.dispose()
+
+
+def test_waiting_scheduler_logs_that_it_waits(database_url, app, caplog):
+    settings = app.config["NEWSTICKER_SETTINGS"]
+    engine = make_engine(database_url)
+    leader, follower = LeaderLock(settings, engine), LeaderLock(settings, engine)
+    assert leader.try_acquire()
+    calls = iter([False, True])
+    with caplog.at_level(logging.WARNING):
+        assert follower.wait(stop=lambda: next(calls), retry_seconds=0.01) is False
+    assert "another scheduler leads on this database" in caplog.text
+    leader.release()
+    engine.dispose()
+
+
+def test_jobs_come_from_settings_with_safe_defaults(app):
+    settings = app.config["NEWSTICKER_SETTINGS"]
+    ids = {job["id"] for job in registered_jobs(settings)}
+    assert {"send-mail-queue", "purge-mail-queue"} <= ids
+
+
+def test_scheduler_uses_app_database_and_local_time_zone(app):
+    scheduler = build_scheduler(app)
+    assert str(scheduler.timezone) == "Europe/Berlin"
+    defaults = scheduler._job_defaults
+    assert defaults["coalesce"] is True
+    assert defaults["max_instances"] == 1
+    assert defaults["misfire_grace_time"] == 3600
+
+
+def test_two_scheduler_processes_one_leads(runner, tmp_path):
+    env = {"NEWSTICKER_CONFIG": str(runner.config_file), "PATH": "/usr/bin:/bin"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "newsticker.scheduling"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    time.sleep(4)
+    for proc in procs:
+        proc.terminate()
+    outputs = [proc.communicate(timeout=20)[0] for proc in procs]
+    leading = [out for out in outputs if "this process leads" in out]
+    waiting = [out for out in outputs if "another scheduler leads" in out]
+    assert len(leading) == 1, outputs
+    assert len(waiting) == 1, outputs
