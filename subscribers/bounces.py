@@ -19,6 +19,7 @@ relay must not wipe out the whole list in one send; 5.2.2 (mailbox full) is
 transient by nature, whatever class the remote server gave it.
 """
 
+import contextlib
 import email
 import email.policy
 import logging
@@ -39,10 +40,10 @@ logger = logging.getLogger(__name__)
 
 BounceKind = Literal["hard", "soft"]
 
-_STATUS_RE = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+_STATUS_RE = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 # An enhanced status code after an SMTP reply code ("550 5.1.1", "550-5.1.1",
 # "#550 5.1.1"); a bare x.y.z in prose is too often a version or an address.
-_REPLY_STATUS_RE = re.compile(r"(?<!\d)([245])\d\d[ -]([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_REPLY_STATUS_RE = re.compile(r"(?<!\d)([245])\d\d[ -]([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
 _SOFT_HARD_STATUSES = ("5.7.", "5.2.2")
 _STATUS_PARTS = ("message/delivery-status", "message/global-delivery-status")
 _MAX_REASON = 1000
@@ -146,24 +147,22 @@ def _header(message: Message, name: str) -> str:
     """Return a header as plain text, whichever email policy parsed it."""
     try:
         value = message.get(name)
-    except Exception:  # noqa: BLE001 - a malformed header is no header
+    except Exception:  # a malformed header is no header
         return ""
     if value is None:
         return ""
     text = str(value)
     if "=?" in text:
         # compat32 messages keep RFC 2047 encoded words undecoded.
-        try:
+        with contextlib.suppress(LookupError, UnicodeError, ValueError):
             text = str(make_header(decode_header(text)))
-        except (LookupError, UnicodeError, ValueError):
-            pass
     return " ".join(text.split())
 
 
 def _header_values(message: Message, name: str) -> list[str]:
     try:
         values = message.get_all(name) or []
-    except Exception:  # noqa: BLE001 - a malformed header is no header
+    except Exception:  # a malformed header is no header
         return []
     return [" ".join(str(value).split()) for value in values]
 
@@ -191,10 +190,9 @@ def _recipient_blocks(message: Message) -> list[Message]:
     for content_type in _STATUS_PARTS:
         maintype, subtype = content_type.split("/")
         for part in typed_subpart_iterator(message, maintype, subtype):
-            status_part: Message = part  # type: ignore[assignment]  # typeshed says str
             blocks.extend(
                 block
-                for block in _status_blocks(status_part)
+                for block in _status_blocks(part)
                 # The first block describes the whole message, not a recipient.
                 if block.get("Final-Recipient") or block.get("Original-Recipient")
             )
@@ -257,9 +255,7 @@ def _recipient(value: str) -> str | None:
     address = _typed_value(value).strip("<> ")
     if address_type.strip().casefold() == "utf-8":
         # RFC 6533 writes non-ASCII characters as \x{HEX}.
-        address = re.sub(
-            r"\\x\{([0-9A-Fa-f]{1,6})\}", lambda m: chr(int(m.group(1), 16)), address
-        )
+        address = re.sub(r"\\x\{([0-9A-Fa-f]{1,6})\}", lambda m: chr(int(m.group(1), 16)), address)
     return address if "@" in address else None
 
 
@@ -302,7 +298,7 @@ def _is_auto_reply(message: Message) -> bool:
 def _failure_from_heuristics(message: Message) -> _Failure | None:
     try:
         _temporary, permanent = flufl.bounce.all_failures(message)
-    except Exception:  # noqa: BLE001 - a heuristic must not stop bounce processing
+    except Exception:  # a heuristic must not stop bounce processing
         logger.warning("flufl.bounce failed on a message", exc_info=True)
         return None
     if not permanent:
@@ -316,14 +312,10 @@ def _failure_from_heuristics(message: Message) -> _Failure | None:
 
 def _status_line(message: Message) -> str:
     for part in typed_subpart_iterator(message, "text", "plain"):
-        text_part: Message = part  # type: ignore[assignment]  # typeshed says str
-        try:
-            payload = text_part.get_payload(decode=True)
-        except Exception:  # noqa: BLE001 - an undecodable part has no status line
-            continue
+        payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             continue
-        charset = text_part.get_content_charset() or "utf-8"
+        charset = part.get_content_charset() or "utf-8"
         try:
             text = payload.decode(charset, "replace")
         except LookupError:

@@ -13,6 +13,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,7 +69,7 @@ _HEADER_NOISE = re.compile(r"[\s\-_.]+")
 # get one more, so that reading strips exactly one and every value round-trips.
 _FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
 _ESCAPED_FORMULA_START = re.compile(r"'+[=+\-@\t\r]")
-_SEP_HINT = re.compile(r"sep=(.)\s*")
+_SEP_HINT = re.compile(r"sep=(.)\s*", re.IGNORECASE)
 # Enough lines for the sniffer to see the pattern; more only makes it slower.
 _SNIFF_CHARS = 16 * 1024
 
@@ -335,7 +336,7 @@ def classify_rows(
     rows: Iterable[ImportRow],
     *,
     existing_keys: Mapping[str, str],
-    suppressed_hashes: set[str] | frozenset[str],
+    suppressed_hashes: AbstractSet[str],
     salt: bytes,
 ) -> tuple[list[AcceptedRow], list[ReportLine]]:
     """Split rows into those to import and those to report, one outcome per row."""
@@ -362,7 +363,7 @@ def _classify_row(
     *,
     first_row_of: dict[str, int],
     existing_keys: Mapping[str, str],
-    suppressed_hashes: set[str] | frozenset[str],
+    suppressed_hashes: AbstractSet[str],
     salt: bytes,
 ) -> AcceptedRow | ReportLine:
     def reject(value: str, reason: LazyString, kind: ReportKind) -> ReportLine:

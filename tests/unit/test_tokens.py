@@ -44,9 +44,7 @@ def test_round_trip_for_arbitrary_parts(purpose: str, parts: list[str | int]) ->
 
 
 @given(parts=parts_strategy, data=st.data())
-def test_any_single_character_change_fails(
-    parts: list[str | int], data: st.DataObject
-) -> None:
+def test_any_single_character_change_fails(parts: list[str | int], data: st.DataObject) -> None:
     ring = KeyRing(["s3cret"])
     token = ring.sign("unsubscribe", *parts)
     index = data.draw(st.integers(0, len(token) - 1), label="index")
@@ -92,9 +90,7 @@ def test_token_survives_rotation_until_old_key_is_dropped(
     assert rotated.verify("preferences", token) == [str(p) for p in parts]
     # New tokens are signed with the newest key only.
     fresh = rotated.sign("preferences", *parts)
-    assert KeyRing(["new-secret"]).verify("preferences", fresh) == [
-        str(p) for p in parts
-    ]
+    assert KeyRing(["new-secret"]).verify("preferences", fresh) == [str(p) for p in parts]
     with pytest.raises(TokenError):
         old.verify("preferences", fresh)
     with pytest.raises(TokenError):
