@@ -324,7 +324,8 @@ def _register_feature_commands() -> None:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
+            # Only a feature that is not there at all is skipped; a broken one is an error.
+            if not exc.name or not (name == exc.name or name.startswith(exc.name + ".")):
                 raise
             continue
         module.register(cli)
