@@ -96,10 +96,26 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from newsticker.auth.views import bp as auth_bp
+    from newsticker.delivery.views import bp as delivery_bp
     from newsticker.editor.views import bp as editor_bp
+    from newsticker.issues.editor_views import bp as issues_editor_bp
+    from newsticker.issues.views import bp as issues_bp
     from newsticker.items.editor_views import bp as items_editor_bp
     from newsticker.items.views import bp as items_bp
     from newsticker.public.views import bp as public_bp
+    from subscribers.editor_views import bp as subscribers_editor_bp
+    from subscribers.views import bp as subscribers_bp
 
-    for bp in (public_bp, auth_bp, editor_bp, items_bp, items_editor_bp):
+    for bp in (
+        public_bp,
+        auth_bp,
+        editor_bp,
+        items_bp,
+        items_editor_bp,
+        subscribers_bp,
+        subscribers_editor_bp,
+        issues_bp,
+        issues_editor_bp,
+        delivery_bp,
+    ):
         app.register_blueprint(bp)

@@ -33,7 +33,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "NEWSTICKER_SECRET_KEY": ("site", "secret_key"),
 }
 
-SECRET_KEYS = {"secret_key", "old_secret_keys", "password", "dkim_private_key"}
+SECRET_KEYS = {"secret_key", "old_secret_keys", "password", "dkim_private_key", "imap_password"}
 
 
 class ConfigError(Exception):
@@ -206,6 +206,7 @@ class DeliverySettings(Section):
     batch_size: int = Field(default=200, ge=1, le=10_000)
     lease_seconds: int = Field(default=300, ge=10)
     retry_attempts: int = Field(default=5, ge=1, le=50)
+    retry_delay_seconds: float = Field(default=60.0, ge=0, le=86_400)
     failure_pause_threshold: int = Field(default=50, ge=1)
     max_html_bytes: int = Field(default=95 * 1024, ge=10_000)
 
@@ -219,6 +220,22 @@ class ScheduleSettings(Section):
     bounce_maildir: str = ""
 
 
+class SubscriberSettings(Section):
+    confirmation_link_hours: int = Field(default=48, ge=1, le=24 * 30)
+
+
+class BounceSettings(Section):
+    hard_threshold: int = Field(default=1, ge=1, le=100)
+    soft_threshold: int = Field(default=5, ge=1, le=1000)
+    soft_window_days: int = Field(default=30, ge=1, le=365)
+    imap_host: str = ""
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_tls: Literal["none", "starttls", "ssl"] = "ssl"
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+
+
 class Settings(Section):
     site: SiteSettings = Field(default_factory=SiteSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -230,6 +247,8 @@ class Settings(Section):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    subscribers: SubscriberSettings = Field(default_factory=SubscriberSettings)
+    bounces: BounceSettings = Field(default_factory=BounceSettings)
 
     @model_validator(mode="after")
     def _publications_consistent(self) -> Settings:

@@ -273,4 +273,7 @@ def _apply_column_defaults(item: Item) -> None:
 
 def _extra_loaders() -> list[Any]:
     """Return the demo loaders of other features (subscribers, issues), when present."""
-    return []
+    from newsticker.issues.demo import load_demo_issues
+    from subscribers.demo import load_demo_subscribers
+
+    return [load_demo_subscribers, load_demo_issues]

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from newsticker.config import get_settings
 from newsticker.core.db import db, utcnow
 from newsticker.core.mail import SmtpTransport
 from newsticker.core.mailqueue import QueueRun, purge_old_mail, send_queued_mail
 from newsticker.items.services import ExpiryRun
+from subscribers.services import BounceRun, PurgeRun
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +60,121 @@ def expire_items() -> ExpiryRun:
             "items: expired %s, purged %s, anonymised %s", run.expired, run.purged, run.anonymised
         )
     return run
+
+
+def purge_pending_signups() -> PurgeRun:
+    """Delete sign-ups that were not confirmed in time, with their IP addresses."""
+    from subscribers.services import purge_pending_signups as purge
+
+    run = purge(db.session, now=utcnow(), days=get_settings().retention.pending_signup_days)
+    db.session.commit()
+    if run.confirmations or run.subscriptions or run.subscribers:
+        logger.info(
+            "sign-ups: purged %s links, %s subscriptions, %s subscribers",
+            run.confirmations,
+            run.subscriptions,
+            run.subscribers,
+        )
+    return run
+
+
+def process_bounces() -> BounceRun:
+    """Count the returned mails in the configured Maildir and IMAP folder (if any)."""
+    from pathlib import Path
+
+    from subscribers.mailboxes import MailboxError, process_imap, process_maildir
+
+    settings = get_settings()
+    run = BounceRun()
+    try:
+        if settings.schedule.bounce_maildir:
+            run.add(process_maildir(db.session, Path(settings.schedule.bounce_maildir)))
+        if settings.bounces.imap_host:
+            run.add(process_imap(db.session))
+    except MailboxError:
+        logger.exception("bounce processing failed; the next run tries again")
+        db.session.rollback()
+    return run
+
+
+def send_due_issues() -> Any:
+    """Start the scheduled issues that are due and send what is claimable of every send."""
+    from flask import current_app
+
+    from newsticker.delivery.sender import send_due_issues as send_due
+
+    run = send_due(current_app._get_current_object(), get_settings())  # type: ignore[attr-defined]
+    for issue_id, sent in run.drained.items():
+        if sent.sent or sent.failed or sent.retried:
+            logger.info(
+                "issue %s: sent %s, to retry %s, failed %s",
+                issue_id,
+                sent.sent,
+                sent.retried,
+                sent.failed,
+            )
+    return run
+
+
+def prepare_weekly_draft() -> list[int]:
+    """Build the next draft of every weekly publication and tell the editors it is ready."""
+    from newsticker.delivery.mails import queue_draft_notice
+    from newsticker.issues.services import draft_issue
+
+    settings = get_settings()
+    session = db.session
+    ready: list[int] = []
+    for publication in settings.publications:
+        if publication.cadence != "weekly":
+            continue
+        result = draft_issue(session, settings, publication.slug, now=utcnow())
+        # Run twice, the second run adds nothing and mails nobody.
+        if result.created or result.added:
+            queue_draft_notice(session, result.issue, template="delivery_draft_ready")
+            ready.append(result.issue.id)
+    _commit_and_send()
+    return ready
+
+
+def remind_editors_of_draft() -> list[int]:
+    """Remind the editors when an issue planned for tomorrow is still a draft."""
+    from newsticker.core.mailqueue import count_recent
+    from newsticker.delivery.mails import editors, queue_draft_notice
+    from newsticker.issues.services import open_draft
+
+    settings = get_settings()
+    session = db.session
+    now = utcnow()
+    tomorrow = (now.astimezone(settings.tz) + timedelta(days=1)).date()
+    reminded: list[int] = []
+    for publication in settings.publications:
+        draft = open_draft(session, publication.slug)
+        if draft is None or draft.window_start is None:
+            continue
+        if draft.window_start.astimezone(settings.tz).date() != tomorrow:
+            continue
+        addresses = [address for address, _lang in editors(session)]
+        already = any(
+            count_recent(
+                session,
+                to=address,
+                purpose="delivery_draft_reminder",
+                since=now - timedelta(hours=20),
+            )
+            for address in addresses
+        )
+        if already:
+            continue
+        queue_draft_notice(session, draft, template="delivery_draft_reminder")
+        reminded.append(draft.id)
+    _commit_and_send()
+    return reminded
+
+
+def _commit_and_send() -> None:
+    from newsticker.core.mailqueue import take_pending_ids
+
+    db.session.commit()
+    ids = take_pending_ids(db.session)
+    if ids:
+        send_queued_mail(db.session_factory, SmtpTransport(get_settings().smtp), ids=ids)

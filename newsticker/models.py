@@ -8,6 +8,9 @@ MODEL_MODULES = (
     "newsticker.core.mailqueue",
     "newsticker.auth.models",
     "newsticker.items.models",
+    "subscribers.models",
+    "newsticker.issues.models",
+    "newsticker.delivery.models",
 )
 
 

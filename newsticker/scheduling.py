@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
@@ -119,6 +120,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
             "misfire_grace_time": settings.schedule.misfire_grace_seconds,
         },
     )
+    scheduler.add_listener(_log_missed_run, EVENT_JOB_MISSED)
     for job in registered_jobs(settings):
         scheduler.add_job(
             "newsticker.scheduling:run_job",
@@ -132,9 +134,17 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     return scheduler
 
 
+def _log_missed_run(event: Any) -> None:
+    # Beyond the grace time a run is skipped (coalesced into the next one): say so.
+    logger.warning(
+        "scheduler: job %s missed its run at %s (misfire)", event.job_id, event.scheduled_run_time
+    )
+
+
 def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
     """Return the jobs and their schedules, from the settings."""
-    poll = settings.schedule.poll_seconds
+    schedule = settings.schedule
+    poll = schedule.poll_seconds
     return [
         {
             "id": "send-mail-queue",
@@ -153,6 +163,45 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
             "func": "expire_items",
             "trigger": "interval",
             "trigger_args": {"minutes": 15},
+        },
+        {
+            "id": "purge-pending-signups",
+            "func": "purge_pending_signups",
+            "trigger": "cron",
+            "trigger_args": {"hour": 3, "minute": 30},
+        },
+        {
+            "id": "process-bounces",
+            "func": "process_bounces",
+            "trigger": "interval",
+            "trigger_args": {"minutes": 5},
+        },
+        {
+            # Due issues are found by polling, so a scheduler that was down sends them when
+            # it is back (the lateness is recorded in the issue's report as a misfire).
+            "id": "send-due-issues",
+            "func": "send_due_issues",
+            "trigger": "interval",
+            "trigger_args": {"seconds": poll},
+        },
+        {
+            "id": "prepare-weekly-draft",
+            "func": "prepare_weekly_draft",
+            "trigger": "cron",
+            "trigger_args": {
+                "day_of_week": schedule.draft_weekday,
+                "hour": schedule.draft_time.hour,
+                "minute": schedule.draft_time.minute,
+            },
+        },
+        {
+            "id": "remind-editors-of-draft",
+            "func": "remind_editors_of_draft",
+            "trigger": "cron",
+            "trigger_args": {
+                "hour": schedule.reminder_time.hour,
+                "minute": schedule.reminder_time.minute,
+            },
         },
     ]
 

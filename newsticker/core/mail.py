@@ -11,6 +11,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from typing import NoReturn
 
 from newsticker.config import SmtpSettings
 from newsticker.core.db import utcnow
@@ -94,6 +95,52 @@ class SmtpConnection:
             code, reply = next(iter(refused.values()))
             raise _classify(code, reply)
         self.sent += 1
+
+    @property
+    def is_open(self) -> bool:
+        """Return whether the connection can still be used."""
+        return getattr(self.client, "sock", None) is not None
+
+    def send_raw(self, envelope_from: str, to: str, data: bytes, *, smtputf8: bool = False) -> str:
+        """Send finished message bytes (CRLF line ends) to one recipient; return the reply.
+
+        For bulk sending: no message object is built or flattened. A 4xx or 5xx reply
+        raises as in send(); a lost connection is closed, so is_open tells to reopen.
+        """
+        client = self.client
+        try:
+            client.ehlo_or_helo_if_needed()
+            options = ["SMTPUTF8"] if smtputf8 else []
+            if client.does_esmtp and client.has_extn("size"):
+                options.append(f"SIZE={len(data)}")
+            code, reply = client.mail(envelope_from, options)
+            if code != 250:
+                self._refused(code, reply)
+            code, reply = client.rcpt(to)
+            if code not in (250, 251):
+                self._refused(code, reply)
+            code, reply = client.data(data)
+            if code != 250:
+                self._refused(code, reply)
+        except smtplib.SMTPResponseException as exc:
+            self._refused(exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPNotSupportedError, OSError) as exc:
+            self.client.close()
+            if isinstance(exc, smtplib.SMTPNotSupportedError):
+                raise PermanentMailError(f"relay cannot send this: {exc}") from exc
+            raise TemporaryMailError(f"connection lost: {exc}") from exc
+        self.sent += 1
+        return f"{code} {reply.decode('utf-8', 'replace')}"
+
+    def _refused(self, code: int, reply: bytes | str) -> NoReturn:
+        if code == 421 or code < 0:
+            self.client.close()  # the relay closes the channel
+        else:
+            try:
+                self.client.rset()
+            except (smtplib.SMTPException, OSError):
+                self.client.close()
+        raise _classify(code, reply)
 
     def close(self) -> None:
         """Say QUIT, ignoring a relay that is already gone."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from wtforms import (
     TimeField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -110,11 +112,20 @@ NTHS = (
 )
 
 
+def choices(pairs: Any) -> list[SelectChoice]:
+    """Return (value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def language_name(code: str, *, autonym: bool = True) -> str:
     """Return a language's name in the interface language, with its own name beside it."""
     if code == SIGN_LANGUAGE:
         return str(_l("German Sign Language"))
-    ui = str(get_locale() or "de")
+    return _language_name(code, str(get_locale() or "de"), autonym)
+
+
+@lru_cache(maxsize=512)
+def _language_name(code: str, ui: str, autonym: bool) -> str:
     try:
         name = Locale.parse(ui).languages.get(code, code)
         own = Locale.parse(code).display_name if autonym else None
@@ -228,7 +239,7 @@ class ItemForm(FlaskForm):
 
     kind = RadioField(
         _l("What are you submitting?"),
-        choices=[(k, label) for k, label in KIND_LABELS.items()],
+        choices=choices(KIND_LABELS.items()),
         default=ItemKind.EVENT.value,
         validators=[InputRequired(_l("Please choose what you are submitting."))],
     )
@@ -255,7 +266,7 @@ class ItemForm(FlaskForm):
     )
     field_of_action = RadioField(
         _l("Field of action"),
-        choices=[(key, label) for key, label in FIELDS_OF_ACTION.items()],
+        choices=choices(FIELDS_OF_ACTION.items()),
         default="general",
         validators=[InputRequired(_l("Please choose a field of action."))],
     )
@@ -271,11 +282,13 @@ class ItemForm(FlaskForm):
 
     repeat = SelectField(
         _l("Repeats"),
-        choices=[
-            ("none", _l("does not repeat")),
-            ("weekly", _l("weekly")),
-            ("monthly", _l("monthly on a weekday, e.g. every 2nd Tuesday")),
-        ],
+        choices=choices(
+            [
+                ("none", _l("does not repeat")),
+                ("weekly", _l("weekly")),
+                ("monthly", _l("monthly on a weekday, e.g. every 2nd Tuesday")),
+            ]
+        ),
         default="none",
     )
     repeat_interval = IntegerField(
@@ -289,15 +302,17 @@ class ItemForm(FlaskForm):
         ],
     )
     repeat_weekdays = MultiCheckboxField(
-        _l("On these weekdays (weekly)"), choices=list(WEEKDAYS), coerce=int
+        _l("On these weekdays (weekly)"), choices=choices(WEEKDAYS), coerce=int
     )
-    repeat_nth = SelectField(_l("Which weekday of the month (monthly)"), choices=list(NTHS))
+    repeat_nth = SelectField(_l("Which weekday of the month (monthly)"), choices=choices(NTHS))
     repeat_weekday = SelectField(
         _l("Weekday (monthly)"),
-        choices=[("", _l("as on the first date")), *[(str(n), label) for n, label in WEEKDAYS]],
+        choices=choices([("", _l("as on the first date")), *[(str(n), lb) for n, lb in WEEKDAYS]]),
     )
     repeat_months = MultiCheckboxField(
-        _l("Only in these months (leave empty for every month)"), choices=list(MONTHS), coerce=int
+        _l("Only in these months (leave empty for every month)"),
+        choices=choices(MONTHS),
+        coerce=int,
     )
     repeat_until = DateField(_l("Repeats until"), validators=[Optional()])
     repeat_count = IntegerField(
@@ -350,8 +365,8 @@ class ItemForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.event_languages.choices = language_choices(sign_language=True)
-        self.content_language.choices = language_choices(sign_language=False)
+        self.event_languages.choices = choices(language_choices(sign_language=True))
+        self.content_language.choices = choices(language_choices(sign_language=False))
         self.processed_image: ProcessedImage | None = None
         self.data_out: ItemData | None = None
 
@@ -583,7 +598,7 @@ class SubmissionForm(ItemForm):
     )
     mail_language = RadioField(
         _l("Language of our mails to you"),
-        choices=[("de", "Deutsch"), ("en", "English")],
+        choices=choices([("de", "Deutsch"), ("en", "English")]),
         validators=[InputRequired(_l("Please choose a language."))],
     )
     consent = BooleanField(
@@ -652,12 +667,12 @@ class QueueFilterForm(FlaskForm):
 
     status = SelectField(
         _l("Status"),
-        choices=[("", _l("all")), *[(k, label) for k, label in STATUS_LABELS.items()]],
+        choices=choices([("", _l("all")), *STATUS_LABELS.items()]),
         default="submitted",
     )
     field_of_action = SelectField(
         _l("Field of action"),
-        choices=[("", _l("all")), *[(k, label) for k, label in FIELDS_OF_ACTION.items()]],
+        choices=choices([("", _l("all")), *FIELDS_OF_ACTION.items()]),
         default="",
     )
     date_from = DateField(_l("From"), validators=[Optional()])

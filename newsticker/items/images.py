@@ -72,6 +72,8 @@ def process_image(stream: Any, *, max_bytes: int = MAX_IMAGE_BYTES) -> Processed
         with warnings.catch_warnings():
             # A "decompression bomb" announces a huge canvas in a tiny file; refuse it
             # before any pixel is decoded, whatever Pillow's global limit is.
+            # Other warnings (say, about broken EXIF data we drop anyway) say nothing to the user.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(raw)) as img:
                 if img.format not in ACCEPTED_FORMATS:
@@ -108,6 +110,8 @@ def _reencode(img: Image.Image) -> ProcessedImage:
     else:
         rgb = upright.convert("RGB")
     rgb.thumbnail((MAX_EDGE, MAX_EDGE), Image.Resampling.LANCZOS)
+    # Pillow writes a comment, EXIF or ICC profile it finds in .info; keep pixels only.
+    rgb.info = {}
     out = io.BytesIO()
     # No exif=, icc_profile= or comment: the new file carries pixels only.
     rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)

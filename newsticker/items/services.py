@@ -111,6 +111,20 @@ def search_fold(text: str) -> str:
     return unicodedata.normalize("NFKC", stripped)
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
+def search_text_of(text: str) -> str:
+    """Return the folded words of a text, plus the "ae/oe/ue" spelling of German umlauts.
+
+    A visitor may type "Frühstück", "Fruhstuck" or "Fruehstueck"; all three must match.
+    """
+    plain = search_fold(text)
+    known = set(plain.split())
+    extra = [w for w in search_fold(text.translate(_UMLAUTS)).split() if w not in known]
+    return " ".join([plain, *dict.fromkeys(extra)]).strip()
+
+
 def search_words(query: str) -> list[str]:
     """Return the distinct folded words of a search query (at most MAX_SEARCH_WORDS)."""
     words: list[str] = []
@@ -153,7 +167,7 @@ def last_end(item: Item, tz: ZoneInfo) -> datetime | None:
 def derive_fields(item: Item, tz: ZoneInfo) -> None:
     """Recompute what is derived from the item's own fields (keys, search text, end)."""
     item.title_key = fold(item.title)[:200]
-    item.search_text = search_fold(
+    item.search_text = search_text_of(
         " ".join(
             [
                 item.title,
@@ -747,6 +761,18 @@ def feed_events(
     if field_of_action:
         query = query.where(Item.field_of_action == field_of_action)
     return list(session.scalars(query.order_by(Item.starts_at, Item.id)))
+
+
+def feed_fingerprint(session: Session, *, field_of_action: str = "") -> str:
+    """Return a short string that changes whenever the iCal feed's content may change."""
+    query = select(func.count(), func.max(Item.updated_at)).where(
+        Item.kind == ItemKind.EVENT.value,
+        Item.status.in_((ItemStatus.APPROVED.value, ItemStatus.EXPIRED.value)),
+    )
+    if field_of_action:
+        query = query.where(Item.field_of_action == field_of_action)
+    count, latest = session.execute(query).one()
+    return f"{count}-{latest.timestamp() if latest else 0}"
 
 
 def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[Item]:

@@ -14,6 +14,7 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -235,12 +236,35 @@ def _feed_response(body: bytes, mimetype: str) -> Response:
     return response
 
 
+# Rendered calendars by (field, language, day, fingerprint): a calendar of a thousand
+# events takes a second to build, and every subscribed calendar app polls it.
+_CALENDAR_CACHE: dict[tuple[str, ...], bytes] = {}
+_CALENDAR_CACHE_SIZE = 32
+
+
+def _cached_calendar(field: str, name: str) -> Response:
+    now = services.current_time()
+    fingerprint = services.feed_fingerprint(db.session, field_of_action=field)
+    language = str(get_locale() or "de")
+    settings = get_settings()
+    day = now.astimezone(settings.tz).date().isoformat()
+    key = (settings.site.base_url, field, language, day, fingerprint)
+    body = _CALENDAR_CACHE.get(key)
+    if body is None:
+        items = services.feed_events(db.session, now=now, field_of_action=field)
+        body = _calendar(items, name)
+        if len(_CALENDAR_CACHE) >= _CALENDAR_CACHE_SIZE:
+            _CALENDAR_CACHE.clear()
+        _CALENDAR_CACHE[key] = body
+    response = _feed_response(body, ICAL_MIMETYPE)
+    response.set_etag("-".join(key[1:]))
+    return response.make_conditional(request)
+
+
 @bp.route("/feeds/angebote.ics")
 def ical_feed() -> ResponseReturnValue:
     """Serve the iCal feed of all approved events."""
-    items = services.feed_events(db.session, now=services.current_time())
-    name = f"{get_settings().site.name} – {_('Events')}"
-    return _feed_response(_calendar(items, name), ICAL_MIMETYPE)
+    return _cached_calendar("", f"{get_settings().site.name} – {_('Events')}")
 
 
 @bp.route("/feeds/angebote/<field>.ics")
@@ -248,9 +272,7 @@ def ical_field_feed(field: str) -> ResponseReturnValue:
     """Serve the iCal feed of one field of action."""
     if field not in FIELDS_OF_ACTION:
         abort(404)
-    items = services.feed_events(db.session, now=services.current_time(), field_of_action=field)
-    name = f"{get_settings().site.name} – {FIELDS_OF_ACTION[field]}"
-    return _feed_response(_calendar(items, name), ICAL_MIMETYPE)
+    return _cached_calendar(field, f"{get_settings().site.name} – {FIELDS_OF_ACTION[field]}")
 
 
 @bp.route("/feeds/angebote.atom")
@@ -442,18 +464,15 @@ def _token_limit() -> str:
 def private(token: str) -> ResponseReturnValue:
     """Show a submission to its submitter, with edit and withdraw while it is pending."""
     item = _private_item(token)
-    return _private_headers(
-        Response(
-            render_template(
-                "items/private.html",
-                item=item,
-                token=token,
-                may_edit=services.submitter_may_edit(item),
-                withdraw_form=ConfirmForm(),
-                expires_at=services.token_expires_at(item),
-            )
-        )
+    body = render_template(
+        "items/private.html",
+        item=item,
+        token=token,
+        may_edit=services.submitter_may_edit(item),
+        withdraw_form=ConfirmForm(),
+        expires_at=services.token_expires_at(item),
     )
+    return _private_headers(make_response(body))
 
 
 @bp.route("/einreichung/<token>/bearbeiten", methods=["GET", "POST"])
@@ -492,7 +511,7 @@ def private_edit(token: str) -> ResponseReturnValue:
     else:
         status = 422
     body = render_template("items/private_edit.html", form=form, item=item, token=token)
-    return _private_headers(Response(body, status))
+    return _private_headers(make_response(body, status))
 
 
 @bp.route("/einreichung/<token>/zurueckziehen", methods=["POST"])

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from newsticker.auth.services import create_user
 from newsticker.core.db import utcnow
@@ -102,11 +104,20 @@ def event_form(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), **save: Any) -> bytes:
-    """Return a small image file."""
+def image_bytes(
+    fmt: str = "JPEG", size: tuple[int, int] = (64, 48), *, with_exif: bool = False
+) -> bytes:
+    """Return a small image file, optionally with camera and GPS metadata."""
     out = io.BytesIO()
     mode = "RGBA" if fmt == "PNG" else "RGB"
-    Image.new(mode, size, (200, 30, 30)).save(out, fmt, **save)
+    img = Image.new(mode, size, (200, 30, 30))
+    save: dict[str, Any] = {}
+    if with_exif:
+        exif = img.getexif()
+        exif[0x010F] = "SpyCam"  # Make
+        exif[0x0131] = "Secret Editor 1.0"  # Software
+        save["exif"] = exif.tobytes()
+    img.save(out, fmt, **save)
     return out.getvalue()
 
 
@@ -119,3 +130,19 @@ def login(client: Any) -> None:
     """Log the editor in (CSRF must be off in the test app)."""
     response = client.post("/redaktion/login", data={"email": EDITOR[0], "password": EDITOR[1]})
     assert response.status_code == 302, response.data[:500]
+
+
+def post_multipart(client: Any, path: str, data: dict[str, Any]) -> Any:
+    """POST a form as multipart/form-data; (stream, filename) tuples become files.
+
+    Encoded in memory: the test client would spool a large body to a temporary file
+    that is never closed when the app refuses the body early.
+    """
+    values: MultiDict[str, Any] = MultiDict()
+    for key, value in data.items():
+        if isinstance(value, tuple):
+            value = FileStorage(stream=value[0], filename=value[1], name=key)
+        for one in value if isinstance(value, list) else [value]:
+            values.add(key, one)
+    boundary, body = encode_multipart(values)
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")

@@ -1,0 +1,1 @@
+"""Sending issues: delivery records, the SMTP pool, the rate budget, progress and reports."""

@@ -1,0 +1,98 @@
+"""What delivery asks of the subscribers package: who receives an issue, their links, bounces.
+
+One thin seam, so the sending engine never reads the subscribers' tables itself (and
+tests can put a list of their own in its place).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsticker.core.tokens import KeyRing
+from subscribers import services as subscriber_services
+
+# RFC 3463 status in an SMTP reply ("550 5.1.1 ...").
+_POLICY_STATUSES = ("5.7.", "5.2.2")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One recipient as the subscribers package lists them."""
+
+    subscriber_id: int
+    address: str
+    name: str
+    language: str
+    publication: str
+
+
+def recipients(session: Session, publication_slugs: Sequence[str]) -> Iterator[Listed]:
+    """Stream the confirmed, unblocked subscribers of the publications, each once."""
+    for row in subscriber_services.recipient_rows(session, publication_slugs):
+        yield Listed(row.subscriber_id, row.address, row.name, row.language, row.publication)
+
+
+def still_receiving(
+    session: Session, publication_slugs: Sequence[str], subscriber_ids: Iterable[int]
+) -> set[int]:
+    """Return those of the subscribers who still receive any of the publications now."""
+    ids = list(subscriber_ids)
+    if not ids:
+        return set()
+    check = getattr(subscriber_services, "receiving_subscriber_ids", None)
+    if check is not None:
+        return set(check(session, publication_slugs, ids))
+    # Until the subscribers package offers the check, ask with recipient_rows' own rules.
+    from subscribers.models import Subscriber, Subscription, SubscriptionStatus
+
+    return set(
+        session.scalars(
+            select(Subscription.subscriber_id)
+            .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+            .where(
+                Subscription.subscriber_id.in_(ids),
+                Subscription.publication.in_(list(publication_slugs)),
+                Subscription.status == SubscriptionStatus.CONFIRMED.value,
+                Subscriber.blocked_at.is_(None),
+            )
+        )
+    )
+
+
+def links(keyring: KeyRing, base_url: str, subscriber_id: int, publication: str) -> dict[str, str]:
+    """Return the unsubscribe and preferences URLs of one subscriber (two HMACs, no query)."""
+    return subscriber_services.personal_links(keyring, base_url, subscriber_id, publication)
+
+
+def verp_token(keyring: KeyRing, subscriber_id: int) -> str:
+    """Return the token of a subscriber's VERP return path."""
+    return subscriber_services.verp_token(keyring, subscriber_id)
+
+
+def reply_status(reply: str) -> str:
+    """Return the enhanced status code (e.g. "5.1.1") of an SMTP reply, or ""."""
+    match = re.search(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])", reply)
+    return match.group(1) if match else ""
+
+
+def record_refusal(session: Session, subscriber_id: int, reply: str, *, now: datetime) -> None:
+    """Count a 5xx reply as a bounce: hard, or soft for policy refusals (5.7.x, full mailbox).
+
+    A relay on a blocklist refuses everyone with 5.7.x; that must not take the whole list
+    off, so such refusals count as soft bounces (as the bounce processing does).
+    """
+    status = reply_status(reply)
+    if status.startswith(_POLICY_STATUSES):
+        subscriber_services.record_soft_bounce(
+            session, subscriber_id, reply, status=status, now=now
+        )
+    else:
+        subscriber_services.record_hard_bounce(
+            session, subscriber_id, reply, status=status, now=now
+        )

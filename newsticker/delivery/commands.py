@@ -1,0 +1,208 @@
+"""The `newsticker` commands of delivery: send-issue, pause-issue, resume-issue, cancel-issue."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+from flask import Flask
+
+from newsticker.core.db import db, utcnow
+from newsticker.delivery import services
+from newsticker.delivery.models import SendState
+
+# Exit codes of send-issue besides 0 (every recipient sent or finally failed).
+EXIT_NOT_DONE = 1  # paused, cancelled or stopped: not every recipient was handled
+EXIT_QUEUED = 3  # scheduled for later: the scheduler sends it then
+
+
+def register(cli: click.Group) -> None:
+    """Add the delivery commands to the `newsticker` command."""
+    from newsticker.cli import pass_context, with_app
+
+    @cli.command("send-issue")
+    @click.argument("issue_id", type=int)
+    @click.option(
+        "--now",
+        "send_now",
+        is_flag=True,
+        help="Send a scheduled issue now, before its time (drafts are never sent).",
+    )
+    @pass_context
+    def send_issue_command(ctx: Any, issue_id: int, send_now: bool) -> None:
+        """Send an issue here with a progress bar (or join workers already sending it).
+
+        Exits 0 only when every recipient was sent or finally failed; 1 when the send is
+        paused, cancelled or interrupted; 3 when the issue is scheduled for later and
+        --now was not given (the scheduler sends it then).
+        """
+        app = ctx.app()
+        code = _send_issue(app, issue_id, send_now)
+        if code:
+            raise SystemExit(code)
+
+    @cli.command("pause-issue")
+    @click.argument("issue_id", type=int)
+    @click.option("--reason", default="paused from the command line", show_default=True)
+    @with_app
+    def pause_issue_command(app: Flask, session: Any, issue_id: int, reason: str) -> None:
+        """Pause sending an issue: workers stop claiming; resume-issue goes on."""
+        if not services.pause_issue(session, issue_id, reason=reason, now=utcnow(), actor="cli"):
+            raise click.ClickException(f"issue {issue_id} is not being sent, so it cannot pause")
+        click.echo(f"Issue {issue_id} paused.")
+
+    @cli.command("resume-issue")
+    @click.argument("issue_id", type=int)
+    @with_app
+    def resume_issue_command(app: Flask, session: Any, issue_id: int) -> None:
+        """Resume a paused issue (run send-issue, or let the scheduler send the rest)."""
+        if not services.resume_issue(session, issue_id, now=utcnow(), actor="cli"):
+            raise click.ClickException(f"issue {issue_id} is not paused")
+        click.echo(f"Issue {issue_id} resumed; the scheduler sends the rest (or: send-issue).")
+
+    @cli.command("cancel-issue")
+    @click.argument("issue_id", type=int)
+    @with_app
+    def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
+        """Cancel an issue; once sending, recipients not yet reached get nothing."""
+        from newsticker.issues.models import Issue
+        from newsticker.issues.services import IssueError, cancel_issue
+
+        issue = session.get(Issue, issue_id)
+        if issue is None:
+            raise click.ClickException(f"there is no issue {issue_id}")
+        now = utcnow()
+        if services.cancel_sending(session, issue_id, now=now, actor="cli"):
+            report = services.get_report(session, issue_id)
+            click.echo(
+                f"Issue {issue_id} cancelled: sent {report.sent if report else 0}, "
+                f"not sent {report.cancelled if report else 0}."
+            )
+            return
+        try:
+            cancel_issue(session, issue, version=None, user_id=None, now=now)
+        except IssueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Issue {issue_id} cancelled.")
+
+
+def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
+    from newsticker.delivery.sender import IssueSender
+    from newsticker.issues.models import Issue, IssueStatus
+    from newsticker.issues.services import IssueError
+
+    settings = app.config["NEWSTICKER_SETTINGS"]
+    sender = IssueSender(app, settings)
+    now = utcnow()
+    with app.app_context():
+        factory = db.session_factory
+    with factory() as session:
+        issue = session.get(Issue, issue_id)
+        if issue is None:
+            raise click.ClickException(f"there is no issue {issue_id}")
+        report = services.get_report(session, issue_id)
+        status, scheduled_at = issue.status, issue.scheduled_at
+        state = report.state if report else None
+    if state is None or state == SendState.HELD.value:
+        if status == IssueStatus.DRAFT.value:
+            raise click.ClickException(
+                f"issue {issue_id} is a draft: an editor must schedule it first "
+                "(a draft is never sent)"
+            )
+        if status != IssueStatus.SCHEDULED.value:
+            raise click.ClickException(f"issue {issue_id} is {status}; there is nothing to send")
+        if scheduled_at is not None and scheduled_at > now and not send_now:
+            when = scheduled_at.astimezone(settings.tz)
+            click.echo(
+                f"Issue {issue_id} is scheduled for {when:%Y-%m-%d %H:%M}; "
+                "the scheduler sends it then. Use --now to send it now."
+            )
+            return EXIT_QUEUED
+        if send_now:
+            sender.in_transaction(lambda session: _bring_forward(session, issue_id, now))
+        try:
+            started = sender.in_transaction(
+                lambda session: services.start_issue(
+                    session, issue_id, now=now, settings=settings, allow_held=True, actor="cli"
+                )
+            )
+        except IssueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if started is None:
+            click.echo(f"Issue {issue_id} was started elsewhere; joining its workers.")
+        else:
+            click.echo(f"Issue {issue_id}: {started.recipients} recipients.")
+    elif state == SendState.PAUSED.value:
+        with factory() as session:
+            report = services.get_report(session, issue_id)
+            reason = report.pause_reason if report else ""
+        click.echo(
+            f"Issue {issue_id} is paused ({reason}). Resume it first: resume-issue {issue_id}"
+        )
+        return EXIT_NOT_DONE
+    return _drain_with_progress(sender, issue_id)
+
+
+def _bring_forward(session: Any, issue_id: int, now: Any) -> None:
+    from newsticker.issues.models import Issue
+
+    issue = session.get(Issue, issue_id)
+    if issue is not None and issue.scheduled_at is not None and issue.scheduled_at > now:
+        issue.scheduled_at = now
+        session.flush()
+
+
+def _drain_with_progress(sender: Any, issue_id: int) -> int:
+    stop = sender.stop
+    previous = _install_stop_handlers(stop)
+    try:
+        first = sender.progress(issue_id)
+        with click.progressbar(
+            length=max(first.total, 1), label=f"Issue {issue_id}", show_pos=True
+        ) as bar:
+            shown = [first.done]
+            bar.update(first.done)
+
+            def on_progress(progress: services.Progress) -> None:
+                bar.update(max(progress.done - shown[0], 0))
+                shown[0] = max(shown[0], progress.done)
+
+            run = sender.drain(issue_id, wait=True, on_progress=on_progress)
+    finally:
+        _restore_handlers(previous)
+    final = sender.progress(issue_id)
+    click.echo(
+        f"sent {final.sent}, failed {final.failed}, skipped {final.skipped}, "
+        f"cancelled {final.cancelled}, pending {final.pending} (of {final.total}); "
+        f"by this process: sent {run.sent}, failed {run.failed}, to retry {run.retried}"
+    )
+    if run.state == SendState.FINISHED.value and final.pending == 0:
+        return 0
+    report = final.report
+    if run.state == SendState.PAUSED.value:
+        click.echo(f"Paused: {report.pause_reason if report else ''}")
+    elif run.state == SendState.CANCELLED.value:
+        click.echo("Cancelled.")
+    else:
+        click.echo("Stopped before every recipient was handled; run it again to go on.")
+    return EXIT_NOT_DONE
+
+
+def _install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def _restore_handlers(previous: dict[int, Any]) -> None:
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)

@@ -1,0 +1,160 @@
+"""The editor area's delivery pages: progress while sending, pause, resume, cancel, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from newsticker.config import get_settings
+from newsticker.core.access import protect_editor_blueprint
+from newsticker.core.db import db, utcnow
+from newsticker.core.mail import SmtpTransport
+from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
+from newsticker.delivery import services
+from newsticker.delivery.models import SEND_STATE_LABELS, SendState
+from newsticker.issues.models import STATUS_LABELS, Issue
+
+bp = Blueprint("delivery", __name__, url_prefix="/redaktion/versand")
+protect_editor_blueprint(bp)
+
+# While sending, the progress page reloads itself this often (no JavaScript needed).
+REFRESH_SECONDS = 5
+FAILURES_SHOWN = 200
+
+
+def _issue(issue_id: int) -> Issue:
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        abort(404)
+    return issue
+
+
+def _actor() -> str:
+    return str(getattr(current_user, "email", "") or "")
+
+
+def _act(work: Callable[[Session], Any]) -> Any:
+    """Run an editor's action in a transaction of its own whose first statement is its write.
+
+    Workers commit every fraction of a second while sending; on SQLite a transaction that
+    read first (the login lookup of this request) could not write after their commits.
+    Mails the action queued go out after the commit.
+    """
+    factory = db.session_factory
+    with factory() as session:
+        with session.begin():
+            result = work(session)
+        ids = take_pending_ids(session)
+    if ids:
+        transport = SmtpTransport(get_settings().smtp)
+        send_queued_mail(factory, transport, ids=ids)
+    return result
+
+
+@bp.route("/")
+def index() -> ResponseReturnValue:
+    """List the sends, newest first."""
+    return render_template(
+        "delivery/index.html",
+        reports=services.recent_reports(db.session),
+        state_labels=SEND_STATE_LABELS,
+    )
+
+
+@bp.route("/<int:issue_id>")
+def progress(issue_id: int) -> ResponseReturnValue:
+    """Show an issue's progress while sending, and its report afterwards."""
+    return _page(issue_id)
+
+
+def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
+    issue = _issue(issue_id)
+    state = services.progress(db.session, issue_id, now=utcnow())
+    publication = get_settings().publication(issue.publication)
+    sending = state.state == SendState.SENDING.value
+    html = render_template(
+        "delivery/progress.html",
+        issue=issue,
+        publication_name=publication.name if publication else issue.publication,
+        progress=state,
+        report=state.report,
+        failures=services.failed_deliveries(db.session, issue_id, limit=FAILURES_SHOWN),
+        refresh=REFRESH_SECONDS if sending and status == 200 else None,
+        state_labels=SEND_STATE_LABELS,
+        status_labels=STATUS_LABELS,
+        compose_url=(
+            url_for("issues_editor.compose", issue_id=issue_id)
+            if "issues_editor.compose" in current_app.view_functions
+            else None
+        ),
+    )
+    return html, status
+
+
+def _back(issue_id: int) -> ResponseReturnValue:
+    return redirect(url_for("delivery.progress", issue_id=issue_id), 303)
+
+
+def _refuse(issue_id: int, message: str, status: int = 409) -> ResponseReturnValue:
+    flash(message, "error")
+    return _page(issue_id, status)
+
+
+@bp.route("/<int:issue_id>/pausieren", methods=["POST"])
+def pause(issue_id: int) -> ResponseReturnValue:
+    """Pause sending: no worker claims more recipients until it is resumed."""
+    _issue(issue_id)
+    reason = _("paused by %(name)s", name=_actor())
+    done = _act(
+        lambda s: services.pause_issue(s, issue_id, reason=reason, now=utcnow(), actor=_actor())
+    )
+    if not done:
+        return _refuse(issue_id, _("This issue is not being sent, so it cannot be paused."))
+    flash(_("Sending is paused. Messages already handed to the relay still arrive."), "success")
+    return _back(issue_id)
+
+
+@bp.route("/<int:issue_id>/fortsetzen", methods=["POST"])
+def resume(issue_id: int) -> ResponseReturnValue:
+    """Resume a paused send; the scheduler sends the rest."""
+    _issue(issue_id)
+    if not _act(lambda s: services.resume_issue(s, issue_id, now=utcnow(), actor=_actor())):
+        return _refuse(issue_id, _("This issue is not paused."))
+    flash(_("Sending goes on. The scheduler picks it up within a minute."), "success")
+    return _back(issue_id)
+
+
+@bp.route("/<int:issue_id>/jetzt-senden", methods=["POST"])
+def send_held(issue_id: int) -> ResponseReturnValue:
+    """Send an issue that was held because it missed its time."""
+    _issue(issue_id)
+    settings = get_settings()
+    report = _act(
+        lambda s: services.start_issue(
+            s, issue_id, now=utcnow(), settings=settings, allow_held=True, actor=_actor()
+        )
+    )
+    if report is None:
+        return _refuse(issue_id, _("This issue is not waiting to be sent."))
+    flash(_("Sending has begun. The scheduler picks it up within a minute."), "success")
+    return _back(issue_id)
+
+
+@bp.route("/<int:issue_id>/absagen", methods=["POST"])
+def cancel(issue_id: int) -> ResponseReturnValue:
+    """Cancel sending for good (the recipients not yet reached get nothing)."""
+    _issue(issue_id)
+    if request.form.get("confirm") != "yes":
+        return _refuse(
+            issue_id, _("Please tick the box to confirm that the send is to be cancelled."), 422
+        )
+    if not _act(lambda s: services.cancel_sending(s, issue_id, now=utcnow(), actor=_actor())):
+        return _refuse(issue_id, _("This send cannot be cancelled any more."))
+    flash(_("Sending is cancelled. The report was mailed to the editors."), "success")
+    return _back(issue_id)

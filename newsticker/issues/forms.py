@@ -1,0 +1,125 @@
+"""Forms of the composer; the rules across fields live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from newsticker.issues.rendering import MAIL_LANGUAGES
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class VersionForm(FlaskForm):
+    """A button that changes the issue: carries the version the editor saw."""
+
+    version = HiddenField()
+
+    def version_number(self) -> int | None:
+        """Return the submitted version, or None when absent or malformed."""
+        raw = self.version.data or ""
+        return int(raw) if raw.isdigit() else None
+
+
+class IssueForm(VersionForm):
+    """Subject, preheader and editorial of an issue."""
+
+    subject = StringField(
+        _l("Subject"), validators=[Length(max=200)], filters=[_strip], render_kw={"dir": "auto"}
+    )
+    preheader = StringField(
+        _l("Preheader"),
+        validators=[Length(max=200)],
+        filters=[_strip],
+        render_kw={"dir": "auto"},
+    )
+    editorial = TextAreaField(
+        _l("Editorial"), validators=[Length(max=20_000)], render_kw={"rows": 8, "dir": "auto"}
+    )
+
+
+class ArticleForm(VersionForm):
+    """An article written for the issue."""
+
+    title = StringField(
+        _l("Title"),
+        validators=[InputRequired(_l("Please enter a title.")), Length(max=200)],
+        filters=[_strip],
+        render_kw={"dir": "auto"},
+    )
+    body = TextAreaField(
+        _l("Text"), validators=[Length(max=20_000)], render_kw={"rows": 8, "dir": "auto"}
+    )
+    link = URLField(_l("Link (optional)"), validators=[Length(max=1000)], filters=[_strip])
+    language = SelectField(_l("Language of the text"), default="de")
+
+
+class FigureForm(VersionForm):
+    """One key figure: label, value, unit, period, source."""
+
+    label = StringField(
+        _l("Label"),
+        validators=[InputRequired(_l("Please enter a label.")), Length(max=200)],
+        filters=[_strip],
+    )
+    value = StringField(
+        _l("Value"),
+        validators=[InputRequired(_l("Please enter the value as a number.")), Length(max=40)],
+        filters=[_strip],
+        render_kw={"inputmode": "decimal"},
+    )
+    unit = StringField(_l("Unit"), validators=[Length(max=40)], filters=[_strip])
+    period = StringField(_l("Period"), validators=[Length(max=100)], filters=[_strip])
+    source = StringField(_l("Source"), validators=[Length(max=300)], filters=[_strip])
+
+
+class TestSendForm(FlaskForm):
+    """Addresses for a test send."""
+
+    addresses = TextAreaField(
+        _l("Send a test to"),
+        validators=[InputRequired(_l("Please enter at least one e-mail address."))],
+        render_kw={"rows": 2, "autocomplete": "email"},
+    )
+    language = SelectField(
+        _l("Language of the mail"),
+        choices=[SelectChoice(code, code.upper()) for code in MAIL_LANGUAGES],
+    )
+
+
+class ScheduleForm(VersionForm):
+    """When to send the issue (local time)."""
+
+    send_date = DateField(
+        _l("Date"),
+        validators=[InputRequired(_l("Please enter a date."))],
+        format=["%Y-%m-%d", "%d.%m.%Y"],
+    )
+    send_time = TimeField(
+        _l("Time"),
+        validators=[InputRequired(_l("Please enter a time."))],
+        format=["%H:%M", "%H:%M:%S"],
+    )
+    override_size = BooleanField(_l("Send it even though it is larger than the limit"))
+
+
+class DraftForm(FlaskForm):
+    """Which publication to draft."""
+
+    publication = HiddenField(validators=[Optional()])

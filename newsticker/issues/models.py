@@ -1,0 +1,187 @@
+"""Issues of a publication: their entries, key figures and the snapshot frozen for sending."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from newsticker.core.db import Base, UTCDateTime, utcnow
+from newsticker.items.models import Item
+
+
+class IssueStatus(StrEnum):
+    """Where an issue is on its way to the readers."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+# Statuses whose rendering is frozen in snapshots (delivery may add "paused" here).
+FROZEN_STATUSES = frozenset({IssueStatus.SENDING.value, IssueStatus.SENT.value})
+# Issues in these statuses count as "published" when a new draft picks its items.
+CLAIMING_STATUSES = frozenset(
+    {
+        IssueStatus.DRAFT.value,
+        IssueStatus.SCHEDULED.value,
+        IssueStatus.SENDING.value,
+        IssueStatus.SENT.value,
+    }
+)
+
+STATUS_LABELS: dict[str, Any] = {
+    IssueStatus.DRAFT.value: _l("Draft"),
+    IssueStatus.SCHEDULED.value: _l("Scheduled"),
+    IssueStatus.SENDING.value: _l("Sending"),
+    IssueStatus.SENT.value: _l("Sent"),
+    IssueStatus.CANCELLED.value: _l("Cancelled"),
+}
+
+# Sections an issue can have; which ones and in what order is publication config.
+ITEM_SECTIONS = ("events", "announcements", "calls")
+SECTION_KINDS = {"events": "event", "announcements": "announcement", "calls": "call"}
+SECTION_LABELS: dict[str, Any] = {
+    "events": _l("Events"),
+    "announcements": _l("Announcements"),
+    "calls": _l("Calls for volunteers"),
+    "articles": _l("Articles"),
+    "figures": _l("Facts and figures"),
+}
+
+
+class Issue(Base):
+    """One issue of a publication, from draft to sent."""
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        UniqueConstraint("publication", "number"),
+        Index("ix_issues_status_scheduled", "status", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication: Mapped[str] = mapped_column(String(40))
+    number: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    preheader: Mapped[str] = mapped_column(String(200), default="")
+    editorial: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=IssueStatus.DRAFT.value)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Events from this moment on are what the draft offered (the planned send time).
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The editor accepted an HTML part above the size limit (Gmail will clip it).
+    size_override: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Optimistic locking: every change bumps it; a save based on an older version is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    entries: Mapped[list[IssueEntry]] = relationship(
+        back_populates="issue",
+        cascade="all, delete-orphan",
+        order_by="(IssueEntry.section, IssueEntry.position, IssueEntry.id)",
+    )
+    figures: Mapped[list[KeyFigure]] = relationship(
+        back_populates="issue",
+        cascade="all, delete-orphan",
+        order_by="(KeyFigure.position, KeyFigure.id)",
+    )
+    snapshots: Mapped[list[IssueSnapshot]] = relationship(
+        back_populates="issue", cascade="all, delete-orphan", order_by="IssueSnapshot.language"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_draft(self) -> bool:
+        """Return whether the issue can still be edited."""
+        return self.status == IssueStatus.DRAFT.value
+
+    @property
+    def is_frozen(self) -> bool:
+        """Return whether the issue's rendering is frozen in snapshots."""
+        return self.status in FROZEN_STATUSES
+
+    def section_entries(self, section: str) -> list[IssueEntry]:
+        """Return the entries of one section in their order."""
+        return sorted(
+            (e for e in self.entries if e.section == section), key=lambda e: (e.position, e.id or 0)
+        )
+
+
+class IssueEntry(Base):
+    """One entry of an issue: an item (an event may pin one date) or an article of its own."""
+
+    __tablename__ = "issue_entries"
+    __table_args__ = (Index("ix_issue_entries_item", "item_id", "occurrence_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    section: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    # For a recurring event: the date this entry announces (its start, UTC).
+    occurrence_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An article (section "articles") carries its own content instead of an item.
+    title: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(1000), default="")
+    language: Mapped[str] = mapped_column(String(10), default="de")
+
+    issue: Mapped[Issue] = relationship(back_populates="entries")
+    item: Mapped[Item | None] = relationship(lazy="joined")
+
+    @property
+    def is_article(self) -> bool:
+        """Return whether the entry is an article written for the issue."""
+        return self.item_id is None and self.section == "articles"
+
+
+class KeyFigure(Base):
+    """One key figure of "facts and figures": label, value, unit, period and source."""
+
+    __tablename__ = "issue_figures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    label: Mapped[str] = mapped_column(String(200))
+    # The exact decimal as text ("1234.5"): no float rounding, no backend differences.
+    value: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    period: Mapped[str] = mapped_column(String(100), default="")
+    source: Mapped[str] = mapped_column(String(300), default="")
+
+    issue: Mapped[Issue] = relationship(back_populates="figures")
+
+
+class IssueSnapshot(Base):
+    """The rendered issue in one language, frozen when sending starts; never changed after.
+
+    `html` and `text` hold placeholders for the personal values (see rendering.py), so the
+    archive and every sender worker use exactly what was frozen.
+    """
+
+    __tablename__ = "issue_snapshots"
+    __table_args__ = (UniqueConstraint("issue_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(200))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    marker: Mapped[str] = mapped_column(String(64))
+    html_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    issue: Mapped[Issue] = relationship(back_populates="snapshots")

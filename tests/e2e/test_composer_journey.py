@@ -1,0 +1,95 @@
+"""An editor composes this week's ticker from the demo content, previews it, sends a test
+and reads it in the mail catcher."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from newsticker.demo import load_demo
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+
+
+def test_compose_preview_and_test_send_the_ticker(page, live_server, editor):
+    settings = live_server.app.config["NEWSTICKER_SETTINGS"]
+    live_server.run(lambda s: load_demo(s, settings))
+    login(page, live_server, *editor)
+
+    page.get_by_role("link", name="Ausgaben").first.click()
+    assert page.get_by_role("heading", name="Ausgaben", level=1).is_visible()
+    page.get_by_role(
+        "link", name=re.compile(r"Am Entwurf von Ausgabe \d+ weiterarbeiten")
+    ).first.click()
+    assert page.get_by_role("heading", name=re.compile(r"^Ausgabe \d+$")).is_visible()
+    assert page.locator("#size-meter").is_visible()
+
+    # Subject and editorial.
+    page.get_by_role("textbox", name="Betreff").fill("Newsticker: Sprachcafé, MiMi und Ehrenamt")
+    page.get_by_role("textbox", name="Editorial").fill(
+        "Liebe Engagierte,\n\ndiese Woche ist **viel los**."
+    )
+    page.get_by_role("button", name="Speichern").click()
+    assert page.get_by_text("Die Ausgabe ist gespeichert.").is_visible()
+
+    # Reorder with the buttons (no JavaScript needed), then drop one entry.
+    events = page.locator("ol.entries[data-section='events'] > li")
+    first = events.nth(0).locator("strong").inner_text()
+    second = events.nth(1).locator("strong").inner_text()
+    events.nth(0).get_by_role("button", name="Nach unten").click()
+    assert page.get_by_text("Die Reihenfolge ist gespeichert.").is_visible()
+    assert events.nth(0).locator("strong").inner_text() == second
+    assert events.nth(1).locator("strong").inner_text() == first
+    calls = page.locator("ol.entries[data-section='calls'] > li")
+    removed = calls.nth(0).locator("strong").inner_text()
+    calls.nth(0).get_by_role("button", name=re.compile("entfernen")).click()
+    assert page.get_by_text(f"„{removed}“ ist aus der Ausgabe entfernt.").is_visible()
+
+    # Drag and drop is an enhancement on top of the buttons.
+    events.nth(1).drag_to(events.nth(0))
+    page.wait_for_function(
+        "document.getElementById('reorder-status') && document.getElementById('reorder-status').textContent.length > 0"
+    )
+    page.reload()
+    assert events.nth(0).locator("strong").inner_text() == first
+
+    # Preview at phone and desktop width, and as text.
+    page.get_by_role("link", name="Vorschau auf dem Handy, am Desktop und als Text").click()
+    assert page.get_by_role("heading", name="Vorschau", level=1).is_visible()
+    for width in (375, 600):
+        frame_element = page.locator(f"iframe.preview-{width}")
+        box = frame_element.bounding_box()
+        assert abs(box["width"] - (width + 2)) <= 2
+        frame = page.frame_locator(f"iframe.preview-{width}")
+        assert frame.get_by_role(
+            "heading", name="Newsticker Engagement & Zusammenleben"
+        ).is_visible()
+        assert frame.get_by_text("viel los").first.is_visible()
+    text = page.locator("pre.mail-text").inner_text()
+    assert "VERANSTALTUNGEN" in text and "diese Woche ist viel los." in text
+
+    # Test send to the editor, through the normal transport.
+    back = page.get_by_role("link", name="Zurück zur Ausgabe, um einen Test zu senden")
+    back.scroll_into_view_if_needed()
+    back.click()
+    page.wait_for_url(re.compile(r"/redaktion/ausgaben/\d+#test$"))
+    page.locator("#addresses").fill("redaktion@example.org")
+    page.get_by_role("button", name="Test senden").click()
+    assert page.get_by_text("Die Testmail ist unterwegs an redaktion@example.org.").is_visible()
+
+    caught = [m for m in live_server.mails() if m.subject.startswith("[TEST]")]
+    assert len(caught) == 1
+    mail = caught[0]
+    assert mail.subject == "[TEST] Newsticker: Sprachcafé, MiMi und Ehrenamt"
+    assert "redaktion@example.org" in mail.to
+    assert removed not in mail.body("plain")
+    assert "viel los" in mail.body("html")
+
+    # And read it in the outbox, as the catcher received it.
+    page.goto(f"{live_server.url}/redaktion/postausgang")
+    page.get_by_role("link", name=mail.subject).click()
+    frame = page.frame_locator("iframe.mail-preview")
+    assert frame.get_by_text("viel los").first.is_visible()
+    assert frame.locator("[dir='rtl']").first.is_visible()  # Persian and Arabic read right to left

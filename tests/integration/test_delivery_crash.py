@@ -1,0 +1,134 @@
+"""Real sender processes: killed mid-send and restarted; two of them on one issue."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from newsticker.delivery.models import Delivery
+from newsticker.delivery.sender import FLUSH_EVERY
+from tests.conftest import fresh_database
+from tests.integration.test_delivery_factories import (
+    Relay,
+    config_app,
+    in_transaction,
+    scheduled_issue,
+    seed_subscribers,
+    write_config,
+)
+
+RECIPIENTS = 2000
+KILLS = 10
+CONNECTIONS = 2
+# A message can be sent but not yet recorded for at most one flush interval (plus the
+# time the flush takes on a busy machine): a duplicate's first copy must be that young.
+IN_FLIGHT_SECONDS = 2.0
+
+
+def sender(config, issue_id):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from newsticker.cli import main; raise SystemExit(main())",
+            "--config",
+            str(config),
+            "send-issue",
+            str(issue_id),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def seed(config, count):
+    app = config_app(config)
+    ids = in_transaction(app, lambda s: seed_subscribers(s, count))
+    issue_id = in_transaction(app, lambda s: scheduled_issue(s).id)
+    return app, issue_id, {f"leser{i}@example.org" for i in ids}
+
+
+def sent_count(app, issue_id):
+    return in_transaction(
+        app,
+        lambda s: s.scalar(
+            select(func.count()).where(Delivery.issue_id == issue_id, Delivery.status == "sent")
+        ),
+    )
+
+
+def test_killed_ten_times_every_recipient_gets_it_duplicates_only_in_flight(tmp_path):
+    rng = random.Random(6)
+    with Relay() as relay:
+        url = fresh_database(tmp_path)
+        config = write_config(
+            tmp_path, url, relay.port, connections=CONNECTIONS, batch_size=50, lease_seconds=10
+        )
+        app, issue_id, addresses = seed(config, RECIPIENTS)
+        kills: list[float] = []
+        for _ in range(KILLS):
+            proc = sender(config, issue_id)
+            before = len(relay.received)
+            if rng.random() < 0.5:
+                # Somewhere in start-up, record creation or sending.
+                deadline = time.time() + rng.uniform(0.5, 3.0)
+                while time.time() < deadline and proc.poll() is None:
+                    time.sleep(0.01)
+            else:
+                # While messages go out: after a random number of them.
+                wanted = before + rng.randint(1, 300)
+                deadline = time.time() + 20
+                while len(relay.received) < wanted and time.time() < deadline:
+                    if proc.poll() is not None:
+                        break
+                    time.sleep(0.002)
+            if proc.poll() is not None:
+                break  # it finished before we could kill it
+            proc.send_signal(signal.SIGKILL)
+            kills.append(time.time())
+            proc.wait()
+        final = sender(config, issue_id)
+        output, _ = final.communicate(timeout=120)
+    assert final.returncode == 0, output
+    assert len(kills) >= KILLS - 2, "the send finished before most kills"
+    received = Counter(r.rcpt for r in relay.received if r.rcpt in addresses)
+    assert set(received) == addresses
+    duplicates = {rcpt: n for rcpt, n in received.items() if n > 1}
+    first_seen: dict[str, float] = {}
+    for r in relay.received:
+        first_seen.setdefault(r.rcpt, r.at)
+    for rcpt in duplicates:
+        seen = first_seen[rcpt]
+        assert any(kill - IN_FLIGHT_SECONDS <= seen <= kill for kill in kills), (
+            f"{rcpt} was sent twice but was not in flight at a kill"
+        )
+    assert sum(n - 1 for n in duplicates.values()) <= len(kills) * CONNECTIONS * (FLUSH_EVERY + 1)
+    assert sent_count(app, issue_id) == RECIPIENTS
+    assert "sent 2000, failed 0" in output
+
+
+def test_two_workers_drain_one_issue_and_nobody_gets_two(tmp_path):
+    with Relay() as relay:
+        url = fresh_database(tmp_path)
+        # Slow enough that both processes are surely sending at the same time.
+        config = write_config(
+            tmp_path, url, relay.port, connections=2, batch_size=25, messages_per_second=600.0
+        )
+        app, issue_id, addresses = seed(config, 1500)
+        procs = [sender(config, issue_id) for _ in range(2)]
+        outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    received = Counter(r.rcpt for r in relay.received if r.rcpt in addresses)
+    assert set(received) == addresses
+    assert max(received.values()) == 1
+    # Both took part.
+    by_process = [int(out.split("by this process: sent ")[1].split(",")[0]) for out in outputs]
+    assert sum(by_process) == 1500 and min(by_process) > 0, outputs

@@ -1,0 +1,233 @@
+"""Public pages: the list with recurring dates, search and filters, item pages, expiry."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from newsticker.core.db import utcnow
+from newsticker.items import services
+from newsticker.items.models import Item
+from newsticker.items.recurrence import Recurrence
+from tests.integration.test_items_factories import TZ, local, make_item, today
+
+
+def test_only_approved_current_items_are_listed(client, db):
+    make_item(db, title="Freigegeben")
+    make_item(db, title="Eingereicht", status="submitted")
+    make_item(db, title="Abgelehnt", status="rejected")
+    past = utcnow() - timedelta(days=2)
+    make_item(db, title="Vorbei", starts_at=past, ends_at=past + timedelta(hours=2))
+    make_item(
+        db,
+        title="Alte Ankündigung",
+        kind="announcement",
+        starts_at=None,
+        ends_at=None,
+        visible_until=today() - timedelta(days=1),
+    )
+    make_item(
+        db,
+        title="Aktuelle Ankündigung",
+        kind="announcement",
+        starts_at=None,
+        ends_at=None,
+        visible_until=today() + timedelta(days=5),
+    )
+    html = client.get("/angebote").get_data(as_text=True)
+    assert "Freigegeben" in html and "Aktuelle Ankündigung" in html
+    for hidden in ("Eingereicht", "Abgelehnt", "Vorbei", "Alte Ankündigung"):
+        assert hidden not in html
+
+
+def test_recurring_event_expanded_into_its_dates(client, db):
+    start = today() + timedelta(days=1)
+    make_item(
+        db,
+        title="Wöchentliches Sprachcafé",
+        starts_at=local(start, 16),
+        ends_at=local(start, 18),
+        rule=Recurrence(freq="weekly", count=4),
+    )
+    html = client.get("/angebote").get_data(as_text=True)
+    assert html.count("Wöchentliches Sprachcafé") == 4
+    assert "16:00–18:00" in html
+
+
+def test_round_table_dates(db, monkeypatch):
+    rule = Recurrence(
+        freq="monthly", nth=2, weekday=1, months=(2, 4, 6, 9, 11, 12), until=date(2027, 12, 31)
+    )
+    item = make_item(
+        db,
+        title="Runder Tisch Integration",
+        starts_at=datetime(2026, 2, 10, 18, 30, tzinfo=TZ),
+        ends_at=datetime(2026, 2, 10, 20, 30, tzinfo=TZ),
+        rule=rule,
+    )
+    found, _more = services.upcoming_occurrences(
+        db, services.PublicFilters(), now=datetime(2027, 1, 1, tzinfo=UTC), tz=TZ
+    )
+    starts = [o.starts_at.astimezone(TZ) for o in found if o.item.id == item.id]
+    assert starts == [
+        datetime(2027, 2, 9, 18, 30, tzinfo=TZ),
+        datetime(2027, 4, 13, 18, 30, tzinfo=TZ),
+        datetime(2027, 6, 8, 18, 30, tzinfo=TZ),
+        datetime(2027, 9, 14, 18, 30, tzinfo=TZ),
+        datetime(2027, 11, 9, 18, 30, tzinfo=TZ),
+        datetime(2027, 12, 14, 18, 30, tzinfo=TZ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("sprachcafe", True),  # accents folded
+        ("SPRACHCAFÉ", True),
+        ("tee kuchen", True),  # every word, in any field
+        ("tee pizza", False),
+        ("Nachbarschaft", True),  # a tag
+        ("Hafenhaus", True),  # the place
+        ("100%", False),  # LIKE wildcards are literal
+        ("_", False),
+    ],
+)
+def test_keyword_search(client, db, query, found):
+    make_item(
+        db,
+        title="Sprachcafé",
+        summary="Deutsch üben bei Tee",
+        description="Mit **Kuchen**.",
+        tags=["Nachbarschaft"],
+        place_name="Hafenhaus",
+        organiser="Sprachtreff",
+    )
+    make_item(
+        db, title="Anderes Angebot", summary="Nichts davon", tags=[], place_name="", organiser="VHS"
+    )
+    html = client.get("/angebote", query_string={"q": query}).get_data(as_text=True)
+    assert ("Sprachcafé" in html) is found
+    assert "Anderes Angebot" not in html
+
+
+def test_search_in_arabic(client, db):
+    make_item(db, title="معلومات صحية", summary="جلسة معلومات", content_language="ar")
+    html = client.get("/angebote", query_string={"q": "صحية"}).get_data(as_text=True)
+    assert 'lang="ar" dir="rtl"' in html and "معلومات صحية" in html
+
+
+def test_filters_by_field_language_and_kind(client, db):
+    make_item(db, title="Gesundheitstag", field_of_action="health", event_languages=["ar"])
+    make_item(db, title="Jobmesse", field_of_action="work", event_languages=["de", "uk"])
+    make_item(
+        db,
+        title="Helfer gesucht",
+        kind="call",
+        starts_at=None,
+        ends_at=None,
+        visible_until=today() + timedelta(days=9),
+        event_languages=["de"],
+    )
+    get = lambda **q: client.get("/angebote", query_string=q).get_data(as_text=True)  # noqa: E731
+    html = get(bereich="health")
+    assert "Gesundheitstag" in html and "Jobmesse" not in html
+    html = get(sprache="uk")
+    assert "Jobmesse" in html and "Gesundheitstag" not in html and "Helfer gesucht" not in html
+    html = get(art="call")
+    assert "Helfer gesucht" in html and "Jobmesse" not in html
+    html = get(art="event")
+    assert "Helfer gesucht" not in html and "Jobmesse" in html
+    # Nonsense filter values are ignored, not errors.
+    assert client.get("/angebote?bereich=x&sprache=%27&art=&seite=-1").status_code == 200
+
+
+def test_list_pages(client, db):
+    start = today() + timedelta(days=2)
+    for n in range(35):
+        day = start + timedelta(days=n)
+        make_item(db, title=f"Termin {n:02d}", starts_at=local(day, 10), ends_at=None)
+    first = client.get("/angebote?art=event").get_data(as_text=True)
+    assert "Termin 00" in first and "Termin 29" in first and "Termin 30" not in first
+    assert 'rel="next"' in first
+    second = client.get("/angebote?art=event&seite=2").get_data(as_text=True)
+    assert "Termin 30" in second and "Termin 34" in second and "Termin 29" not in second
+
+
+def test_page_announces_its_feeds(client, db):
+    html = client.get("/angebote?bereich=health").get_data(as_text=True)
+    head = html.split("</head>")[0]
+    assert '<link rel="alternate" type="text/calendar"' in head
+    assert 'href="http://localhost/feeds/angebote.ics"' in head
+    assert 'href="http://localhost/feeds/angebote/health.ics"' in head
+    assert '<link rel="alternate" type="application/atom+xml"' in head
+
+
+def test_item_page(client, db):
+    item = make_item(
+        db,
+        title="Fest",
+        description="Mit [Programm](https://example.org/programm).",
+        link="https://example.org",
+        contact_email="fest@example.org",
+        accessibility_note="Stufenloser Zugang",
+    )
+    html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
+    assert '<h1 lang="de" dir="ltr">Fest</h1>' in html
+    assert f'href="/angebote/{item.id}.ics"' in html
+    assert "Stufenloser Zugang" in html and "mailto:fest@example.org" in html
+    assert '<a href="https://example.org/programm" rel="noopener nofollow">Programm</a>' in html
+    assert "text/calendar" in html.split("</head>")[0]
+
+
+def test_item_page_of_rtl_content(client, db):
+    item = make_item(db, title="اطلاعات سلامت", content_language="fa")
+    html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
+    assert '<h1 lang="fa" dir="rtl">' in html
+
+
+@pytest.mark.parametrize("status", ["submitted", "rejected", "withdrawn"])
+def test_unpublished_item_pages_are_hidden(client, db, status):
+    item = make_item(db, status=status)
+    assert client.get(f"/angebote/{item.id}").status_code == 404
+    assert client.get(f"/angebote/{item.id}.ics").status_code == 404
+
+
+def test_expiry_job(app, db):
+    from newsticker import jobs
+
+    past = utcnow() - timedelta(days=2)
+    ended = make_item(db, title="Vorbei", starts_at=past, ends_at=past + timedelta(hours=1))
+    current = make_item(db, title="Kommt noch")
+    old_rejected = make_item(db, title="Alt abgelehnt", status="rejected")
+    old_rejected.updated_at = utcnow() - timedelta(days=400)
+    db.flush()
+    run = jobs.expire_items()
+    assert (run.expired, run.purged) == (1, 1)
+    db.refresh(ended)
+    db.refresh(current)
+    assert ended.status == "expired" and current.status == "approved"
+    assert db.get(Item, old_rejected.id) is None
+    # Idempotent: a second run changes nothing.
+    again = jobs.expire_items()
+    assert (again.expired, again.purged) == (0, 0)
+
+
+def test_expired_item_page_says_it_is_over(client, db):
+    past = utcnow() - timedelta(days=2)
+    item = make_item(
+        db,
+        status="expired",
+        approved_at=past,
+        starts_at=past,
+        ends_at=past + timedelta(hours=1),
+    )
+    html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
+    assert "Diese Veranstaltung ist vorbei" in html
+
+
+def test_english_interface(client, db):
+    make_item(db, title="Fest")
+    client.set_cookie("newsticker_lang", "en")
+    html = client.get("/angebote").get_data(as_text=True)
+    assert "Upcoming dates" in html and '<html lang="en"' in html
