@@ -177,6 +177,24 @@ def report_rows(lines: Iterable[ReportLine]) -> list[list[Any]]:
     return [[line.row_number, line.value, line.kind, str(line.reason)] for line in lines]
 
 
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows at once; on PostgreSQL with COPY, by far its fastest way in."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{name}"' for name in columns)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row([row[name] for name in columns])
+
+
 def run_import(
     session: Session,
     plan: ImportPlan,
@@ -212,10 +230,9 @@ def run_import(
         new_rows = [row for row in batch if row.key not in plan.known]
         ids: dict[str, int] = {}
         if new_rows:
-            returned = session.execute(
-                subscribers.insert().returning(
-                    subscribers.c.id, subscribers.c.email_key, sort_by_parameter_order=True
-                ),
+            _insert_rows(
+                session,
+                subscribers,
                 [
                     {
                         "email": row.email,
@@ -229,7 +246,11 @@ def run_import(
                     for row in new_rows
                 ],
             )
-            ids = {key: subscriber_id for subscriber_id, key in returned}
+            keys = [row.key for row in new_rows]
+            query = select(subscribers.c.email_key, subscribers.c.id).where(
+                subscribers.c.email_key.in_(keys)
+            )
+            ids = {key: subscriber_id for key, subscriber_id in session.execute(query)}
         to_insert: list[dict[str, Any]] = []
         to_update: list[dict[str, Any]] = []
         for row in batch:
@@ -250,7 +271,7 @@ def run_import(
                     }
                 )
         if to_insert:
-            session.execute(subscriptions.insert(), to_insert)
+            _insert_rows(session, subscriptions, to_insert)
         if to_update:
             session.execute(
                 update(subscriptions)
@@ -264,8 +285,9 @@ def run_import(
                 ),
                 to_update,
             )
-        session.execute(
-            events.insert(),
+        _insert_rows(
+            session,
+            events,
             [
                 {
                     "subscriber_id": ids[row.key],

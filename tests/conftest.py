@@ -82,6 +82,16 @@ def fresh_database(tmp_dir: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_engines_at_exit() -> Iterator[None]:
+    """Close pooled connections before exit (a collected open connection warns)."""
+    yield
+    from newsticker.core.db import Database
+
+    for engine in Database._engines.values():
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Return the URL of the test database, migrated once per run."""

@@ -40,6 +40,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.filters["textdir"] = text_direction
     app.jinja_env.filters["markdown"] = _markdown
+    app.jinja_env.globals["input_attrs"] = input_attrs
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -71,6 +72,24 @@ def _editor_nav() -> list[tuple[str, Any]]:
         for ep, label, admin_only in EDITOR_NAV
         if ep in current_app.view_functions and (is_admin or not admin_only)
     ]
+
+
+def input_attrs(
+    field: Any, described: list[str], required: bool, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the accessibility attributes of a form input, leaving out the absent ones.
+
+    WTForms renders a None value as the text "None", which would mark every optional
+    field as required for screen readers; absent attributes must not be passed at all.
+    """
+    attrs = dict(extra)
+    if described:
+        attrs["aria_describedby"] = " ".join(described)
+    if getattr(field, "errors", None):
+        attrs["aria_invalid"] = "true"
+    if required:
+        attrs["required"] = True
+    return attrs
 
 
 def local_datetime(value: datetime | None, fmt: str = "medium") -> str:

@@ -245,20 +245,22 @@ class IssueSender:
 
     def finish(self, issue_id: int) -> bool:
         """Mark the issue sent and mail the report if nothing is pending."""
-        with self.app.app_context(), self._request_context():
-            return self.in_transaction(
+        return bool(
+            self.in_transaction(
                 lambda session: services.finish_if_done(session, issue_id, now=utcnow())
             )
+        )
 
     def in_transaction(self, work: Callable[[Session], Any]) -> Any:
         """Run work(session) in a transaction of its own; send the mails it queued after it."""
         factory = self.factory
-        with factory() as session:
-            with session.begin():
-                result = work(session)
-            ids = take_pending_ids(session)
-        if ids:
-            send_queued_mail(factory, SmtpTransport(self.settings.smtp), ids=ids)
+        with self.app.app_context(), self._request_context():
+            with factory() as session:
+                with session.begin():
+                    result = work(session)
+                ids = take_pending_ids(session)
+            if ids:
+                send_queued_mail(factory, SmtpTransport(self.settings.smtp), ids=ids)
         return result
 
 

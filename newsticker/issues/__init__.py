@@ -1,0 +1,1 @@
+"""Issues: composing, rendering, archiving the ticker and the newsletter."""

@@ -103,15 +103,37 @@ class TestSendForm(FlaskForm):
     )
 
 
+class LocalDateField(DateField):
+    """A date field whose parse error speaks the editor's language."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse the date, or report a readable error."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Please enter a date such as 24.12.2026.")) from exc
+
+
+class LocalTimeField(TimeField):
+    """A time field whose parse error speaks the editor's language."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse the time, or report a readable error."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Please enter a time such as 10:00.")) from exc
+
+
 class ScheduleForm(VersionForm):
     """When to send the issue (local time)."""
 
-    send_date = DateField(
+    send_date = LocalDateField(
         _l("Date"),
         validators=[InputRequired(_l("Please enter a date."))],
         format=["%Y-%m-%d", "%d.%m.%Y"],
     )
-    send_time = TimeField(
+    send_time = LocalTimeField(
         _l("Time"),
         validators=[InputRequired(_l("Please enter a time."))],
         format=["%H:%M", "%H:%M:%S"],

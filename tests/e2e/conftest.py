@@ -140,3 +140,14 @@ def login(page: Any, live_server: LiveServer, email: str, password: str) -> None
     page.get_by_label("E-Mail-Adresse").fill(email)
     page.get_by_label("Passwort").fill(password)
     page.get_by_role("button", name="Anmelden").click()
+
+
+def axe_violations(page: Any) -> list[tuple[str, list[str]]]:
+    """Return the WCAG 2.0/2.1 A and AA violations axe-core finds on the page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})
+    return [
+        (violation["id"], [node["html"][:200] for node in violation["nodes"]])
+        for violation in results.response["violations"]
+    ]

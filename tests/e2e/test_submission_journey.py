@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from newsticker.core.db import utcnow
-from tests.e2e.conftest import login
+from tests.e2e.conftest import axe_violations, login
 
 pytestmark = pytest.mark.e2e
 
@@ -103,5 +103,31 @@ def test_form_errors_on_a_phone_without_javascript(browser, live_server):
         assert page.get_by_label("Titel", exact=True).input_value() == "Nur ein Titel"
         assert page.evaluate("document.documentElement.scrollWidth <= 321")
         assert live_server.mails() == []
+    finally:
+        context.close()
+
+
+def test_item_pages_meet_wcag_on_a_phone(browser, live_server):
+    from newsticker.demo import load_demo
+
+    settings = live_server.app.config["NEWSTICKER_SETTINGS"]
+    live_server.run(lambda s: load_demo(s, settings))
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812}, locale="de-DE", bypass_csp=True
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/angebote")
+        assert axe_violations(page) == []
+        page.goto(f"{live_server.url}/angebote?q=Sprachcafe&bereich=education")
+        assert axe_violations(page) == []
+        page.get_by_role("link", name="Sprachcafé in der Stadtbibliothek").first.click()
+        assert axe_violations(page) == []
+        page.goto(f"{live_server.url}/einreichen")
+        assert axe_violations(page) == []
+        page.get_by_role("button", name="Zur Prüfung senden").click()
+        page.locator("#error-summary").wait_for()
+        assert axe_violations(page) == []
     finally:
         context.close()

@@ -94,7 +94,7 @@ def test_killed_ten_times_every_recipient_gets_it_duplicates_only_in_flight(tmp_
                 break  # it finished before we could kill it
             proc.send_signal(signal.SIGKILL)
             kills.append(time.time())
-            proc.wait()
+            proc.communicate()
         final = sender(config, issue_id)
         output, _ = final.communicate(timeout=120)
     assert final.returncode == 0, output
@@ -102,14 +102,16 @@ def test_killed_ten_times_every_recipient_gets_it_duplicates_only_in_flight(tmp_
     received = Counter(r.rcpt for r in relay.received if r.rcpt in addresses)
     assert set(received) == addresses
     duplicates = {rcpt: n for rcpt, n in received.items() if n > 1}
-    first_seen: dict[str, float] = {}
+    copies: dict[str, list[float]] = {}
     for r in relay.received:
-        first_seen.setdefault(r.rcpt, r.at)
+        copies.setdefault(r.rcpt, []).append(r.at)
     for rcpt in duplicates:
-        seen = first_seen[rcpt]
-        assert any(kill - IN_FLIGHT_SECONDS <= seen <= kill for kill in kills), (
-            f"{rcpt} was sent twice but was not in flight at a kill"
-        )
+        # Every copy but the last went out just before a kill, unrecorded (the relay may
+        # finish reading one a moment after the sender died).
+        for seen in sorted(copies[rcpt])[:-1]:
+            assert any(kill - IN_FLIGHT_SECONDS <= seen <= kill + 0.5 for kill in kills), (
+                f"{rcpt} was sent again but was not in flight at a kill"
+            )
     assert sum(n - 1 for n in duplicates.values()) <= len(kills) * CONNECTIONS * (FLUSH_EVERY + 1)
     assert sent_count(app, issue_id) == RECIPIENTS
     assert "sent 2000, failed 0" in output

@@ -229,7 +229,9 @@ class Relay:
             return [r.rcpt for r in self.received]
 
 
-def write_config(tmp_path: Path, database_url: str, smtp_port: int, **delivery: Any) -> Path:
+def write_config(
+    tmp_path: Path, database_url: str, smtp_port: int, *, extra: str = "", **delivery: Any
+) -> Path:
     """Write a config.toml for commands run in a subprocess or by the CLI runner."""
     values = {
         "messages_per_second": 100000.0,
@@ -245,7 +247,7 @@ def write_config(tmp_path: Path, database_url: str, smtp_port: int, **delivery: 
         f'base_url = "http://localhost"\n'
         f'[database]\nurl = "{database_url}"\n'
         f"[smtp]\nport = {smtp_port}\ntimeout = 5\n"
-        f"[delivery]\n{lines}\n",
+        f"[delivery]\n{lines}\n{extra}",
         encoding="utf-8",
     )
     return config

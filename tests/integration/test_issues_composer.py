@@ -419,3 +419,19 @@ class TestSizeLimit:
         assert response.status_code == 303
         saved = reload(db, big)
         assert saved.status == "scheduled" and saved.size_override
+
+
+def test_schedule_with_a_malformed_date_or_time_is_refused(client, editor, db, issue):
+    response = client.post(
+        f"/redaktion/ausgaben/{issue.id}/planen",
+        data={"version": issue.version, "send_date": "31.02.2027", "send_time": "25:99"},
+    )
+    assert response.status_code == 422
+    errors = re.findall(
+        r'<p class="error" id="(send_\w+)-error">([^<]+)', response.get_data(as_text=True)
+    )
+    assert errors == [
+        ("send_date", "Bitte geben Sie ein Datum wie 24.12.2026 ein."),
+        ("send_time", "Bitte geben Sie eine Uhrzeit wie 10:00 ein."),
+    ]
+    assert reload(db, issue).status == "draft"

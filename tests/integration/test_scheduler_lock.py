@@ -72,3 +72,45 @@ def test_two_scheduler_processes_one_leads(runner, tmp_path):
     waiting = [out for out in outputs if "another scheduler leads" in out]
     assert len(leading) == 1, outputs
     assert len(waiting) == 1, outputs
+
+
+def test_two_schedulers_with_a_due_issue_send_it_once(tmp_path):
+    from collections import Counter
+
+    from tests.conftest import fresh_database
+    from tests.integration.test_delivery_factories import (
+        Relay,
+        config_app,
+        in_transaction,
+        scheduled_issue,
+        seed_subscribers,
+        write_config,
+    )
+
+    with Relay() as relay:
+        url = fresh_database(tmp_path)
+        config = write_config(tmp_path, url, relay.port, extra="[schedule]\npoll_seconds = 5\n")
+        app = config_app(config)
+        in_transaction(app, lambda s: seed_subscribers(s, 20))
+        in_transaction(app, lambda s: scheduled_issue(s))
+        env = {"NEWSTICKER_CONFIG": str(config), "PATH": "/usr/bin:/bin"}
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "newsticker.scheduling"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        deadline = time.time() + 40
+        while time.time() < deadline and len(relay.received) < 20:
+            time.sleep(0.2)
+        time.sleep(1)
+        for proc in procs:
+            proc.terminate()
+        outputs = [proc.communicate(timeout=20)[0] for proc in procs]
+    assert sum("this process leads" in out for out in outputs) == 1, outputs
+    received = Counter(r.rcpt for r in relay.received)
+    assert len(received) == 20 and set(received.values()) == {1}, outputs
