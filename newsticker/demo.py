@@ -268,7 +268,7 @@ def _apply_column_defaults(item: Item) -> None:
     for column in Item.__table__.columns:
         default = column.default
         if getattr(item, column.key) is None and default is not None and default.is_scalar:
-            setattr(item, column.key, default.arg)  # type: ignore[attr-defined]
+            setattr(item, column.key, default.arg)
 
 
 def _extra_loaders() -> list[Any]:

@@ -232,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         _APP = create_app(settings)
+        if __name__ == "__main__":
+            # Run as `python -m newsticker.scheduling`: the job store calls run_job in the
+            # importable module, which is a second copy of this one.
+            import newsticker.scheduling as importable
+
+            importable._APP = _APP
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

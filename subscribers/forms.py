@@ -108,7 +108,7 @@ class SubscribeForm(FlaskForm):
 
     email = _email_field(_l("E-mail address"))
     name = _name_field(_l("Name (optional)"))
-    publications = MultiCheckboxField(_l("What would you like to receive?"), choices=[])
+    publications = MultiCheckboxField(_l("Publications to receive"), choices=[])
     language = RadioField(_l("Language of the mails"), choices=LANGUAGE_CHOICES, default="de")
     # The honeypot: hidden from people and screen readers, filled in by form robots.
     website = StringField(_l("Leave this field empty"), filters=[_strip])

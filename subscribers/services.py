@@ -302,9 +302,18 @@ def _ensure_subscription(
     return subscription
 
 
-def _log(session: Session, subscriber: Subscriber, action: ConsentAction, **values: Any) -> None:
-    values.setdefault("occurred_at", values.pop("now", None))
-    session.add(ConsentEvent(subscriber_id=subscriber.id, action=action.value, **values))
+def _log(
+    session: Session,
+    subscriber: Subscriber,
+    action: ConsentAction,
+    *,
+    now: datetime,
+    **values: Any,
+) -> None:
+    """Append a line to the consent log."""
+    session.add(
+        ConsentEvent(subscriber_id=subscriber.id, action=action.value, occurred_at=now, **values)
+    )
 
 
 def _mails_recently(session: Session, address: str, *, hours: int, now: datetime) -> int:
@@ -1133,6 +1142,32 @@ def recipient_rows(
             continue
         last_id = row[0]
         yield Recipient(row[0], row[1], row[2], row[3], row[4])
+
+
+def receiving_subscriber_ids(
+    session: Session, publication_slugs: Sequence[str], subscriber_ids: Iterable[int]
+) -> set[int]:
+    """Return those of the subscribers who still receive any of the publications now.
+
+    Delivery asks this just before sending a batch, so someone who unsubscribed after
+    the recipient list was made gets nothing.
+    """
+    ids = list(subscriber_ids)
+    found: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        found.update(
+            session.scalars(
+                select(Subscription.subscriber_id)
+                .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+                .where(
+                    Subscription.subscriber_id.in_(ids[start : start + 5000]),
+                    Subscription.publication.in_(list(publication_slugs)),
+                    Subscription.status == SubscriptionStatus.CONFIRMED.value,
+                    Subscriber.blocked_at.is_(None),
+                )
+            )
+        )
+    return found
 
 
 def count_recipients(session: Session, publication_slugs: Sequence[str]) -> int:

@@ -38,7 +38,7 @@ def inline_css(html: str, base_url: str | None = None) -> str:
             cssutils_logging_level=logging.CRITICAL,
             keep_style_tags=True,  # media queries (dark mode, small screens) stay in <style>
             strip_important=False,
-        ).transform()
+        ).transform(doctype="<!doctype html>")  # lxml drops it otherwise: quirks mode in clients
     )
 
 

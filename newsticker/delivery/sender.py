@@ -107,6 +107,12 @@ class IssueMessages:
         self.sender = settings.mail.sender
         self.return_path = settings.mail.return_path
         self.mailto = audience_mailto(settings)
+        # Without a VERP placeholder the envelope sender is the same for everyone.
+        self.fixed_envelope = (
+            ""
+            if "{token}" in self.return_path
+            else envelope_sender(self.return_path, self.sender, lambda: "")
+        )
 
     def compose(self, claimed: services.Claimed) -> Composed:
         """Return the message for one claimed record: two signed links and a join."""
@@ -114,7 +120,7 @@ class IssueMessages:
         links = audience.links(
             self.keyring, self.base_url, claimed.subscriber_id, claimed.publication
         )
-        envelope = envelope_sender(
+        envelope = self.fixed_envelope or envelope_sender(
             self.return_path,
             self.sender,
             lambda: audience.verp_token(self.keyring, claimed.subscriber_id),

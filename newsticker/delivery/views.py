@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -18,7 +19,7 @@ from newsticker.core.mail import SmtpTransport
 from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
 from newsticker.delivery import services
 from newsticker.delivery.models import SEND_STATE_LABELS, SendState
-from newsticker.issues.models import STATUS_LABELS, Issue
+from newsticker.issues.models import STATUS_LABELS, Issue, IssueStatus
 
 bp = Blueprint("delivery", __name__, url_prefix="/redaktion/versand")
 protect_editor_blueprint(bp)
@@ -26,6 +27,7 @@ protect_editor_blueprint(bp)
 # While sending, the progress page reloads itself this often (no JavaScript needed).
 REFRESH_SECONDS = 5
 FAILURES_SHOWN = 200
+DUE_SOON = timedelta(minutes=10)
 
 
 def _issue(issue_id: int) -> Issue:
@@ -78,6 +80,13 @@ def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
     state = services.progress(db.session, issue_id, now=utcnow())
     publication = get_settings().publication(issue.publication)
     sending = state.state == SendState.SENDING.value
+    # About to start: refresh too, so the editor sees the send begin.
+    due_soon = (
+        state.state is None
+        and issue.status == IssueStatus.SCHEDULED.value
+        and issue.scheduled_at is not None
+        and issue.scheduled_at <= utcnow() + DUE_SOON
+    )
     html = render_template(
         "delivery/progress.html",
         issue=issue,
@@ -85,7 +94,7 @@ def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
         progress=state,
         report=state.report,
         failures=services.failed_deliveries(db.session, issue_id, limit=FAILURES_SHOWN),
-        refresh=REFRESH_SECONDS if sending and status == 200 else None,
+        refresh=REFRESH_SECONDS if (sending or due_soon) and status == 200 else None,
         state_labels=SEND_STATE_LABELS,
         status_labels=STATUS_LABELS,
         compose_url=(

@@ -543,13 +543,6 @@ def _placeholder(marker: str) -> Callable[[str], Markup]:
     return placeholder
 
 
-def _with_doctype(html: str) -> str:
-    """Put back the doctype premailer's serialiser drops (without it clients use quirks mode)."""
-    if html.lstrip()[:9].lower() == "<!doctype":
-        return html
-    return "<!doctype html>\n" + html
-
-
 def render_issue(issue: Issue, language: str) -> PreparedIssue:
     """Render and inline the issue's templates once in a language (no snapshot involved)."""
     if language not in MAIL_LANGUAGES:
@@ -560,7 +553,7 @@ def render_issue(issue: Issue, language: str) -> PreparedIssue:
     with _url_context(settings) as url, force_locale(language):
         view = build_view(issue, language, settings=settings, url=url)
         context = {"view": view, "ph": _placeholder(marker)}
-        html = _with_doctype(inline_css(env.get_template("email/issue.html").render(context)))
+        html = inline_css(env.get_template("email/issue.html").render(context))
         text = env.get_template("email/issue.txt").render(context)
         text = re.sub(r"\n{3,}", "\n\n", text.strip()) + "\n"
         default_greeting = _("Dear readers,")

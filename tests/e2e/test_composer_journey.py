@@ -8,7 +8,7 @@ import re
 import pytest
 
 from newsticker.demo import load_demo
-from tests.e2e.conftest import login
+from tests.e2e.conftest import axe_violations, login
 
 pytestmark = pytest.mark.e2e
 
@@ -93,21 +93,6 @@ def test_compose_preview_and_test_send_the_ticker(page, live_server, editor):
     frame = page.frame_locator("iframe.mail-preview")
     assert frame.get_by_text("viel los").first.is_visible()
     assert frame.locator("[dir='rtl']").first.is_visible()  # Persian and Arabic read right to left
-
-
-def axe_violations(page):
-    """Return the WCAG 2.1 A/AA violations axe finds, as (rule, [element, ...])."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})
-    found = []
-    for violation in results.response["violations"]:
-        # macros/forms.html renders aria-invalid="None" / required="None" for valid,
-        # optional fields with this WTForms version (reported to the lead).
-        nodes = [n["html"][:200] for n in violation["nodes"] if '="None"' not in n["html"]]
-        if nodes:
-            found.append((violation["id"], nodes))
-    return found
 
 
 @pytest.fixture

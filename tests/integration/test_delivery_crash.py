@@ -124,7 +124,7 @@ def test_two_workers_drain_one_issue_and_nobody_gets_two(tmp_path):
         config = write_config(
             tmp_path, url, relay.port, connections=2, batch_size=25, messages_per_second=600.0
         )
-        app, issue_id, addresses = seed(config, 1500)
+        _app, issue_id, addresses = seed(config, 1500)
         procs = [sender(config, issue_id) for _ in range(2)]
         outputs = [proc.communicate(timeout=120)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs

@@ -107,9 +107,7 @@ def test_a_relay_that_refuses_connections_pauses_the_issue_then_resume_finishes(
     # The editors' notice waits in the mail queue until the relay is back.
     assert in_transaction(
         app,
-        lambda s: s.scalar(
-            select(func.count()).where(QueuedMail.purpose == "delivery_paused")
-        ),
+        lambda s: s.scalar(select(func.count()).where(QueuedMail.purpose == "delivery_paused")),
     )
     with Relay(port=port) as relay:
         assert in_transaction(app, lambda s: services.resume_issue(s, issue_id, now=utcnow()))
@@ -127,9 +125,7 @@ def test_421_and_451_mid_batch_are_retried_and_nobody_gets_two(tmp_path):
     assert Counter(m.rcpt for m in issue_mails(relay)) == Counter(addresses)
     attempts = in_transaction(
         app,
-        lambda s: sorted(
-            s.scalars(select(Delivery.attempts).where(Delivery.issue_id == issue_id))
-        ),
+        lambda s: sorted(s.scalars(select(Delivery.attempts).where(Delivery.issue_id == issue_id))),
     )
     # The 451 one went again later; the 421 one at once on a new connection.
     assert attempts.count(2) == 1 and attempts.count(1) == 24
@@ -146,9 +142,7 @@ def test_550_for_some_recipients_fails_them_and_marks_them_bounced(tmp_path):
     assert statuses(app, issue_id) == {"sent": 10, "failed": 2}
     bounced = in_transaction(
         app,
-        lambda s: s.scalar(
-            select(func.count()).where(Subscription.status == "bounced")
-        ),
+        lambda s: s.scalar(select(func.count()).where(Subscription.status == "bounced")),
     )
     assert bounced == 2
     report = in_transaction(app, lambda s: services.get_report(s, issue_id))

@@ -32,7 +32,9 @@ def start(db, issue, now=None):
 
 
 def records(db, issue):
-    return list(db.scalars(select(Delivery).where(Delivery.issue_id == issue.id).order_by(Delivery.id)))
+    return list(
+        db.scalars(select(Delivery).where(Delivery.issue_id == issue.id).order_by(Delivery.id))
+    )
 
 
 def claim(db, issue, owner="w1", limit=100, now=None, lease=60):
@@ -215,7 +217,11 @@ def test_finishing_marks_the_issue_sent_and_mails_the_report(db):
     record(
         db,
         issue,
-        [outcome(rows[0], "sent"), outcome(rows[1], "sent"), outcome(rows[2], "failed", "550 5.1.1 nope")],
+        [
+            outcome(rows[0], "sent"),
+            outcome(rows[1], "sent"),
+            outcome(rows[2], "failed", "550 5.1.1 nope"),
+        ],
     )
     assert services.finish_if_done(db, issue.id, now=utcnow())
     assert not services.finish_if_done(db, issue.id, now=utcnow())  # once only

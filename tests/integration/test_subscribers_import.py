@@ -103,6 +103,16 @@ def test_reimport_changes_nothing(runner, engine, tmp_path):
     assert after == {**before, "subscriber_imports": before["subscriber_imports"] + 1}
 
 
+def test_large_file_shows_progress_and_imports(runner, engine, tmp_path):
+    path = tmp_path / "gross.csv"
+    lines = "".join(f"person{n}@example.org;Person {n}\r\n" for n in range(2500))
+    path.write_text("E-Mail;Name\r\n" + lines, encoding="utf-8")
+    result = run_import(runner, path)
+    assert result.exit_code == 0, result.output
+    assert "Checking rows" in result.output and "Saving" in result.output
+    assert table_counts(engine)["subscribers"] == 2500
+
+
 def test_dry_run_stores_nothing(runner, engine, tmp_path):
     path = tmp_path / "liste.csv"
     path.write_bytes(demo_import_rows()[0])

@@ -41,6 +41,9 @@ def test_recipient_rows_deduplicate_and_leave_out_who_must_not_get_mail(db):
         "ticker",
     ]
     assert services.count_recipients(db, ["newsletter", "ticker"]) == 3
+    everyone = db.scalars(select(Subscriber.id)).all()
+    assert services.receiving_subscriber_ids(db, ["ticker"], everyone) == {both.id, ticker.id}
+    assert services.receiving_subscriber_ids(db, ["ticker"], []) == set()
     assert list(services.recipient_rows(db, [])) == []
     assert [r.address for r in services.recipient_rows(db, ["ticker"])] == [
         "beide@example.org",

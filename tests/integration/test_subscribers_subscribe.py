@@ -391,3 +391,15 @@ def test_resend_respects_the_daily_limit(client, db, no_csrf):
     assert "höchstens eine" in response.get_data(as_text=True)
     db.expire_all()
     assert counts(db)["mails"] == 1
+
+
+def test_unicode_normalisation_variants_are_one_subscriber(client, db, no_csrf):
+    composed, decomposed = "jürgen@example.org", "ju\u0308rgen@example.org"
+    assert post(client, email=composed).status_code == 303
+    db.expire_all()
+    last_mail(db).created_at = utcnow() - timedelta(hours=25)
+    db.commit()
+    assert post(client, email=decomposed, publications=["newsletter"]).status_code == 303
+    db.expire_all()
+    assert counts(db)["subscribers"] == 1
+    assert sorted(db.scalars(select(Subscription.publication))) == ["newsletter", "ticker"]

@@ -70,7 +70,9 @@ PERSONAL = PersonalValues(
 )
 
 
-def compose(prep: PreparedIssue, *, name: str = "Zoë Ünal & <Co>", address: str = "zoe@example.org"):
+def compose(
+    prep: PreparedIssue, *, name: str = "Zoë Ünal & <Co>", address: str = "zoe@example.org"
+):
     template = make_template(
         prep,
         list_headers(

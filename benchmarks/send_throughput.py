@@ -1,0 +1,437 @@
+"""Send throughput: the real send path against an SMTP sink, compared with raw smtplib.
+
+    .venv/bin/python benchmarks/send_throughput.py --recipients 2000
+    .venv/bin/python benchmarks/send_throughput.py --recipients 100000 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+
+What it does, in separate processes so each figure is its own:
+
+1. starts an SMTP sink on loopback (Postfix's smtp-sink when installed, else aiosmtpd)
+   that counts the messages it accepts;
+2. creates a fresh database (a temporary SQLite file, or EMPTIES the database given
+   with --database-url), loads the demo content, adds N confirmed subscribers and
+   schedules the demo ticker issue;
+3. runs the real send path (start_issue, then IssueSender with --connections workers)
+   and reports recipients per second and the process's peak memory;
+4. sends the same number of pre-built messages (composed by the same code, taken in
+   turn from a set of 100) with plain smtplib over the same number of connections;
+5. prints both rates, their ratio (target: at least 0.8), the peak memory and the
+   count the sink received.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RAW_DISTINCT = 100
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------- the sink
+
+
+def run_sink(port: int) -> None:
+    """Count accepted messages; answer "count" on stdin with the number so far."""
+    from aiosmtpd.controller import Controller
+
+    class Counting:
+        count = 0
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            Counting.count += len(envelope.rcpt_tos)
+            return "250 2.0.0 Ok: queued"
+
+    controller = Controller(
+        Counting(), hostname="127.0.0.1", port=port, decode_data=False, data_size_limit=0
+    )
+    controller.start()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "count":
+            print(Counting.count, flush=True)
+    controller.stop()
+
+
+class Sink:
+    """The sink process and how to ask it for its count."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.postfix = shutil.which("smtp-sink")
+        if self.postfix:
+            self.proc = subprocess.Popen(
+                [self.postfix, "-c", "-u", "nobody", f"127.0.0.1:{self.port}", "1000"],
+                stdout=subprocess.PIPE,
+                stdin=subprocess.PIPE,
+                text=True,
+            )
+            time.sleep(0.5)
+        else:
+            self.proc = subprocess.Popen(
+                [sys.executable, __file__, "--sink", str(self.port)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert self.proc.stdout is not None
+            self.proc.stdout.readline()
+
+    @property
+    def name(self) -> str:
+        return "postfix smtp-sink" if self.postfix else "aiosmtpd"
+
+    def count(self) -> int | None:
+        if self.postfix:
+            return None  # smtp-sink -c prints its counters only on exit
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        if self.postfix:
+            self.proc.send_signal(signal.SIGTERM)
+        elif self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+# ---------------------------------------------------------------- preparing the data
+
+
+def settings_for(url: str, port: int, connections: int, instance: str) -> Any:
+    from newsticker.config import load_settings
+
+    empty = Path(instance).parent / "empty.toml"
+    empty.touch()
+    return load_settings(
+        empty,
+        overrides={
+            "site.secret_key": "benchmark-secret",
+            "site.instance_path": instance,
+            "site.base_url": "https://newsticker.flensburg.example",
+            "database.url": url,
+            "smtp.port": port,
+            "smtp.timeout": 60,
+            "delivery.messages_per_second": 1_000_000.0,
+            "delivery.messages_per_hour": 1_000_000_000,
+            "delivery.connections": connections,
+        },
+        environ={},
+    )
+
+
+def prepare(url: str, recipients: int, instance: str) -> int:
+    """Make a fresh database with the demo content and N subscribers; return the issue id."""
+    from sqlalchemy import func, insert, select, text
+
+    from newsticker import create_app
+    from newsticker.core.db import db, make_engine, utcnow
+    from newsticker.demo import load_demo
+    from newsticker.issues.models import IssueStatus
+    from newsticker.issues.services import open_draft
+    from newsticker.migrations import upgrade_database
+    from subscribers.models import Subscriber, Subscription
+
+    if url.startswith("postgresql"):
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade_database(url)
+    app = create_app(settings_for(url, 1, 1, instance))
+    with app.app_context(), app.test_request_context():
+        session = db.session
+        load_demo(session, app.config["NEWSTICKER_SETTINGS"])
+        now = utcnow()
+        first = (session.scalar(select(func.max(Subscriber.id))) or 0) + 1
+        for start in range(first, first + recipients, 5000):
+            ids = range(start, min(start + 5000, first + recipients))
+            session.execute(
+                insert(Subscriber),
+                [
+                    {
+                        "id": i,
+                        "email": f"leser{i}@bench.example",
+                        "email_key": f"leser{i}@bench.example",
+                        "name": f"Leserin {i}" if i % 2 else "",
+                        "language": "de" if i % 5 else "en",
+                        "created_at": now,
+                        "updated_at": now,
+                        "blocked_note": "",
+                    }
+                    for i in ids
+                ],
+            )
+            session.execute(
+                insert(Subscription),
+                [
+                    {
+                        "subscriber_id": i,
+                        "publication": "ticker",
+                        "status": "confirmed",
+                        "created_at": now,
+                        "updated_at": now,
+                        "requested_at": now,
+                        "confirmed_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+        if url.startswith("postgresql"):
+            session.execute(
+                text("SELECT setval(pg_get_serial_sequence('subscribers', 'id'), :n)"),
+                {"n": first + recipients},
+            )
+        issue = open_draft(session, "ticker")
+        assert issue is not None, "the demo content has no ticker draft"
+        issue.status = IssueStatus.SCHEDULED.value
+        issue.scheduled_at = now
+        session.commit()
+        issue_id = issue.id
+    app.extensions["newsticker_db"].engine.dispose()
+    return issue_id
+
+
+# ---------------------------------------------------------------- the two senders
+
+
+def send_ours(
+    url: str, port: int, connections: int, issue_id: int, instance: str
+) -> dict[str, Any]:
+    """Run the real send path: create the records, drain with the pool."""
+    from sqlalchemy import text
+
+    from newsticker import create_app
+    from newsticker.core.db import db, utcnow
+    from newsticker.delivery import services
+    from newsticker.delivery.sender import IssueSender
+
+    settings = settings_for(url, port, connections, instance)
+    app = create_app(settings)
+    sender = IssueSender(app, settings)
+    began = time.perf_counter()
+    report = sender.in_transaction(
+        lambda s: services.start_issue(s, issue_id, now=utcnow(), settings=settings)
+    )
+    created = time.perf_counter()
+    run = sender.drain(issue_id, wait=True)
+    done = time.perf_counter()
+    with app.app_context():
+        html_bytes = len(
+            db.session.execute(
+                text("SELECT html FROM issue_snapshots WHERE issue_id = :i LIMIT 1"),
+                {"i": issue_id},
+            ).scalar()
+            or ""
+        )
+    return {
+        "recipients": report.recipients,
+        "sent": run.sent,
+        "create_seconds": created - began,
+        "send_seconds": done - created,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_seconds": _cpu(),
+        "html_bytes": html_bytes,
+    }
+
+
+def send_raw(
+    url: str, port: int, connections: int, issue_id: int, instance: str, count: int
+) -> dict[str, Any]:
+    """Send `count` pre-built messages with plain smtplib over `connections` connections."""
+    from sqlalchemy import select
+
+    from newsticker import create_app
+    from newsticker.core.db import db
+    from newsticker.delivery import services
+    from newsticker.delivery.models import Delivery
+    from newsticker.delivery.sender import IssueMessages, _keyring
+    from newsticker.issues.models import Issue
+
+    settings = settings_for(url, port, connections, instance)
+    app = create_app(settings)
+    with app.app_context(), app.test_request_context():
+        session = db.session
+        issue = session.get(Issue, issue_id)
+        messages = IssueMessages(session, issue, settings, _keyring(app))
+        rows = session.scalars(
+            select(Delivery).where(Delivery.issue_id == issue_id).limit(RAW_DISTINCT)
+        ).all()
+        built = [
+            messages.compose(
+                services.Claimed(
+                    r.id,
+                    r.subscriber_id,
+                    r.address,
+                    r.name,
+                    r.language,
+                    r.publication,
+                    r.message_id,
+                    0,
+                )
+            )
+            for r in rows
+        ]
+    shares = [
+        count // connections + (1 if i < count % connections else 0) for i in range(connections)
+    ]
+
+    def work(share: int, offset: int) -> None:
+        client = smtplib.SMTP("127.0.0.1", port, timeout=60)
+        for n in range(share):
+            message = built[(offset + n) % len(built)]
+            client.sendmail(message.envelope_from, [message.recipient], message.data)
+        client.quit()
+
+    threads = [threading.Thread(target=work, args=(share, i)) for i, share in enumerate(shares)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "sent": count,
+        "send_seconds": time.perf_counter() - began,
+        "cpu_seconds": _cpu(),
+        "message_bytes": sum(len(m.data) for m in built) // max(len(built), 1),
+    }
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child(mode: str, args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        __file__,
+        f"--{mode}",
+        json.dumps({**vars(args), **extra}),
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--recipients", "-n", type=int, default=2000, help="2000, 20000, 100000 …")
+    parser.add_argument("--connections", "-c", type=int, default=2)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="PostgreSQL URL of a database that may be EMPTIED (default: a temporary SQLite file)",
+    )
+    parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ours", help=argparse.SUPPRESS)
+    parser.add_argument("--raw", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sink:
+        run_sink(args.sink)
+        return 0
+    for mode in ("prepare", "ours", "raw"):
+        if getattr(args, mode):
+            given = json.loads(getattr(args, mode))
+            if mode == "prepare":
+                result: Any = {
+                    "issue_id": prepare(given["url"], given["recipients"], given["instance"])
+                }
+            elif mode == "ours":
+                result = send_ours(
+                    given["url"],
+                    given["port"],
+                    given["connections"],
+                    given["issue_id"],
+                    given["instance"],
+                )
+            else:
+                result = send_raw(
+                    given["url"],
+                    given["port"],
+                    given["connections"],
+                    given["issue_id"],
+                    given["instance"],
+                    given["count"],
+                )
+            print(json.dumps(result))
+            return 0
+
+    with tempfile.TemporaryDirectory(prefix="nt-bench-") as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+        base = {"url": url, "instance": f"{tmp}/instance", "recipients": args.recipients}
+        began = time.perf_counter()
+        issue_id = child("prepare", argparse.Namespace(), **base)["issue_id"]
+        print(f"prepared {args.recipients} subscribers in {time.perf_counter() - began:.1f} s")
+        sink = Sink()
+        try:
+            common = {
+                **base,
+                "port": sink.port,
+                "connections": args.connections,
+                "issue_id": issue_id,
+            }
+            ours = child("ours", argparse.Namespace(), **common)
+            after_ours = sink.count()
+            raw = child("raw", argparse.Namespace(), **common, count=ours["recipients"])
+            after_raw = sink.count()
+        finally:
+            sink.stop()
+    ours_rate = ours["sent"] / ours["send_seconds"]
+    raw_rate = raw["sent"] / raw["send_seconds"]
+    html_kb, message_kb = ours["html_bytes"] / 1024, raw["message_bytes"] / 1024
+    print(
+        f"sink: {sink.name}; backend: {backend}; connections: {args.connections}; "
+        f"HTML part {html_kb:.0f} KB; message {message_kb:.0f} KB"
+    )
+    print(f"record creation: {ours['recipients']} records in {ours['create_seconds']:.2f} s")
+    print(
+        f"CPU of the sending process (with start-up): ours {ours['cpu_seconds']:.1f} s, "
+        f"raw {raw['cpu_seconds']:.1f} s"
+    )
+    print(
+        "| N | database | ours (recipients/s) | raw smtplib (msg/s) | ratio "
+        "| peak RSS (MB) | sink received |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    received = (
+        f"{after_ours} (+{after_raw - after_ours} raw)"
+        if after_ours is not None and after_raw is not None
+        else "n/a"
+    )
+    print(
+        f"| {ours['recipients']} | {backend} | {ours_rate:.0f} | {raw_rate:.0f} | "
+        f"{ours_rate / raw_rate:.2f} | {ours['peak_rss_mb']:.0f} | {received} |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

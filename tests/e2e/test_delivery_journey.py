@@ -1,0 +1,82 @@
+"""An editor watches the demo ticker go out; every demo subscriber finds it in the inbox."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from newsticker.core.db import utcnow
+from newsticker.delivery.sender import send_due_issues
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def live_settings_overrides():
+    # Slow enough to watch: the progress page shows the send under way.
+    return {"delivery.messages_per_second": 2.0, "delivery.lease_seconds": 60}
+
+
+def schedule_demo_ticker(session, settings):
+    from newsticker.demo import load_demo
+    from newsticker.issues.services import open_draft, schedule_issue
+    from subscribers.services import recipient_rows
+
+    load_demo(session, settings)
+    issue = open_draft(session, "ticker")
+    send_at = utcnow() + timedelta(seconds=3)
+    schedule_issue(
+        session,
+        issue,
+        send_at=send_at,
+        now=utcnow(),
+        max_html_bytes=settings.delivery.max_html_bytes,
+        version=None,
+        user_id=None,
+    )
+    recipients = [row.address for row in recipient_rows(session, ["ticker"])]
+    return issue.id, issue.subject, send_at, recipients
+
+
+def test_scheduled_ticker_goes_out_while_the_editor_watches(page, live_server, editor):
+    app = live_server.app
+    settings = app.config["NEWSTICKER_SETTINGS"]
+    issue_id, subject, send_at, recipients = live_server.run(
+        lambda s: schedule_demo_ticker(s, settings)
+    )
+    assert len(recipients) >= 3
+
+    login(page, live_server, *editor)
+    page.goto(f"{live_server.url}/redaktion/versand/{issue_id}")
+    assert page.get_by_text("Geplant für").is_visible()
+    # Due within minutes: the page already refreshes itself to show the start.
+    assert page.locator('meta[http-equiv="refresh"]').count() == 1
+
+    # The scheduler's job, once the time has come (what `python scheduler.py` runs).
+    time.sleep(max((send_at - utcnow()).total_seconds(), 0) + 0.2)
+    job = threading.Thread(target=send_due_issues, args=(app, settings), daemon=True)
+    job.start()
+
+    page.get_by_role("heading", name="Fortschritt").wait_for(timeout=30_000)
+    assert page.locator('meta[http-equiv="refresh"]').count() == 1  # refreshes without JS
+    assert page.get_by_role("button", name="Versand anhalten").is_visible()
+    # The page reloads itself until the send is done.
+    page.get_by_text("Abgeschlossen", exact=True).first.wait_for(timeout=60_000)
+    job.join(timeout=30)
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    meter = page.locator("#delivery-meter")
+    assert meter.get_attribute("value") == meter.get_attribute("max") == str(len(recipients))
+
+    mails = live_server.mails()
+    for address in recipients:
+        got = [m for m in mails if address in m.to and m.message["List-Id"]]
+        assert len(got) == 1, address
+        assert got[0].subject == subject or got[0].subject.startswith("Newsticker")
+        assert got[0].message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    report = [m for m in mails if editor[0] in m.to]
+    assert report and "Versandbericht" in report[0].subject
+
+    page.goto(f"{live_server.url}/redaktion/versand/")
+    assert page.get_by_role("link", name="Newsticker Engagement & Zusammenleben").first.is_visible()

@@ -1,0 +1,101 @@
+"""The editor's delivery pages: progress without JavaScript, pause, resume, cancel, report."""
+
+import re
+
+import pytest
+
+from newsticker.config import get_settings
+from newsticker.core.db import utcnow
+from newsticker.delivery import services
+from tests.integration.test_delivery_factories import scheduled_issue, seed_subscribers
+from tests.integration.test_items_factories import create_editor, login
+
+
+@pytest.fixture(autouse=True)
+def _no_csrf(app):
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture
+def editor_client(client, db):
+    create_editor(db)
+    login(client)
+    return client
+
+
+@pytest.fixture
+def sending(db):
+    seed_subscribers(db, 6)
+    issue = scheduled_issue(db)
+    services.start_issue(db, issue.id, now=utcnow(), settings=get_settings())
+    return issue
+
+
+def page(client, issue):
+    return client.get(f"/redaktion/versand/{issue.id}")
+
+
+def test_the_pages_need_a_login(client, sending):
+    assert page(client, sending).status_code == 302
+    assert client.post(f"/redaktion/versand/{sending.id}/pausieren").status_code == 302
+
+
+def test_progress_refreshes_itself_without_scripts_while_sending(editor_client, sending):
+    response = page(editor_client, sending)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<meta http-equiv="refresh" content="5">' in html
+    assert '<progress id="delivery-meter" max="6" value="0">' in html
+    assert "<script>" not in html and " style=" not in html
+    assert "Pause" in html or "Pausieren" in html or "anhalten" in html
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+
+
+def test_pause_resume_and_cancel(editor_client, db, sending):
+    url = f"/redaktion/versand/{sending.id}"
+    response = editor_client.post(f"{url}/pausieren")
+    assert response.status_code == 303
+    db.expire_all()
+    assert services.get_report(db, sending.id).state == "paused"
+    html = page(editor_client, sending).get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in html  # nothing moves while paused
+    assert f'action="{url}/fortsetzen"' in html
+    assert editor_client.post(f"{url}/pausieren").status_code == 409
+    assert editor_client.post(f"{url}/fortsetzen").status_code == 303
+    # Cancelling needs the confirmation box.
+    refused = editor_client.post(f"{url}/absagen")
+    assert refused.status_code == 422
+    db.expire_all()
+    assert services.get_report(db, sending.id).state == "sending"
+    assert editor_client.post(f"{url}/absagen", data={"confirm": "yes"}).status_code == 303
+    db.expire_all()
+    report = services.get_report(db, sending.id)
+    assert (report.state, report.cancelled) == ("cancelled", 6)
+    html = page(editor_client, sending).get_data(as_text=True)
+    assert "fortsetzen" not in html and 'http-equiv="refresh"' not in html
+
+
+def test_the_report_lists_failures_and_the_log(editor_client, db, sending):
+    rows = services.claim_batch(db, sending.id, owner="t", limit=10, now=utcnow(), lease_seconds=60)
+    outcomes = [services.Outcome(r.id, r.subscriber_id, "sent", "250 ok", 0) for r in rows[1:]] + [
+        services.Outcome(rows[0].id, rows[0].subscriber_id, "failed", "550 5.1.1 gone", 0)
+    ]
+    services.record_results(
+        db, sending.id, outcomes, owner="t", now=utcnow(), settings=get_settings()
+    )
+    assert services.finish_if_done(db, sending.id, now=utcnow())
+    html = page(editor_client, sending).get_data(as_text=True)
+    assert "550 5.1.1 gone" in html and rows[0].address in html
+    assert 'http-equiv="refresh"' not in html
+    assert re.search(r"<dd>5</dd>", html)  # sent
+    listing = editor_client.get("/redaktion/versand/").get_data(as_text=True)
+    assert f"/redaktion/versand/{sending.id}" in listing
+
+
+def test_an_issue_not_sent_yet_says_when_it_goes(editor_client, db):
+    issue = scheduled_issue(db)
+    html = page(editor_client, issue).get_data(as_text=True)
+    assert page(editor_client, issue).status_code == 200
+    assert "absagen" not in html
+    assert editor_client.get("/redaktion/versand/999").status_code == 404
