@@ -51,6 +51,11 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STRATEGY="moving-window",
         RATELIMIT_ENABLED=True,
     )
+    if settings.site.proxy_count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.site.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     _init_extensions(app, settings)
     _register_blueprints(app)
     return app

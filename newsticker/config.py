@@ -80,6 +80,7 @@ class SiteSettings(Section):
     instance_path: str = "instance"
     privacy_url: str = ""
     imprint_url: str = ""
+    proxy_count: int = Field(default=0, ge=0, le=5)
 
     @field_validator("base_url")
     @classmethod

@@ -6,27 +6,12 @@ import re
 import pytest
 
 from subscribers import services
-from tests.e2e.conftest import login
+from tests.e2e.conftest import axe_violations, login
 
 pytestmark = pytest.mark.e2e
 
 ADDRESS = "leserin@example.org"
 CONFIRM_LINK = re.compile(r"https?://\S+/bestaetigen/[A-Za-z0-9_-]+")
-
-
-def axe_violations(page):
-    """Return the WCAG 2.1 A/AA violations axe finds, as (rule, [element, ...])."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})
-    found = []
-    for violation in results.response["violations"]:
-        # macros/forms.html renders aria-invalid="None" / required="None" for valid,
-        # optional fields with this WTForms version; reported to the lead, not ours to fix.
-        nodes = [n["html"][:200] for n in violation["nodes"] if '="None"' not in n["html"]]
-        if nodes:
-            found.append((violation["id"], nodes))
-    return found
 
 
 def test_subscribe_confirm_preferences_one_click_unsubscribe_consent_log(

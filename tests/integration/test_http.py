@@ -152,3 +152,26 @@ def test_request_body_too_large_gets_413(client):
 def test_overlong_field_is_a_form_error(client, no_csrf):
     response = client.post("/redaktion/login", data={"email": "x" * 100_000, "password": "x"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("settings_overrides", [{"site.proxy_count": 1}])
+def test_behind_a_proxy_the_visitor_address_is_the_forwarded_one(app, client):
+    from flask import request
+
+    @app.route("/_ip")
+    def ip():
+        return request.remote_addr or ""
+
+    response = client.get("/_ip", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.get_data(as_text=True) == "203.0.113.7"
+
+
+def test_without_a_proxy_forwarded_headers_are_ignored(app, client):
+    from flask import request
+
+    @app.route("/_ip")
+    def ip():
+        return request.remote_addr or ""
+
+    response = client.get("/_ip", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.get_data(as_text=True) == "127.0.0.1"
