@@ -15,8 +15,9 @@ What it does, in separate processes so each figure is its own:
    and reports recipients per second and the process's peak memory;
 4. sends the same number of pre-built messages (composed by the same code, taken in
    turn from a set of 100) with plain smtplib over the same number of connections;
-5. prints both rates, their ratio (target: at least 0.8), the peak memory and the
-   count the sink received.
+5. repeats 3 and 4 (--rounds, default 2), alternating, and prints the best rate of
+   each, their ratio (target: at least 0.8), the peak memory and the count the sink
+   received of our sends.
 """
 
 from __future__ import annotations
@@ -344,6 +345,9 @@ def main() -> int:
     parser.add_argument("--recipients", "-n", type=int, default=2000, help="2000, 20000, 100000 …")
     parser.add_argument("--connections", "-c", type=int, default=2)
     parser.add_argument(
+        "--rounds", "-r", type=int, default=2, help="alternate ours and raw this often; best counts"
+    )
+    parser.add_argument(
         "--database-url",
         default="",
         help="PostgreSQL URL of a database that may be EMPTIED (default: a temporary SQLite file)",
@@ -391,6 +395,8 @@ def main() -> int:
         issue_id = child("prepare", argparse.Namespace(), **base)["issue_id"]
         print(f"prepared {args.recipients} subscribers in {time.perf_counter() - began:.1f} s")
         sink = Sink()
+        runs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        counts: list[int | None] = []
         try:
             common = {
                 **base,
@@ -398,18 +404,30 @@ def main() -> int:
                 "connections": args.connections,
                 "issue_id": issue_id,
             }
-            ours = child("ours", argparse.Namespace(), **common)
-            after_ours = sink.count()
-            raw = child("raw", argparse.Namespace(), **common, count=ours["recipients"])
-            after_raw = sink.count()
+            for round_ in range(args.rounds):
+                if round_:
+                    reset_issue(url, issue_id)
+                before = sink.count()
+                ours = child("ours", argparse.Namespace(), **common)
+                after = sink.count()
+                counts.append(None if after is None or before is None else after - before)
+                raw = child("raw", argparse.Namespace(), **common, count=ours["recipients"])
+                runs.append((ours, raw))
+                print(
+                    f"round {round_ + 1}: ours {ours['sent'] / ours['send_seconds']:.0f}/s, "
+                    f"raw {raw['sent'] / raw['send_seconds']:.0f}/s"
+                )
         finally:
             sink.stop()
+    # Best of the rounds for each: other load on the machine only ever slows a run down.
+    ours = max((o for o, _r in runs), key=lambda o: o["sent"] / o["send_seconds"])
+    raw = max((r for _o, r in runs), key=lambda r: r["sent"] / r["send_seconds"])
     ours_rate = ours["sent"] / ours["send_seconds"]
     raw_rate = raw["sent"] / raw["send_seconds"]
     html_kb, message_kb = ours["html_bytes"] / 1024, raw["message_bytes"] / 1024
     print(
         f"sink: {sink.name}; backend: {backend}; connections: {args.connections}; "
-        f"HTML part {html_kb:.0f} KB; message {message_kb:.0f} KB"
+        f"HTML part {html_kb:.0f} KB; message {message_kb:.0f} KB; rounds: {args.rounds}"
     )
     print(f"record creation: {ours['recipients']} records in {ours['create_seconds']:.2f} s")
     print(
@@ -418,19 +436,33 @@ def main() -> int:
     )
     print(
         "| N | database | ours (recipients/s) | raw smtplib (msg/s) | ratio "
-        "| peak RSS (MB) | sink received |"
+        "| peak RSS (MB) | sink received (ours, per round) |"
     )
     print("|---|---|---|---|---|---|---|")
-    received = (
-        f"{after_ours} (+{after_raw - after_ours} raw)"
-        if after_ours is not None and after_raw is not None
-        else "n/a"
-    )
+    peak = max(o["peak_rss_mb"] for o, _r in runs)
+    received = ", ".join("n/a" if c is None else str(c) for c in counts)
     print(
         f"| {ours['recipients']} | {backend} | {ours_rate:.0f} | {raw_rate:.0f} | "
-        f"{ours_rate / raw_rate:.2f} | {ours['peak_rss_mb']:.0f} | {received} |"
+        f"{ours_rate / raw_rate:.2f} | {peak:.0f} | {received} |"
     )
     return 0
+
+
+def reset_issue(url: str, issue_id: int) -> None:
+    """Make the sent issue scheduled again, without records, for another round."""
+    from sqlalchemy import text
+
+    from newsticker.core.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table in ("deliveries", "delivery_reports", "issue_snapshots"):
+            conn.execute(text(f"DELETE FROM {table} WHERE issue_id = :i"), {"i": issue_id})
+        conn.execute(
+            text("UPDATE issues SET status = 'scheduled', sent_at = NULL WHERE id = :i"),
+            {"i": issue_id},
+        )
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -70,10 +70,8 @@ def register(cli: click.Group) -> None:
         from newsticker.issues.models import Issue
         from newsticker.issues.services import IssueError, cancel_issue
 
-        issue = session.get(Issue, issue_id)
-        if issue is None:
-            raise click.ClickException(f"there is no issue {issue_id}")
         now = utcnow()
+        # The write first: it decides (and on SQLite takes the lock before any read).
         if services.cancel_sending(session, issue_id, now=now, actor="cli"):
             report = services.get_report(session, issue_id)
             click.echo(
@@ -81,9 +79,12 @@ def register(cli: click.Group) -> None:
                 f"not sent {report.cancelled if report else 0}."
             )
             return
+        issue = session.get(Issue, issue_id)
+        if issue is None:
+            raise click.ClickException(f"there is no issue {issue_id}")
         try:
             cancel_issue(session, issue, version=None, user_id=None, now=now)
-        except IssueError as exc:
+        except (IssueError, services.DeliveryError) as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Issue {issue_id} cancelled.")
 
@@ -128,7 +129,7 @@ def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
                     session, issue_id, now=now, settings=settings, allow_held=True, actor="cli"
                 )
             )
-        except IssueError as exc:
+        except (IssueError, services.DeliveryError) as exc:
             raise click.ClickException(str(exc)) from exc
         if started is None:
             click.echo(f"Issue {issue_id} was started elsewhere; joining its workers.")

@@ -1,18 +1,22 @@
 """The sending loop: workers claim batches, send over pooled connections, record in batches.
 
-One `IssueSender` runs `connections` worker threads, each with a relay connection of its
-own from the pool. A worker does exactly what a worker on another host does: claim a
-batch, send, record; so threads, processes and hosts can drain one issue together.
+One `IssueSender` runs `connections` workers, each with a relay connection of its own from
+the pool. A worker does exactly what a worker on another host does: claim a batch, send,
+record; so threads, processes and hosts can drain one issue together. Each worker is two
+threads: one makes the messages and writes the results, one (its "line") only talks to
+the relay, so the connection never idles while a message is made or a result written.
 
-Results are written in batches (every FLUSH_EVERY messages or FLUSH_SECONDS), so the
-messages a crash can leave sent-but-unrecorded are at most one buffer per worker. After a
-crash their lease runs out and they go again, with the same Message-ID.
+Results are written in batches (every FLUSH_EVERY messages or FLUSH_SECONDS, and at once
+after a failure), so the messages a crash can leave sent-but-unrecorded are at most one
+buffer and AHEAD messages per worker. After a crash their lease runs out and they go
+again, with the same Message-ID.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
 import socket
 import threading
@@ -23,7 +27,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_request_context
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsticker.config import Settings
@@ -54,8 +58,10 @@ from newsticker.issues.models import Issue
 
 logger = logging.getLogger(__name__)
 
-FLUSH_EVERY = 50
-FLUSH_SECONDS = 0.25
+FLUSH_EVERY = 20
+# Messages made ahead for a connection while it waits for the relay's answer.
+AHEAD = 2
+FLUSH_SECONDS = 0.2
 # A worker stops sending from its batch when this share of the lease has passed.
 LEASE_SHARE = 0.8
 # Longest nap of a worker that waits for retries or leases to become due.
@@ -74,7 +80,7 @@ class SendRun:
     finished: bool = False
 
     def add(self, sent: int = 0, retried: int = 0, failed: int = 0, skipped: int = 0) -> None:
-        """Add counts (thread-safe enough under the GIL for ints, but callers lock anyway)."""
+        """Add counts (callers hold the sender's lock)."""
         self.sent += sent
         self.retried += retried
         self.failed += failed
@@ -259,14 +265,16 @@ class IssueSender:
 
     def in_transaction(self, work: Callable[[Session], Any]) -> Any:
         """Run work(session) in a transaction of its own; send the mails it queued after it."""
-        factory = self.factory
-        with self.app.app_context(), self._request_context():
-            with factory() as session:
-                with session.begin():
-                    result = work(session)
-                ids = take_pending_ids(session)
-            if ids:
-                send_queued_mail(factory, SmtpTransport(self.settings.smtp), ids=ids)
+        if not (has_request_context() and current_app._get_current_object() is self.app):  # type: ignore[attr-defined]
+            with self.app.app_context(), self._request_context():
+                return self.in_transaction(work)
+        factory = db.session_factory
+        with factory() as session:
+            with session.begin():
+                result = work(session)
+            ids = take_pending_ids(session)
+        if ids:
+            send_queued_mail(factory, SmtpTransport(self.settings.smtp), ids=ids)
         return result
 
 
@@ -323,10 +331,17 @@ class _Worker:
 
     def loop(self, relay: RelaySession) -> None:
         """Claim and send batches until nothing is left to claim (or to wait for)."""
+        line = _Line(relay, self)
+        try:
+            self._loop(line)
+        finally:
+            line.close()
+
+    def _loop(self, line: _Line) -> None:
         while not self.stopping:
             claimed, state = self._claim()
             if claimed:
-                if not self._send(claimed, relay):
+                if not self._send(claimed, line):
                     if not self.wait:
                         return
                     self._nap(self.pacer.exhausted_until - time.time())
@@ -364,27 +379,34 @@ class _Worker:
                 self.run.add(skipped=skipped)
         return kept, state
 
-    def _send(self, claimed: list[services.Claimed], relay: RelaySession) -> bool:
-        """Send a claimed batch; False when the hourly budget ran out before its end."""
+    def _send(self, claimed: list[services.Claimed], line: _Line) -> bool:
+        """Send a claimed batch; False when the hourly budget ran out before its end.
+
+        This thread composes and records; the line's thread only talks to the relay, so
+        the connection never waits for a message to be made or a result to be written.
+        """
         deadline = time.time() + self.lease * LEASE_SHARE
         buffer: list[services.Outcome] = []
         last_flush = time.monotonic()
-        done = 0
+        handed = 0  # given to the line: these go out whatever happens next
+        taken = 0  # outcomes collected from the line
         budget_left = True
         try:
             for row in claimed:
                 if self.stopping or time.time() > deadline:
                     break
-                if not self.pacer.acquire(wanted=len(claimed) - done, deadline=deadline):
+                if not self.pacer.acquire(wanted=len(claimed) - handed, deadline=deadline):
                     budget_left = False
                     break
-                result = self._send_one(row, relay)
-                buffer.append(result)
-                done += 1
+                line.put(row, self.messages.compose(row))
+                handed += 1
+                outcomes = line.take(block=False)
+                taken += len(outcomes)
+                buffer.extend(outcomes)
                 # A failure is written at once: the failure run must stop a broken send
                 # before it burns through the list.
-                if (
-                    result.kind != "sent"
+                if buffer and (
+                    any(o.kind != "sent" for o in outcomes)
                     or len(buffer) >= FLUSH_EVERY
                     or time.monotonic() - last_flush >= FLUSH_SECONDS
                 ):
@@ -394,9 +416,13 @@ class _Worker:
                     if recorded.state != SendState.SENDING.value:
                         break
         finally:
+            while taken < handed:
+                outcomes = line.take(block=True)
+                taken += len(outcomes)
+                buffer.extend(outcomes)
             if buffer:
                 self._flush(buffer)
-            rest = [row.id for row in claimed[done:]]
+            rest = [row.id for row in claimed[handed:]]
             if rest:
                 self.sender.in_transaction(
                     lambda session: services.release(session, rest, owner=self.owner)
@@ -404,22 +430,6 @@ class _Worker:
             with self.sender.batch_done:
                 self.sender.batch_done.notify_all()
         return budget_left
-
-    def _send_one(self, row: services.Claimed, relay: RelaySession) -> services.Outcome:
-        message = self.messages.compose(row)
-        kind: Any
-        try:
-            reply = relay.send(message)
-            kind = "sent"
-        except TemporaryMailError as exc:
-            reply, kind = str(exc), "retry"
-        except PermanentMailError as exc:
-            reply, kind = str(exc), "failed"
-        except MailError as exc:  # anything else the relay says is not worth a retry
-            reply, kind = str(exc), "failed"
-        if kind != "sent":
-            logger.info("issue %s to record %s: %s", self.issue_id, row.id, reply)
-        return services.Outcome(row.id, row.subscriber_id, kind, reply, row.attempts)
 
     def _flush(self, outcomes: list[services.Outcome]) -> services.Recorded:
         settings = self.sender.settings
@@ -436,6 +446,67 @@ class _Worker:
         with self.sender._lock:
             self.run.add(sent=recorded.sent, retried=recorded.retried, failed=recorded.failed)
         return recorded
+
+
+class _Line:
+    """A connection's own thread: sends what it is given, hands back what the relay said."""
+
+    def __init__(self, relay: RelaySession, worker: _Worker) -> None:
+        self.relay = relay
+        self.issue_id = worker.issue_id
+        self._inbox: queue.Queue[tuple[services.Claimed, Composed] | None] = queue.Queue(
+            maxsize=AHEAD
+        )
+        self._outbox: queue.SimpleQueue[services.Outcome | BaseException] = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=self._run, name=f"{threading.current_thread().name}-line", daemon=True
+        )
+        self._thread.start()
+
+    def put(self, row: services.Claimed, message: Composed) -> None:
+        """Queue a message (blocks while AHEAD messages wait)."""
+        self._inbox.put((row, message))
+
+    def take(self, *, block: bool) -> list[services.Outcome]:
+        """Return the outcomes ready now (with block, wait for at least one)."""
+        found: list[services.Outcome] = []
+        try:
+            item = self._outbox.get(block=block)
+            while True:
+                if isinstance(item, BaseException):
+                    raise item
+                found.append(item)
+                item = self._outbox.get(block=False)
+        except queue.Empty:
+            return found
+
+    def close(self) -> None:
+        """Let the thread finish what it was given, then end it."""
+        self._inbox.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (item := self._inbox.get()) is not None:
+            row, message = item
+            try:
+                self._outbox.put(self._send(row, message))
+            except BaseException as exc:  # hand any bug to the worker, which raises it
+                self._outbox.put(exc)
+
+    def _send(self, row: services.Claimed, message: Composed) -> services.Outcome:
+        kind: Any
+        try:
+            reply = self.relay.send(message)
+            kind = "sent"
+        except TemporaryMailError as exc:
+            reply, kind = str(exc), "retry"
+        except PermanentMailError as exc:
+            reply, kind = str(exc), "failed"
+        except MailError as exc:  # anything else the relay says is not worth a retry
+            reply, kind = str(exc), "failed"
+        if kind != "sent":
+            logger.info("issue %s to record %s: %s", self.issue_id, row.id, reply)
+        return services.Outcome(row.id, row.subscriber_id, kind, reply, row.attempts)
 
 
 # ---------------------------------------------------------------- starting due issues
@@ -476,7 +547,7 @@ def start_due_issues(
             start = partial(services.start_issue, issue_id=issue_id, now=now, settings=settings)
             try:
                 report = sender.in_transaction(start)
-            except IssueError as exc:
+            except (IssueError, services.DeliveryError) as exc:
                 logger.error("issue %s cannot be sent: %s", issue_id, exc)
                 continue
             if report is not None:
@@ -505,9 +576,8 @@ def send_due_issues(app: Flask, settings: Settings, *, now: datetime | None = No
     now = now or utcnow()
     started, held = start_due_issues(app, settings, now=now)
     drained: dict[int, SendRun] = {}
-    sender = IssueSender(app, settings)
-    with sender.factory() as session:
+    with IssueSender(app, settings).factory() as session:
         sending = services.sending_issue_ids(session)
     for issue_id in sending:
-        drained[issue_id] = sender.drain(issue_id, wait=False)
+        drained[issue_id] = IssueSender(app, settings).drain(issue_id, wait=False)
     return DueRun(started=started, held=held, drained=drained)

@@ -23,9 +23,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -140,7 +141,19 @@ def start_issue(
             issue = session.get(Issue, issue_id)
             if issue is None or issue.status != IssueStatus.SCHEDULED.value:
                 raise _NotStartable
-            issue_services.start_sending(session, issue, now=now)
+            snapshots = issue_services.start_sending(session, issue, now=now)
+            largest = max((snapshot.html_bytes for snapshot in snapshots), default=0)
+            if largest > settings.delivery.max_html_bytes and not issue.size_override:
+                # It grew after it was scheduled (an item was edited): the editors decide.
+                raise DeliveryError(
+                    _l(
+                        "The issue is too large to send: its HTML has %(size)d KB, the limit "
+                        "is %(limit)d KB. Take it back to draft and shorten it, or confirm "
+                        "the size when you schedule it again.",
+                        size=largest // 1024,
+                        limit=settings.delivery.max_html_bytes // 1024,
+                    )
+                )
             report.scheduled_for = issue.scheduled_at
             late = now - issue.scheduled_at if issue.scheduled_at else timedelta(0)
             report.late_seconds = max(int(late.total_seconds()), 0)
@@ -365,6 +378,30 @@ def release(session: Session, ids: Iterable[int], *, owner: str) -> int:
 # ---------------------------------------------------------------- results
 
 
+_TABLE = cast(Table, Delivery.__table__)
+_BY_ID = _TABLE.c.id == bindparam("b_id")
+_DONE_WITH_LEASE = {
+    "attempts": _TABLE.c.attempts + 1,
+    "lease_until": None,
+    "lease_owner": None,
+    "result": bindparam("b_result"),
+}
+_MARK_SENT = (
+    update(_TABLE)
+    .where(_BY_ID)
+    .values(status=DeliveryStatus.SENT.value, sent_at=bindparam("b_now"), **_DONE_WITH_LEASE)
+)
+_MARK_FAILED = (
+    update(_TABLE).where(_BY_ID).values(status=DeliveryStatus.FAILED.value, **_DONE_WITH_LEASE)
+)
+# Only while the lease is ours: after it ran out, another worker owns the attempt.
+_MARK_RETRY = (
+    update(_TABLE)
+    .where(_BY_ID, _TABLE.c.lease_owner == bindparam("b_owner"), _TABLE.c.status == PENDING)
+    .values(next_attempt_at=bindparam("b_next"), **_DONE_WITH_LEASE)
+)
+
+
 def backoff(attempts: int, base_seconds: float) -> timedelta:
     """Return the wait before the next attempt after `attempts` failed ones."""
     seconds = base_seconds * 2 ** max(attempts - 1, 0)
@@ -400,35 +437,24 @@ def record_results(
     refused: list[Outcome] = []
     for outcome in outcomes:
         attempts = outcome.attempts + 1
-        row: dict[str, Any] = {
-            "id": outcome.delivery_id,
-            "attempts": attempts,
-            "lease_until": None,
-            "lease_owner": None,
-            "result": outcome.reply[:1000],
-        }
+        row: dict[str, Any] = {"b_id": outcome.delivery_id, "b_result": outcome.reply[:1000]}
         if outcome.kind == "sent":
-            sent_rows.append({**row, "status": DeliveryStatus.SENT.value, "sent_at": now})
+            sent_rows.append(row)
         elif outcome.kind == "retry" and attempts < delivery.retry_attempts:
             wait = backoff(attempts, delivery.retry_delay_seconds)
-            retry_rows.append({**row, "next_attempt_at": now + wait})
+            retry_rows.append({**row, "b_next": now + wait})
         else:
-            failed_rows.append({**row, "status": DeliveryStatus.FAILED.value})
+            failed_rows.append(row)
             if outcome.kind == "failed":
                 refused.append(outcome)
-    # Bulk updates by primary key: one statement, many rows.
+    # Core statements of constant shape: compiled once, each run as one executemany. (A
+    # record erased meanwhile with its subscriber simply matches no row.)
     if sent_rows:
-        session.execute(update(Delivery), sent_rows)
+        session.execute(_MARK_SENT, [{**row, "b_now": now} for row in sent_rows])
     if retry_rows:
-        # Only while the lease is ours: after it ran out, another worker owns the attempt.
-        session.execute(
-            update(Delivery)
-            .where(Delivery.lease_owner == owner, Delivery.status == PENDING)
-            .execution_options(synchronize_session=None),
-            retry_rows,
-        )
+        session.execute(_MARK_RETRY, [{**row, "b_owner": owner} for row in retry_rows])
     if failed_rows:
-        session.execute(update(Delivery), failed_rows)
+        session.execute(_MARK_FAILED, failed_rows)
     for outcome in refused:
         audience.record_refusal(session, outcome.subscriber_id, outcome.reply, now=now)
     done.sent, done.retried, done.failed = len(sent_rows), len(retry_rows), len(failed_rows)

@@ -20,6 +20,7 @@ from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
 from newsticker.delivery import services
 from newsticker.delivery.models import SEND_STATE_LABELS, SendState
 from newsticker.issues.models import STATUS_LABELS, Issue, IssueStatus
+from newsticker.issues.services import IssueError
 
 bp = Blueprint("delivery", __name__, url_prefix="/redaktion/versand")
 protect_editor_blueprint(bp)
@@ -144,11 +145,14 @@ def send_held(issue_id: int) -> ResponseReturnValue:
     """Send an issue that was held because it missed its time."""
     _issue(issue_id)
     settings = get_settings()
-    report = _act(
-        lambda s: services.start_issue(
-            s, issue_id, now=utcnow(), settings=settings, allow_held=True, actor=_actor()
+    try:
+        report = _act(
+            lambda s: services.start_issue(
+                s, issue_id, now=utcnow(), settings=settings, allow_held=True, actor=_actor()
+            )
         )
-    )
+    except (IssueError, services.DeliveryError) as exc:
+        return _refuse(issue_id, str(exc))
     if report is None:
         return _refuse(issue_id, _("This issue is not waiting to be sent."))
     flash(_("Sending has begun. The scheduler picks it up within a minute."), "success")

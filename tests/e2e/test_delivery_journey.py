@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def live_settings_overrides():
     # Slow enough to watch: the progress page shows the send under way.
-    return {"delivery.messages_per_second": 2.0, "delivery.lease_seconds": 60}
+    return {"delivery.messages_per_second": 0.5, "delivery.lease_seconds": 60}
 
 
 def schedule_demo_ticker(session, settings):

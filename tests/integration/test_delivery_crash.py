@@ -11,7 +11,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from newsticker.delivery.models import Delivery
-from newsticker.delivery.sender import FLUSH_EVERY
+from newsticker.delivery.sender import AHEAD, FLUSH_EVERY
 from tests.conftest import fresh_database
 from tests.integration.test_delivery_factories import (
     Relay,
@@ -70,7 +70,13 @@ def test_killed_ten_times_every_recipient_gets_it_duplicates_only_in_flight(tmp_
     with Relay() as relay:
         url = fresh_database(tmp_path)
         config = write_config(
-            tmp_path, url, relay.port, connections=CONNECTIONS, batch_size=50, lease_seconds=10
+            tmp_path,
+            url,
+            relay.port,
+            connections=CONNECTIONS,
+            batch_size=50,
+            lease_seconds=10,
+            messages_per_second=250.0,  # so that ten kills fall into one send
         )
         app, issue_id, addresses = seed(config, RECIPIENTS)
         kills: list[float] = []
@@ -79,12 +85,12 @@ def test_killed_ten_times_every_recipient_gets_it_duplicates_only_in_flight(tmp_
             before = len(relay.received)
             if rng.random() < 0.5:
                 # Somewhere in start-up, record creation or sending.
-                deadline = time.time() + rng.uniform(0.5, 3.0)
+                deadline = time.time() + rng.uniform(0.3, 2.8)
                 while time.time() < deadline and proc.poll() is None:
                     time.sleep(0.01)
             else:
                 # While messages go out: after a random number of them.
-                wanted = before + rng.randint(1, 300)
+                wanted = before + rng.randint(1, 150)
                 deadline = time.time() + 20
                 while len(relay.received) < wanted and time.time() < deadline:
                     if proc.poll() is not None:
@@ -112,7 +118,10 @@ def test_killed_ten_times_every_recipient_gets_it_duplicates_only_in_flight(tmp_
             assert any(kill - IN_FLIGHT_SECONDS <= seen <= kill + 0.5 for kill in kills), (
                 f"{rcpt} was sent again but was not in flight at a kill"
             )
-    assert sum(n - 1 for n in duplicates.values()) <= len(kills) * CONNECTIONS * (FLUSH_EVERY + 1)
+    # At most one unwritten buffer and the messages in a connection's hand, per worker.
+    assert sum(n - 1 for n in duplicates.values()) <= len(kills) * CONNECTIONS * (
+        FLUSH_EVERY + AHEAD
+    )
     assert sent_count(app, issue_id) == RECIPIENTS
     assert "sent 2000, failed 0" in output
 

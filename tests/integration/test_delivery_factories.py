@@ -158,6 +158,7 @@ class Behaviour:
     close_after: int = 0  # drop each connection after this many accepted messages
     hang_on: set[int] = field(default_factory=set)  # n-th DATA: do not answer for a while
     hang_seconds: float = 5.0
+    on_data: Callable[[int], None] | None = None  # called with n before the n-th DATA is answered
 
 
 class _Handler:
@@ -179,6 +180,8 @@ class _Handler:
             relay.data_count += 1
             number = relay.data_count
         behaviour = relay.behaviour
+        if behaviour.on_data is not None:
+            await asyncio.get_running_loop().run_in_executor(None, behaviour.on_data, number)
         if number in behaviour.hang_on:
             await asyncio.sleep(behaviour.hang_seconds)
             return "451 4.4.2 too slow"

@@ -1,5 +1,6 @@
 """Sending against a real SMTP server on loopback that misbehaves: every recipient once."""
 
+import re
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -103,7 +104,9 @@ def test_a_relay_that_refuses_connections_pauses_the_issue_then_resume_finishes(
     state = statuses(app, issue_id)
     assert state == {"pending": 30}  # nobody failed for good: five got one attempt each
     report = in_transaction(app, lambda s: services.get_report(s, issue_id))
-    assert "5 failures in a row" in report.pause_reason and "cannot connect" in report.pause_reason
+    # Each connection may have had a message or two in hand when the run reached five.
+    assert re.match(r"([5-9]) failures in a row", report.pause_reason), report.pause_reason
+    assert "cannot connect" in report.pause_reason
     # The editors' notice waits in the mail queue until the relay is back.
     assert in_transaction(
         app,
@@ -169,3 +172,31 @@ def test_a_hanging_relay_times_out_and_the_send_goes_on(tmp_path):
     received = Counter(m.rcpt for m in issue_mails(relay))
     assert set(received) == set(addresses)
     assert sum(received.values()) == 10  # the hung message was never accepted
+
+
+def test_who_unsubscribes_during_the_send_gets_nothing_once_not_yet_claimed(tmp_path):
+    from subscribers import services as subscriber_services
+
+    with Relay() as relay:
+        app, issue_id, addresses = prepare(
+            tmp_path, 30, relay.port, **{"delivery.connections": 1, "delivery.batch_size": 5}
+        )
+        leaver = addresses[-1]
+        subscriber_id = int(leaver.removeprefix("leser").split("@")[0])
+
+        def unsubscribe_on_first(number):
+            if number == 1:  # the first batch of five is out; the leaver's is far off
+                in_transaction(
+                    app,
+                    lambda s: subscriber_services.unsubscribe(
+                        s, subscriber_id, "ticker", channel="one-click", now=utcnow()
+                    ),
+                )
+
+        relay.behaviour.on_data = unsubscribe_on_first
+        run = drain(app, issue_id)
+    assert run.state == "finished"
+    received = Counter(m.rcpt for m in issue_mails(relay))
+    assert leaver not in received
+    assert received == Counter(a for a in addresses if a != leaver)
+    assert statuses(app, issue_id) == {"sent": 29, "skipped": 1}

@@ -283,3 +283,18 @@ def test_a_late_start_is_recorded_as_a_misfire(db):
     report = start(db, issue, now=now)
     assert report.late_seconds == 20 * 60
     assert any("misfire" in text for _when, text in report.events)
+
+
+def test_an_issue_grown_too_large_since_scheduling_is_not_started(db, app):
+    seed_subscribers(db, 2)
+    issue = scheduled_issue(db)
+    settings = get_settings().model_copy(
+        update={"delivery": get_settings().delivery.model_copy(update={"max_html_bytes": 1_000})}
+    )
+    with pytest.raises(services.DeliveryError, match="too large"):
+        services.start_issue(db, issue.id, now=utcnow(), settings=settings)
+    assert records(db, issue) == []
+    assert issue.status == IssueStatus.SCHEDULED.value
+    issue.size_override = True
+    db.flush()
+    assert services.start_issue(db, issue.id, now=utcnow(), settings=settings) is not None

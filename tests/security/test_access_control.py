@@ -1,0 +1,295 @@
+"""Walk every route of the URL map as a stranger, an editor and an admin.
+
+The classification below is the audit's allowlist: a new route fails these tests until
+someone decides whether it is public, for editors or for admins, and the behaviour
+then has to match (login, role, CSRF, GET changes nothing, POST-only refuses GET).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from werkzeug.routing import Rule
+
+from newsticker.core.extensions import csrf
+from tests.security.conftest import AUDIT, changed_tables, csrf_token, fingerprint
+from tests.security.world import World
+
+EDITOR_AREA = "/redaktion/"
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+# Public endpoints and what a stranger's GET gets (a POST-only one: its GET is 405).
+PUBLIC: dict[str, int] = {
+    "static": 200,
+    "core.healthz": 200,
+    "core.set_language": 405,
+    "public.index": 200,
+    "public.privacy": 200,
+    "items.events": 200,
+    "items.detail": 200,
+    "items.item_ics": 200,
+    "items.image": 200,
+    "items.atom": 200,
+    "items.ical_feed": 200,
+    "items.ical_field_feed": 200,
+    "items.submit": 200,
+    "items.thanks": 302,  # nothing submitted in this session: back to the form
+    "items.private": 200,
+    "items.private_edit": 200,
+    "items.withdraw": 405,
+    "issues.archive": 200,
+    "issues.publication": 200,
+    "issues.issue": 200,
+    "issues.issue_text": 200,
+    "issues.feed": 200,
+    "subscribers.subscribe": 200,
+    "subscribers.thanks": 302,  # nothing subscribed in this session: back to the form
+    "subscribers.confirm": 200,
+    "subscribers.resend": 405,
+    "subscribers.unsubscribe_page": 200,
+    "subscribers.unsubscribe": 200,  # same URL as the page; the POST is the RFC 8058 one
+    "subscribers.preferences": 200,
+    "subscribers.data_copy": 405,
+    "subscribers.erase": 200,
+    "auth.login": 200,
+    "auth.logout": 405,
+}
+# Editor-area endpoints only admins may use.
+ADMIN_ONLY = {
+    "auth.users",
+    "auth.toggle_user",
+    "subscribers_editor.consent",
+    "subscribers_editor.erase",
+    "subscribers_editor.export",
+}
+# The only POST without a CSRF token: RFC 8058 one-click unsubscribe from a mail provider.
+CSRF_EXEMPT = {"subscribers.views.unsubscribe"}
+
+
+def routes(app: Flask) -> list[tuple[Rule, str]]:
+    """Return (rule, method) for every rule and method of the URL map."""
+    out = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            out.append((rule, method))
+    return out
+
+
+def unclassified(app: Flask) -> list[str]:
+    """Return the endpoints outside the editor area that are not on the public allowlist."""
+    return sorted(
+        {
+            f"{rule.endpoint} ({rule.rule})"
+            for rule in app.url_map.iter_rules()
+            if not rule.rule.startswith(EDITOR_AREA) and rule.endpoint not in PUBLIC
+        }
+    )
+
+
+def is_public(rule: Rule) -> bool:
+    """Return whether a stranger may use the rule."""
+    return rule.endpoint in PUBLIC
+
+
+def url_of(app: Flask, world: World, rule: Rule) -> str:
+    """Return the rule's URL filled with real values (static: the site's stylesheet)."""
+    if rule.endpoint == "static":
+        return "/static/css/site.css"
+    return world.url(app, rule)
+
+
+def fetch(client: Any, url: str, method: str = "GET", **kwargs: Any) -> Any:
+    """Send a request, read the whole answer and close it (files stay open otherwise)."""
+    response = client.open(url, method=method, **kwargs)
+    response.get_data()
+    response.close()
+    return response
+
+
+def goes_to_login(response: Any) -> bool:
+    """Return whether the answer sends the visitor to the login form."""
+    location = response.headers.get("Location", "")
+    return response.status_code == 302 and urlsplit(location).path == "/redaktion/login"
+
+
+def test_every_route_is_classified(app):
+    assert unclassified(app) == [], (
+        "new public routes: add them to PUBLIC in tests/security/test_access_control.py "
+        "(or move them under /redaktion/) after deciding who may use them"
+    )
+    stale = set(PUBLIC) | ADMIN_ONLY
+    assert stale <= {rule.endpoint for rule in app.url_map.iter_rules()}
+
+
+def test_a_new_unprotected_route_is_caught(app):
+    @app.route("/geheim")
+    def secret() -> str:
+        return "no login here"
+
+    assert unclassified(app) == ["secret (/geheim)"]
+
+
+def test_only_the_one_click_unsubscribe_is_exempt_from_csrf(app):
+    assert set(csrf._exempt_views) == CSRF_EXEMPT
+    assert not csrf._exempt_blueprints
+
+
+def test_strangers_get_public_pages_and_the_login_form_for_everything_else(
+    app, world, clients, db
+):
+    client = clients["anonymous"]
+    token = csrf_token(client)
+    problems = []
+    walked = 0
+    for rule, method in routes(app):
+        url = url_of(app, world, rule)
+        walked += 1
+        if method == "GET":
+            response = fetch(client, url)
+            if is_public(rule):
+                expected = PUBLIC[rule.endpoint]
+                ok = response.status_code == expected
+            else:
+                ok = goes_to_login(response)
+                expected = "302 to the login form"
+        else:
+            data = {"csrf_token": token}
+            response = fetch(client, url, method, data=data)
+            if is_public(rule):
+                ok = response.status_code < 500
+                expected = "an answer, not a crash"
+            else:
+                ok = goes_to_login(response)
+                expected = "302 to the login form"
+        if not ok:
+            problems.append(f"{method} {url} ({rule.endpoint}): {response.status_code}, expected {expected}")
+    AUDIT["routes × methods walked as a stranger"] += walked
+    assert problems == []
+
+
+@pytest.mark.parametrize("role", ["editor", "admin"])
+def test_the_editor_area_needs_a_login_and_admin_pages_the_admin_role(
+    app, world, clients, db, role
+):
+    client = clients[role]
+    problems = []
+    walked = 0
+    for rule, method in routes(app):
+        if method != "GET" or is_public(rule):
+            continue
+        walked += 1
+        url = url_of(app, world, rule)
+        before = fingerprint(db)
+        response = fetch(client, url)
+        changed = changed_tables(before, fingerprint(db))
+        allowed = role == "admin" or rule.endpoint not in ADMIN_ONLY
+        expected = 200 if allowed else 403
+        if rule.endpoint in ("editor.outbox_mail", "editor.outbox_mail_html") and allowed:
+            expected = 404  # no mail caught under that key; the walker does not run a catcher
+        if response.status_code != expected:
+            problems.append(f"GET {url} ({rule.endpoint}): {response.status_code}, expected {expected}")
+        if changed:
+            problems.append(f"GET {url} ({rule.endpoint}) changed {changed}")
+        if response.headers.get("Cache-Control") != "no-store":
+            problems.append(f"GET {url} ({rule.endpoint}): editor pages must not be cached")
+    AUDIT[f"editor-area GET routes walked as {role}"] += walked
+    assert problems == []
+
+
+def test_post_only_routes_refuse_get(app, world, clients):
+    client = clients["admin"]
+    problems = []
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        methods = (rule.methods or set()) - {"HEAD", "OPTIONS"}
+        if "GET" in methods or not methods & STATE_CHANGING:
+            continue
+        # Another rule may answer GET on the same URL (the unsubscribe page does).
+        url = url_of(app, world, rule)
+        if any(
+            other.rule == rule.rule and "GET" in (other.methods or set())
+            for other in app.url_map.iter_rules()
+        ):
+            continue
+        checked += 1
+        response = fetch(client, url)
+        if response.status_code != 405:
+            problems.append(f"GET {url} ({rule.endpoint}): {response.status_code}, expected 405")
+        elif "POST" not in response.headers.get("Allow", ""):
+            problems.append(f"GET {url}: 405 without an Allow header")
+    AUDIT["POST-only routes refusing GET (405)"] += checked
+    assert checked > 25
+    assert problems == []
+
+
+@pytest.mark.parametrize("role", ["anonymous", "admin"])
+def test_every_state_changing_route_refuses_a_request_without_csrf_token(
+    app, world, clients, db, role
+):
+    client = clients[role]
+    foreign = csrf_token(app.test_client())
+    problems = []
+    checked = 0
+    before = fingerprint(db)
+    for rule, method in routes(app):
+        if method not in STATE_CHANGING:
+            continue
+        view = app.view_functions[rule.endpoint]
+        exempt = f"{view.__module__}.{view.__name__}" in CSRF_EXEMPT
+        url = url_of(app, world, rule)
+        checked += 1
+        response = fetch(client, url, method, data={"lang": "en", "confirm": "yes"})
+        if exempt:
+            # No CSRF token, but no "List-Unsubscribe=One-Click" either: refused all the same.
+            if response.status_code != 400:
+                problems.append(f"{method} {url}: {response.status_code}, expected 400")
+            continue
+        if response.status_code != 400:
+            problems.append(f"{method} {url} ({rule.endpoint}): {response.status_code}, expected 400")
+        # A token of another session is no better than none.
+        forged = fetch(client, url, method, data={"csrf_token": foreign, "confirm": "yes"})
+        if forged.status_code != 400:
+            problems.append(f"{method} {url} with another session's token: {forged.status_code}")
+    AUDIT[f"state-changing routes refusing a missing or foreign CSRF token ({role})"] += checked
+    assert problems == []
+    assert changed_tables(before, fingerprint(db)) == []
+
+
+def test_editors_cannot_use_admin_actions_even_with_a_valid_token(app, world, clients, db):
+    client = clients["editor"]
+    token = csrf_token(client, "/redaktion/")
+    before = fingerprint(db)
+    problems = []
+    for rule, method in routes(app):
+        if rule.endpoint not in ADMIN_ONLY or method not in STATE_CHANGING:
+            continue
+        url = url_of(app, world, rule)
+        response = fetch(client, url, method, data={"csrf_token": token, "confirm": "y"})
+        if response.status_code != 403:
+            problems.append(f"{method} {url}: {response.status_code}, expected 403")
+    assert problems == []
+    assert changed_tables(before, fingerprint(db)) == []
+
+
+def test_strangers_cannot_change_anything_in_the_editor_area_with_a_valid_token(
+    app, world, clients, db
+):
+    client = clients["anonymous"]
+    token = csrf_token(client)
+    before = fingerprint(db)
+    for rule, method in routes(app):
+        if method in STATE_CHANGING and rule.rule.startswith(EDITOR_AREA) and not is_public(rule):
+            response = fetch(client, url_of(app, world, rule), method, data={"csrf_token": token})
+            assert goes_to_login(response), f"{method} {rule.rule}: {response.status_code}"
+    assert changed_tables(before, fingerprint(db)) == []
+
+
+def test_logged_out_sessions_lose_the_editor_area(app, world, clients):
+    client = clients["editor"]
+    assert client.get("/redaktion/").status_code == 200
+    token = csrf_token(client, "/redaktion/")
+    assert client.post("/redaktion/logout", data={"csrf_token": token}).status_code == 302
+    assert goes_to_login(client.get("/redaktion/"))

@@ -1,0 +1,314 @@
+"""A populated site for the audits: demo content plus one real object behind every URL rule.
+
+`build_world` creates, through the services, everything a route needs (an item with an
+image, a pending submission with its private link, a pending and a confirmed subscriber
+with their links, drafts, a sent issue, a send in progress, an import awaiting its
+preview), so the audits can fill every rule of `app.url_map` with values that exist.
+No tests in here.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.routing import Rule
+
+from newsticker.auth.services import create_user
+from newsticker.config import Settings
+from newsticker.core.db import utcnow
+from newsticker.core.mailqueue import QueuedMail
+from newsticker.demo import load_demo
+from newsticker.issues.models import Issue, IssueStatus
+from newsticker.items import services as items
+from newsticker.items.images import process_image, upload_dir
+from newsticker.items.models import Item, ItemStatus
+from subscribers import importing
+from subscribers import services as subs
+from subscribers.models import Subscriber, SubscriberImport
+
+PASSWORD = "correct horse battery staple"
+ADMIN_EMAIL = "admin@example.org"
+EDITOR_EMAIL = "redakteurin@example.org"
+PENDING_SIGNUP = "neu.abonnentin@example.org"
+CONFIRM_RE = re.compile(r"/bestaetigen/([A-Za-z0-9_-]{20,100})")
+PRIVATE_RE = re.compile(r"/einreichung/([A-Za-z0-9_-]{20,100})")
+
+
+@dataclass
+class World:
+    """Ids and tokens that exist, and the URL values of every endpoint."""
+
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def url(self, app: Flask, rule: Rule) -> str:
+        """Return a path for the rule, filled with this world's values."""
+        values = dict(self.values.get(rule.endpoint, {}))
+        missing = set(rule.arguments) - set(values)
+        if missing:
+            raise KeyError(
+                f"{rule.endpoint} ({rule.rule}) needs {sorted(missing)}: add them to "
+                "tests/security/world.py so the audits can reach the new route"
+            )
+        with app.test_request_context():
+            adapter = app.url_map.bind("localhost")
+            return adapter.build(rule.endpoint, values, method=_a_method(rule))
+
+
+def _a_method(rule: Rule) -> str:
+    methods = rule.methods or {"GET"}
+    return "GET" if "GET" in methods else sorted(methods - {"HEAD", "OPTIONS"})[0]
+
+
+def image_file(size: tuple[int, int] = (320, 200)) -> bytes:
+    """Return a small real PNG."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (20, 90, 160)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _item_data(**overrides: Any) -> items.ItemData:
+    values: dict[str, Any] = {
+        "kind": "announcement",
+        "title": "Nähcafé sucht Helferinnen",
+        "summary": "Wir suchen Menschen, die einmal im Monat beim Nähcafé helfen.",
+        "organiser": "Nachbarschaftshilfe Nord",
+        "description": "Keine Vorkenntnisse nötig.",
+        "field_of_action": "volunteering",
+        "content_language": "de",
+        "contact_email": "naehcafe@example.org",
+        "image_alt": "",
+    }
+    values.update(overrides)
+    return items.ItemData(**values)
+
+
+def build_world(session: Session, settings: Settings) -> World:
+    """Create the demo content and one object behind every route; return their values.
+
+    Call inside an app context with a request context (links in mails need one).
+    """
+    world = World()
+    load_demo(session, settings)
+    now = utcnow()
+    tz = settings.tz
+
+    admin = create_user(session, ADMIN_EMAIL, PASSWORD, role="admin")
+    editor = create_user(session, EDITOR_EMAIL, PASSWORD, role="editor")
+    world.ids.update(admin=admin.id, editor=editor.id)
+
+    # An approved announcement with an image (the image route, alt text on item pages).
+    picture = process_image(io.BytesIO(image_file()))
+    shown, _token = items.submit_item(
+        session,
+        _item_data(image_alt="Eine Nähmaschine auf einem Holztisch"),
+        submitter_email="bild@example.org",
+        submitter_language="de",
+        image=picture,
+        upload_dir=upload_dir(),
+        tz=tz,
+        now=now,
+    )
+    items.approve_item(session, shown, user_id=editor.id, now=now)
+    # A pending submission and its private link.
+    pending, private_token = items.submit_item(
+        session,
+        _item_data(title="Kochabend international", kind="announcement"),
+        submitter_email="verein@example.org",
+        submitter_language="de",
+        image=None,
+        upload_dir=upload_dir(),
+        tz=tz,
+        now=now,
+    )
+    event = session.scalars(
+        select(Item)
+        .where(Item.status == ItemStatus.APPROVED.value, Item.starts_at.isnot(None))
+        .order_by(Item.id)
+    ).first()
+    assert event is not None and shown.image_file
+    world.ids.update(item=event.id, image_item=shown.id, pending_item=pending.id)
+    world.tokens["private"] = private_token
+
+    # A pending sign-up (confirmation link) and a confirmed subscriber (personal links).
+    subs.request_subscription(
+        session,
+        subs.SignupRequest(
+            email=PENDING_SIGNUP,
+            name="Neu",
+            language="de",
+            publications=("ticker",),
+            ip="192.0.2.1",
+            form_url="http://localhost/abonnieren",
+        ),
+        keyring=subs.current_keyring(),
+        now=now,
+    )
+    mail = session.scalars(
+        select(QueuedMail).where(QueuedMail.to_addr == PENDING_SIGNUP)
+    ).one()
+    confirm = CONFIRM_RE.search(mail.text)
+    assert confirm is not None
+    world.tokens["confirm"] = confirm.group(1)
+    confirmed = session.scalars(
+        select(Subscriber).order_by(Subscriber.id).where(Subscriber.email != PENDING_SIGNUP)
+    ).first()
+    assert confirmed is not None
+    ring = subs.current_keyring()
+    world.ids["subscriber"] = confirmed.id
+    world.tokens["preferences"] = subs.preferences_token(ring, confirmed.id)
+    world.tokens["unsubscribe"] = subs.unsubscribe_token(ring, confirmed.id, "ticker")
+
+    # An uploaded list waiting for its preview.
+    csv = b"email;name\nimport1@example.org;Eins\nkaputt;Zwei\n"
+    plan = importing.plan_import(session, csv, publication="ticker", salts=subs.current_salts())
+    record = SubscriberImport(
+        created_at=now,
+        actor=ADMIN_EMAIL,
+        channel="web",
+        filename="liste.csv",
+        publication="ticker",
+        consent_note="Liste vom Sommerfest",
+        status="preview",
+        data=csv,
+        rows_total=plan.rows_total,
+        imported=len(plan.accepted),
+        unchanged=plan.unchanged,
+        rejected=len(plan.problems),
+        report=importing.report_rows(plan.problems),
+    )
+    session.add(record)
+    session.flush()
+    world.ids["import"] = record.id
+
+    # Issues: the demo's sent ticker and drafts, and a send in progress.
+    sent = session.scalars(select(Issue).where(Issue.status == IssueStatus.SENT.value)).first()
+    drafts = session.scalars(
+        select(Issue).where(Issue.status == IssueStatus.DRAFT.value).order_by(Issue.id)
+    ).all()
+    newsletter = next(d for d in drafts if d.publication == "newsletter")
+    assert sent is not None and newsletter.entries and newsletter.figures
+    world.ids.update(sent_issue=sent.id, draft=newsletter.id)
+    world.ids.update(entry=newsletter.entries[0].id, figure=newsletter.figures[0].id)
+    sending = _sending_issue(session, settings, now)
+    world.ids["sending_issue"] = sending
+
+    token_of = world.tokens
+    ids = world.ids
+    world.values = {
+        "items.detail": {"item_id": ids["item"]},
+        "items.item_ics": {"item_id": ids["item"]},
+        "items.image": {"name": shown.image_file},
+        "items.ical_field_feed": {"field": "education"},
+        "items.private": {"token": token_of["private"]},
+        "items.private_edit": {"token": token_of["private"]},
+        "items.withdraw": {"token": token_of["private"]},
+        "issues.publication": {"slug": sent.publication},
+        "issues.issue": {"slug": sent.publication, "number": sent.number},
+        "issues.issue_text": {"slug": sent.publication, "number": sent.number},
+        "issues.feed": {"slug": sent.publication},
+        "subscribers.confirm": {"token": token_of["confirm"]},
+        "subscribers.resend": {"token": token_of["confirm"]},
+        "subscribers.unsubscribe_page": {"token": token_of["unsubscribe"]},
+        "subscribers.unsubscribe": {"token": token_of["unsubscribe"]},
+        "subscribers.preferences": {"token": token_of["preferences"]},
+        "subscribers.data_copy": {"token": token_of["preferences"]},
+        "subscribers.erase": {"token": token_of["preferences"]},
+        "items_editor.show": {"item_id": ids["pending_item"]},
+        "items_editor.edit": {"item_id": ids["pending_item"]},
+        "items_editor.approve": {"item_id": ids["pending_item"]},
+        "items_editor.reject": {"item_id": ids["pending_item"]},
+        "items_editor.merge": {"item_id": ids["pending_item"]},
+        "auth.toggle_user": {"user_id": ids["editor"]},
+        "subscribers_editor.export": {"publication": "ticker"},
+        "delivery.progress": {"issue_id": ids["sending_issue"]},
+        "delivery.pause": {"issue_id": ids["sending_issue"]},
+        "delivery.resume": {"issue_id": ids["sending_issue"]},
+        "delivery.cancel": {"issue_id": ids["sending_issue"]},
+        "delivery.send_held": {"issue_id": ids["sending_issue"]},
+    }
+    for endpoint in (
+        "compose",
+        "save",
+        "cancel",
+        "add_article",
+        "add_entry",
+        "schedule",
+        "reorder",
+        "test_send",
+        "preview",
+        "preview_html",
+        "restore",
+        "add_figure",
+        "unschedule",
+    ):
+        world.values[f"issues_editor.{endpoint}"] = {"issue_id": ids["draft"]}
+    world.values["issues_editor.change_entry"] = {"issue_id": ids["draft"], "entry_id": ids["entry"]}
+    world.values["issues_editor.change_figure"] = {
+        "issue_id": ids["draft"],
+        "figure_id": ids["figure"],
+    }
+    for endpoint in ("show", "consent", "erase", "block", "unblock"):
+        world.values[f"subscribers_editor.{endpoint}"] = {"subscriber_id": ids["subscriber"]}
+    world.values["subscribers_editor.unsubscribe"] = {
+        "subscriber_id": ids["subscriber"],
+        "publication": "ticker",
+    }
+    for endpoint in ("import_preview", "import_report", "import_discard"):
+        world.values[f"subscribers_editor.{endpoint}"] = {"import_id": ids["import"]}
+    # Caught mails have keys only once the catcher has them; set_outbox_key fills them in.
+    for endpoint in ("editor.outbox_mail", "editor.outbox_mail_html"):
+        world.values[endpoint] = {"key": "no-such-mail"}
+    session.flush()
+    return world
+
+
+def set_outbox_key(world: World, key: str) -> None:
+    """Point the outbox routes at a caught mail."""
+    for endpoint in ("editor.outbox_mail", "editor.outbox_mail_html"):
+        world.values[endpoint] = {"key": key}
+
+
+def _sending_issue(session: Session, settings: Settings, now: Any) -> int:
+    """Schedule a copy of the ticker for now and start sending it; return its id."""
+    from newsticker.delivery import services as delivery
+    from newsticker.issues.models import IssueEntry
+
+    source = session.scalars(
+        select(Issue).where(Issue.publication == "ticker", Issue.status == "draft")
+    ).first()
+    assert source is not None
+    number = (
+        max(i.number for i in session.scalars(select(Issue).where(Issue.publication == "ticker")))
+        + 1
+    )
+    issue = Issue(
+        publication="ticker",
+        number=number,
+        subject="Newsticker im Versand",
+        status=IssueStatus.SCHEDULED.value,
+        scheduled_at=now - timedelta(seconds=1),
+        window_start=source.window_start,
+    )
+    for entry in source.entries[:3]:
+        issue.entries.append(
+            IssueEntry(
+                section=entry.section,
+                position=entry.position,
+                item_id=entry.item_id,
+                occurrence_start=entry.occurrence_start,
+            )
+        )
+    session.add(issue)
+    session.flush()
+    delivery.start_issue(session, issue.id, now=now, settings=settings)
+    return issue.id
