@@ -429,6 +429,8 @@ def main() -> int:
         f"sink: {sink.name}; backend: {backend}; connections: {args.connections}; "
         f"HTML part {html_kb:.0f} KB; message {message_kb:.0f} KB; rounds: {args.rounds}"
     )
+    ratios = [(o["sent"] / o["send_seconds"]) / (r["sent"] / r["send_seconds"]) for o, r in runs]
+    print("ratio per round (ours / raw, same round): " + ", ".join(f"{x:.2f}" for x in ratios))
     print(f"record creation: {ours['recipients']} records in {ours['create_seconds']:.2f} s")
     print(
         f"CPU of the sending process (with start-up): ours {ours['cpu_seconds']:.1f} s, "

@@ -144,6 +144,31 @@ def _handle_csrf(_exc: CSRFError) -> ResponseReturnValue:
     )
 
 
+def _refuse_nul() -> Response:
+    return _render_error(
+        400,
+        _(
+            "The request contains a NUL character, which no form sends and which cannot be "
+            "stored. Nothing was saved."
+        ),
+    )
+
+
+def _refuse_nul_characters() -> ResponseReturnValue | None:
+    """Refuse a NUL in the query or the form: PostgreSQL can neither store nor compare it.
+
+    Path values need no check: tokens are looked up by their digest, the rest are numbers
+    or matched against fixed lists.
+    """
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        return _refuse_nul()
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and any(
+        "\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)
+    ):
+        return _refuse_nul()
+    return None
+
+
 def _handle_unexpected(exc: Exception) -> ResponseReturnValue:
     # Never show a stack trace or a secret: log it, answer with the plain 500 page.
     if isinstance(exc, HTTPException):
@@ -156,6 +181,7 @@ def _handle_unexpected(exc: Exception) -> ResponseReturnValue:
 def init_http(app: Flask) -> None:
     """Register the shared request hooks, error pages and core routes."""
     app.register_blueprint(bp)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _handle_csrf)

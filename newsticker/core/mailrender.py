@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
 
 from flask import current_app
@@ -58,8 +59,25 @@ def render_mail(template: str, language: str, **context: Any) -> RenderedMail:
         subject = "".join(subject_block(text_template.new_context(context))).strip()
         subject = " ".join(subject.split())  # one line: a subject can never carry CR/LF
         text = text_template.render(context).strip() + "\n"
-        html = inline_css(env.get_template(f"email/{template}.html").render(context))
+        html_template = env.get_template(f"email/{template}.html")
+        html = inline_css(html_template.render(context))
+        text = _with_heading(text, html_template, context)
     return RenderedMail(subject=subject, html=html, text=text)
+
+
+def _with_heading(text: str, html_template: Any, context: dict[str, Any]) -> str:
+    """Start the text part with the HTML part's heading (its title block), as it does.
+
+    The text part must say everything the HTML part says (read aloud, or in a client
+    that shows only text); the heading lives in the HTML template alone.
+    """
+    block = html_template.blocks.get("title")
+    if block is None:
+        return text
+    heading = " ".join(unescape("".join(block(html_template.new_context(context)))).split())
+    if not heading or text.startswith(heading):
+        return text
+    return f"{heading}\n\n{text}"
 
 
 def queue_rendered(

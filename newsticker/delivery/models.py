@@ -68,8 +68,10 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("issue_id", "subscriber_id"),
-        # What a claim looks for: the issue's pending records that are due, in id order.
-        Index("ix_deliveries_claim", "issue_id", "status", "next_attempt_at"),
+        # What a claim reads: the issue's pending records in the order they fall due. A
+        # claim moves next_attempt_at to the end of its lease, so a claim is a short range
+        # scan of this index, however many records the issue has.
+        Index("ix_deliveries_claim", "issue_id", "status", "next_attempt_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +87,7 @@ class Delivery(Base):
     language: Mapped[str] = mapped_column(String(5), default="de")
     status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the record may be claimed next: now, after a retry's wait, or when a lease ends.
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A worker's claim: nobody else takes the record until the lease runs out.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -425,7 +425,7 @@ class _Worker:
             rest = [row.id for row in claimed[handed:]]
             if rest:
                 self.sender.in_transaction(
-                    lambda session: services.release(session, rest, owner=self.owner)
+                    lambda session: services.release(session, rest, owner=self.owner, now=utcnow())
                 )
             with self.sender.batch_done:
                 self.sender.batch_done.notify_all()

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -300,16 +300,18 @@ def claim_batch(
             )
             .exists(),
         )
-        .order_by(Delivery.id)
+        .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         # Two workers never wait for each other's rows, and never get the same one.
         due = due.with_for_update(skip_locked=True, of=Delivery)
+    lease_end = now + timedelta(seconds=lease_seconds)
     rows = session.execute(
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()))
-        .values(lease_until=now + timedelta(seconds=lease_seconds), lease_owner=owner)
+        # The record's next chance is when the lease ends (if its worker dies).
+        .values(lease_until=lease_end, lease_owner=owner, next_attempt_at=lease_end)
         .returning(
             Delivery.id,
             Delivery.subscriber_id,
@@ -361,7 +363,7 @@ def skip_unsubscribed(
     return [c for c in claimed if c.subscriber_id in receiving]
 
 
-def release(session: Session, ids: Iterable[int], *, owner: str) -> int:
+def release(session: Session, ids: Iterable[int], *, owner: str, now: datetime) -> int:
     """Give back leased records that were not sent (shutdown, pause, lease running out)."""
     ids = list(ids)
     if not ids:
@@ -369,7 +371,7 @@ def release(session: Session, ids: Iterable[int], *, owner: str) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids), Delivery.lease_owner == owner, Delivery.status == PENDING)
-        .values(lease_until=None, lease_owner=None)
+        .values(lease_until=None, lease_owner=None, next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -556,13 +558,15 @@ def resume_issue(session: Session, issue_id: int, *, now: datetime, actor: str =
     )
     if not changed.rowcount:  # type: ignore[attr-defined]
         return False
-    # Records waiting for a retry because of the outage may go now.
+    # Records waiting for a retry because of the outage may go now (not those in a
+    # worker's hands: their lease still runs).
     session.execute(
         update(Delivery)
         .where(
             Delivery.issue_id == issue_id,
             Delivery.status == PENDING,
             Delivery.next_attempt_at > now,
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
         )
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
@@ -637,22 +641,12 @@ def has_pending(session: Session, issue_id: int) -> bool:
 
 def next_due(session: Session, issue_id: int, *, now: datetime) -> datetime | None:
     """Return when the next pending record becomes claimable (a retry or a lease running out)."""
-    lease_end = case(
-        (and_(Delivery.lease_until.is_not(None), Delivery.lease_until > now), Delivery.lease_until),
-        else_=Delivery.next_attempt_at,
-    )
     value = session.scalar(
-        select(func.min(lease_end)).where(Delivery.issue_id == issue_id, Delivery.status == PENDING)
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.issue_id == issue_id, Delivery.status == PENDING
+        )
     )
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite hands back the raw text of a computed column
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return max(value, now)
+    return None if value is None else max(value, now)
 
 
 def finish_if_done(session: Session, issue_id: int, *, now: datetime) -> bool:

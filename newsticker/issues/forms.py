@@ -100,6 +100,8 @@ class TestSendForm(FlaskForm):
     language = SelectField(
         _l("Language of the mail"),
         choices=[SelectChoice(code, code.upper()) for code in MAIL_LANGUAGES],
+        # The article form on the same page has a "language" too: ids must stay unique.
+        id="test-language",
     )
 
 

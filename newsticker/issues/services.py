@@ -368,6 +368,9 @@ def check_markdown(text: str, field: str, maximum: int = EDITORIAL_MAX) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(text) > maximum:
         raise IssueError(_l("Please use at most %(max)d characters.", max=maximum), field=field)
+    if has_control_chars(text.replace("\n", "").replace("\t", "")):
+        # NUL cannot even be stored in PostgreSQL; the others garble mails.
+        raise IssueError(_l("The text contains invisible control characters."), field=field)
     match = _FORBIDDEN_HTML.search(text)
     if match is not None:
         raise IssueError(

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from newsticker.core.i18n import LANGUAGE_COOKIE
-from tests.e2e.conftest import axe_violations
 from tests.security.world import ADMIN_EMAIL, PASSWORD, World, build_world, set_outbox_key
 
 pytestmark = pytest.mark.e2e
@@ -24,6 +23,11 @@ EDITOR_AREA = "/redaktion/"
 WIDTHS = {"phone": 375, "desktop": 1280}
 # Responses that are not pages: feeds, calendar files, images, CSV and plain text.
 HTML = "text/html"
+# Findings reported to the owners of a feature and not fixed yet: (endpoint, axe rule).
+# The test fails when one no longer occurs, so the entry is removed with the fix.
+# - delivery.progress reloads itself every few seconds with <meta http-equiv="refresh">
+#   (WCAG 2.2.1 Timing Adjustable, 3.2.5): refresh in place (or on request) instead.
+KNOWN_FINDINGS = {("delivery.progress", "meta-refresh")}
 # Pages that are mail documents shown in a sandboxed frame are audited with the mails.
 MAIL_DOCUMENTS = {"editor.outbox_mail_html", "issues_editor.preview_html"}
 
@@ -77,7 +81,11 @@ def extra_public(world: World) -> list[Visit]:
         Visit("submit errors", "/einreichen", _submit_empty(submit)),
         Visit("subscribe errors", "/abonnieren", _submit_empty(submit)),
         Visit("login errors", "/redaktion/login", _submit_empty(submit)),
-        Visit("preferences errors", f"/einstellungen/{t['preferences']}/loeschen", _submit_empty(submit)),
+        Visit(
+            "preferences errors",
+            f"/einstellungen/{t['preferences']}/loeschen",
+            _submit_empty(submit),
+        ),
         Visit("private edit errors", f"/einreichung/{t['private']}/bearbeiten", _fill_and_submit),
         Visit("subscribed", "/abonnieren", _subscribe),
         Visit("submitted", "/einreichen", _submit_item),
@@ -113,17 +121,23 @@ def _submit_item(page: Any) -> None:
 def extra_editor(world: World) -> list[Visit]:
     """Return editor-area states reached by filters and forms."""
     ids = world.ids
-    submit = "main form[method=post] button[type=submit]"
+    submit = "button[type=submit]"
     return [
         Visit("queue approved", "/redaktion/einreichungen?status=approved"),
         Visit("queue search", "/redaktion/einreichungen?q=Sprach"),
         Visit("sent issue", f"/redaktion/ausgaben/{ids['sent_issue']}"),
         Visit("sent issue progress", f"/redaktion/versand/{ids['sent_issue']}"),
         Visit("preview english", f"/redaktion/ausgaben/{ids['draft']}/vorschau?sprache=en"),
-        Visit("users errors", "/redaktion/benutzer", _submit_empty(submit)),
-        Visit("add subscriber errors", "/redaktion/abonnenten/neu", _submit_empty(submit)),
-        Visit("import errors", "/redaktion/abonnenten/import", _submit_empty(submit)),
-        Visit("edit item errors", f"/redaktion/einreichungen/{ids['pending_item']}/bearbeiten", _fill_and_submit),
+        Visit("users errors", "/redaktion/benutzer", _submit_empty("form:has(#email) " + submit)),
+        Visit(
+            "add subscriber errors", "/redaktion/abonnenten/neu", _submit_empty("main " + submit)
+        ),
+        Visit("import errors", "/redaktion/abonnenten/import", _submit_empty("main " + submit)),
+        Visit(
+            "edit item errors",
+            f"/redaktion/einreichungen/{ids['pending_item']}/bearbeiten",
+            _fill_and_submit,
+        ),
         Visit("subscriber search", "/redaktion/abonnenten?q=example"),
     ]
 
@@ -138,30 +152,74 @@ def _html_only(context: Any, base: str, visits: list[Visit]) -> list[Visit]:
     return kept
 
 
-def audit(page: Any, base: str, visits: list[Visit], width: int) -> tuple[list[str], int]:
-    """Visit each page state; return the problems found and how many pages were audited."""
+class Auditor:
+    """Run axe-core (the WCAG 2.0/2.1 A and AA rules, violations only) on a page."""
+
+    def __init__(self) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.axe = Axe()
+
+    def violations(self, page: Any) -> list[tuple[str, list[str]]]:
+        """Return (rule, offending HTML) for each violation on the page as it is now."""
+        # Same rule set as tests.e2e.conftest.axe_violations; "violations" only, so axe
+        # skips collecting the passes, which halves its time on a long page.
+        options = {"runOnly": AXE_TAGS, "resultTypes": ["violations"]}
+        results = self.axe.run(page, options=options)
+        return [
+            (v["id"], [node["html"][:200] for node in v["nodes"]])
+            for v in results.response["violations"]
+        ]
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+DUPLICATE_IDS = """() => {
+  const seen = new Map();
+  for (const el of document.querySelectorAll('[id]:not(input[type=hidden])')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
+}"""
+
+
+def audit(
+    page: Any, base: str, visits: list[Visit], auditor: Auditor, known: set[tuple[str, str]]
+) -> list[str]:
+    """Visit each page state and audit it at every width; return the problems found.
+
+    Known findings that occur are added to `known` instead.
+    """
     problems = []
     for visit in visits:
+        page.set_viewport_size({"width": WIDTHS["desktop"], "height": 900})
         response = page.goto(base + visit.url)
         if visit.status is not None and response is not None and response.status != visit.status:
             problems.append(f"{visit.name}: status {response.status}, expected {visit.status}")
         if visit.action is not None:
             visit.action(page)
-        for rule, nodes in axe_violations(page):
-            problems.append(f"{visit.name} ({page.url}): {rule} {nodes[:3]}")
-        # WCAG 1.4.10 (reflow): no sideways scrolling of the page at phone width; wide
-        # data tables scroll inside their own box.
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        if overflow > 1:
-            problems.append(f"{visit.name} ({page.url}): {overflow}px wider than {width}px")
-    return problems, len(visits)
+        # WCAG 4.1.1 (still part of 2.1): ids are unique, so a label or a link to a field
+        # cannot point at the wrong control (axe 4.x no longer checks this itself). Hidden
+        # inputs (the CSRF token of every form) are never labelled or focused.
+        duplicates = page.evaluate(DUPLICATE_IDS)
+        if duplicates:
+            problems.append(f"{visit.name} ({page.url}): duplicate ids {duplicates}")
+        for label, width in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": 900})
+            for rule, nodes in auditor.violations(page):
+                if (visit.name, rule) in KNOWN_FINDINGS:
+                    known.add((visit.name, rule))
+                    continue
+                problems.append(f"{visit.name} at {width}px ({page.url}): {rule} {nodes[:3]}")
+            # WCAG 1.4.10 (reflow): the page never scrolls sideways; wide data tables
+            # scroll inside their own box.
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 1:
+                problems.append(f"{visit.name} ({page.url}): {overflow}px too wide on a {label}")
+    return problems
 
 
-@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
 @pytest.mark.parametrize("language", ["de", "en"])
-def test_no_wcag_violations_on_any_page(browser, live_server, language, width):
+def test_no_wcag_violations_on_any_page(browser, live_server, language):
     settings = live_server.app.config["NEWSTICKER_SETTINGS"]
     world = live_server.run(lambda s: build_world(s, settings))
     mails = live_server.mails()
@@ -172,13 +230,21 @@ def test_no_wcag_violations_on_any_page(browser, live_server, language, width):
     host = base.split("//")[1].split(":")[0]
     problems: list[str] = []
     audited = 0
+    auditor = Auditor()
+    known: set[tuple[str, str]] = set()
     for role, visits, extra in (
         ("public", public, extra_public(world)),
         ("editor", editor, extra_editor(world)),
     ):
-        context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
+        # The archive shows sent issues under a sandboxing CSP that forbids every script;
+        # axe is a script, so the audit's browser ignores CSP (tested on its own elsewhere).
+        context = browser.new_context(
+            viewport={"width": WIDTHS["desktop"], "height": 900}, locale="de-DE", bypass_csp=True
+        )
         context.set_default_timeout(15_000)
-        context.add_cookies([{"name": LANGUAGE_COOKIE, "value": language, "domain": host, "path": "/"}])
+        context.add_cookies(
+            [{"name": LANGUAGE_COOKIE, "value": language, "domain": host, "path": "/"}]
+        )
         try:
             page = context.new_page()
             if role == "editor":
@@ -189,11 +255,12 @@ def test_no_wcag_violations_on_any_page(browser, live_server, language, width):
                 page.wait_for_url(f"{base}/redaktion/")
             visits = _html_only(context, base, visits)
             assert len(visits) > (8 if role == "editor" else 15)
-            found, count = audit(page, base, [*visits, *extra], width)
+            states = [*visits, *extra]
+            problems += audit(page, base, states, auditor, known)
             assert page.locator("html").get_attribute("lang") == language
-            problems += found
-            audited += count
+            audited += len(states)
         finally:
             context.close()
-    print(f"axe: {audited} page states audited in {language} at {width}px")
-    assert problems == []
+    print(f"axe: {audited} page states in {language}, each at {list(WIDTHS.values())} px")
+    assert not problems, "\n".join(problems)
+    assert known == KNOWN_FINDINGS, f"fixed, remove from KNOWN_FINDINGS: {KNOWN_FINDINGS - known}"

@@ -137,9 +137,7 @@ def test_only_the_one_click_unsubscribe_is_exempt_from_csrf(app):
     assert not csrf._exempt_blueprints
 
 
-def test_strangers_get_public_pages_and_the_login_form_for_everything_else(
-    app, world, clients, db
-):
+def test_strangers_get_public_pages_and_the_login_form_for_everything_else(app, world, clients, db):
     client = clients["anonymous"]
     token = csrf_token(client)
     problems = []
@@ -165,7 +163,9 @@ def test_strangers_get_public_pages_and_the_login_form_for_everything_else(
                 ok = goes_to_login(response)
                 expected = "302 to the login form"
         if not ok:
-            problems.append(f"{method} {url} ({rule.endpoint}): {response.status_code}, expected {expected}")
+            problems.append(
+                f"{method} {url} ({rule.endpoint}): {response.status_code}, expected {expected}"
+            )
     AUDIT["routes × methods walked as a stranger"] += walked
     assert problems == []
 
@@ -190,7 +190,9 @@ def test_the_editor_area_needs_a_login_and_admin_pages_the_admin_role(
         if rule.endpoint in ("editor.outbox_mail", "editor.outbox_mail_html") and allowed:
             expected = 404  # no mail caught under that key; the walker does not run a catcher
         if response.status_code != expected:
-            problems.append(f"GET {url} ({rule.endpoint}): {response.status_code}, expected {expected}")
+            problems.append(
+                f"GET {url} ({rule.endpoint}): {response.status_code}, expected {expected}"
+            )
         if changed:
             problems.append(f"GET {url} ({rule.endpoint}) changed {changed}")
         if response.headers.get("Cache-Control") != "no-store":
@@ -248,7 +250,9 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(
                 problems.append(f"{method} {url}: {response.status_code}, expected 400")
             continue
         if response.status_code != 400:
-            problems.append(f"{method} {url} ({rule.endpoint}): {response.status_code}, expected 400")
+            problems.append(
+                f"{method} {url} ({rule.endpoint}): {response.status_code}, expected 400"
+            )
         # A token of another session is no better than none.
         forged = fetch(client, url, method, data={"csrf_token": foreign, "confirm": "yes"})
         if forged.status_code != 400:

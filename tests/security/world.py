@@ -153,9 +153,7 @@ def build_world(session: Session, settings: Settings) -> World:
         keyring=subs.current_keyring(),
         now=now,
     )
-    mail = session.scalars(
-        select(QueuedMail).where(QueuedMail.to_addr == PENDING_SIGNUP)
-    ).one()
+    mail = session.scalars(select(QueuedMail).where(QueuedMail.to_addr == PENDING_SIGNUP)).one()
     confirm = CONFIRM_RE.search(mail.text)
     assert confirm is not None
     world.tokens["confirm"] = confirm.group(1)
@@ -252,7 +250,10 @@ def build_world(session: Session, settings: Settings) -> World:
         "unschedule",
     ):
         world.values[f"issues_editor.{endpoint}"] = {"issue_id": ids["draft"]}
-    world.values["issues_editor.change_entry"] = {"issue_id": ids["draft"], "entry_id": ids["entry"]}
+    world.values["issues_editor.change_entry"] = {
+        "issue_id": ids["draft"],
+        "entry_id": ids["entry"],
+    }
     world.values["issues_editor.change_figure"] = {
         "issue_id": ids["draft"],
         "figure_id": ids["figure"],
