@@ -60,8 +60,8 @@ def page_urls(app: Any, world: World) -> tuple[list[Visit], list[Visit]]:
 
 def _submit_empty(selector: str) -> Callable[[Any], None]:
     def act(page: Any) -> None:
-        page.locator(selector).first.click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator(selector).first.click()
 
     return act
 
@@ -96,15 +96,15 @@ def extra_public(world: World) -> list[Visit]:
 
 def _fill_and_submit(page: Any) -> None:
     page.locator("#title").fill("")
-    page.locator("main form[method=post] button[type=submit]").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit]").first.click()
 
 
 def _subscribe(page: Any) -> None:
     page.locator("#email").fill("axe@example.org")
     page.locator("input[name=publications]").first.check()
-    page.locator("main form[method=post] button[type=submit]").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit]").first.click()
 
 
 def _submit_item(page: Any) -> None:
@@ -114,8 +114,8 @@ def _submit_item(page: Any) -> None:
     for name in ("title", "summary", "organiser", "start_date", "start_time", "submitter_email"):
         page.locator(f"#{name}").fill(data[name])
     page.locator("#consent").check()
-    page.locator("main form[method=post] button[type=submit]").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit]").first.click()
 
 
 def extra_editor(world: World) -> list[Visit]:

@@ -152,8 +152,8 @@ def test_subscribe_with_the_keyboard(kb_page, live_server):
     # Send it empty: the errors are announced.
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
     tab_to(page, "main form.subs-form button[type=submit]")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     check_error_summary(page, page.scripts)
     # Fill it in with keys only.
     tab_to(page, "#email")
@@ -161,8 +161,8 @@ def test_subscribe_with_the_keyboard(kb_page, live_server):
     tab_to(page, "input[name=publications]")
     page.keyboard.press("Space")
     tab_to(page, "main form.subs-form button[type=submit]")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert "Fast geschafft" in page.locator("h1").inner_text()
     assert [m.to for m in live_server.mails()] == ["tastatur@example.org"]
 
@@ -174,8 +174,8 @@ def test_submit_with_the_keyboard(kb_page, live_server):
     assert not problems, "\n".join(problems)
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
     tab_to(page, "main form.item-form button[type=submit]", limit=300)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     check_error_summary(page, page.scripts)
     # The collapsed parts open from the keyboard.
     summaries = page.locator("main form.item-form details > summary")
@@ -196,8 +196,8 @@ def test_unsubscribe_with_the_keyboard(kb_page, live_server):
     assert not problems, "\n".join(problems)
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
     tab_to(page, "main form button[type=submit]")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     # The outcome is a status message for screen readers.
     assert "nicht mehr" in page.locator("main p[role=status]").inner_text()
     assert page.locator("h1").inner_text() == "Sie wurden abgemeldet"
