@@ -20,7 +20,7 @@ def test_optional_field_has_no_required_or_invalid_attribute(app):
         html = render_template_string(TEMPLATE, form=form)
     assert "None" not in html
     needed, extra = html.split('class="field ', 2)[1:]
-    assert 'required' in needed.split("<input")[1]
+    assert "required" in needed.split("<input")[1]
     assert 'aria-invalid="true"' in needed
     assert 'aria-describedby="needed-error"' in needed
     assert "required" not in extra.split("<input")[1]

@@ -26,8 +26,8 @@ def test_migrated_schema_matches_the_models(database_url):
             conn,
             opts={
                 "compare_type": True,
-                "include_name": lambda name, type_, _parent: not (
-                    type_ == "table" and name in LIBRARY_TABLES
+                "include_name": lambda name, type_, _parent: (
+                    not (type_ == "table" and name in LIBRARY_TABLES)
                 ),
             },
         )

@@ -6,8 +6,14 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
-            "lazy_ngettext": (1, 2)}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "lazy_ngettext": (1, 2),
+}
 METHODS = [
     ("newsticker/**.py", "python"),
     ("subscribers/**.py", "python"),
@@ -34,8 +40,11 @@ def test_every_message_has_a_german_translation():
     missing = []
     for msgid, filename in sorted(extracted_messages().items()):
         entry = catalog.get(msgid)
-        if entry is None or not entry.string or entry.fuzzy or (
-            isinstance(entry.string, tuple) and not all(entry.string)
+        if (
+            entry is None
+            or not entry.string
+            or entry.fuzzy
+            or (isinstance(entry.string, tuple) and not all(entry.string))
         ):
             missing.append(f"{filename}: {msgid!r}")
     assert missing == [], "untranslated (run bash .ci/i18n update, then translate):\n" + "\n".join(
