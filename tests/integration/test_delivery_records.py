@@ -291,7 +291,7 @@ def test_an_issue_grown_too_large_since_scheduling_is_not_started(db, app):
     settings = get_settings().model_copy(
         update={"delivery": get_settings().delivery.model_copy(update={"max_html_bytes": 1_000})}
     )
-    with pytest.raises(services.DeliveryError, match="too large"):
+    with pytest.raises(services.DeliveryError, match="zu groß"):
         services.start_issue(db, issue.id, now=utcnow(), settings=settings)
     assert records(db, issue) == []
     assert issue.status == IssueStatus.SCHEDULED.value
