@@ -201,10 +201,12 @@ def verp_subscriber_id(keyring: KeyRing, token: str) -> int | None:
     address still identifies the subscriber.
     """
     number, dash, mac = token.strip().lower().partition("-")
-    if not dash or not number.isdigit() or len(number) > 12:
+    # Anything from a bounce is hostile input: ASCII digits only, and compare bytes
+    # (compare_digest refuses non-ASCII str with a TypeError).
+    if not dash or not (number.isascii() and number.isdigit()) or len(number) > 12:
         return None
     expected = _verp_mac(keyring, int(number))
-    return int(number) if hmac.compare_digest(expected, mac) else None
+    return int(number) if hmac.compare_digest(expected.encode(), mac.encode()) else None
 
 
 def _verp_mac(keyring: KeyRing, subscriber_id: int) -> str:

@@ -27,6 +27,7 @@ EDITOR_NAV = (
     ("items_editor.queue", _l("Submissions"), False),
     ("issues_editor.index", _l("Issues"), False),
     ("subscribers_editor.index", _l("Subscribers"), False),
+    ("delivery.index", _l("Delivery"), False),
     ("editor.outbox", _l("Outbox"), False),
     ("auth.users", _l("Users"), True),
 )

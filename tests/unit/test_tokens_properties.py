@@ -72,3 +72,12 @@ def test_random_tokens_are_distinct_and_their_digests_too(nbytes: int) -> None:
     assert len(tokens) == 200
     assert len({token_digest(t) for t in tokens}) == 200
     assert all(len(t) >= 22 for t in tokens)
+
+
+def test_verp_tokens_from_hostile_bounces_are_refused_not_crashing():
+    from newsticker.core.tokens import KeyRing
+    from subscribers.services import verp_subscriber_id
+
+    ring = KeyRing(["secret-one"])
+    for token in ("12-ü", "²-abc", "١٢-abc", "12-" + "é" * 16, "", "-", "x-y"):
+        assert verp_subscriber_id(ring, token) is None
