@@ -88,6 +88,7 @@ def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
         and issue.scheduled_at is not None
         and issue.scheduled_at <= utcnow() + DUE_SOON
     )
+    live = (sending or due_soon) and status == 200
     html = render_template(
         "delivery/progress.html",
         issue=issue,
@@ -95,7 +96,11 @@ def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
         progress=state,
         report=state.report,
         failures=services.failed_deliveries(db.session, issue_id, limit=FAILURES_SHOWN),
-        refresh=REFRESH_SECONDS if (sending or due_soon) and status == 200 else None,
+        # Reloading by itself only when the editor asks for it (WCAG 2.2.1: a page that
+        # reloads on its own restarts screen readers; the user must control that).
+        refresh=REFRESH_SECONDS if live and request.args.get("auto") == "1" else None,
+        can_refresh=live,
+        refresh_seconds=REFRESH_SECONDS,
         state_labels=SEND_STATE_LABELS,
         status_labels=STATUS_LABELS,
         compose_url=(

@@ -51,7 +51,9 @@ def test_scheduled_ticker_goes_out_while_the_editor_watches(page, live_server, e
     login(page, live_server, *editor)
     page.goto(f"{live_server.url}/redaktion/versand/{issue_id}")
     assert page.get_by_text("Geplant für").is_visible()
-    # Due within minutes: the page already refreshes itself to show the start.
+    # Nothing reloads unless the editor asks for it (WCAG 2.2.1).
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    page.get_by_role("link", name="Diese Seite alle 5 Sekunden aktualisieren").click()
     assert page.locator('meta[http-equiv="refresh"]').count() == 1
 
     # The scheduler's job, once the time has come (what `python scheduler.py` runs).

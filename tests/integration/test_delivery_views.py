@@ -40,8 +40,11 @@ def test_the_pages_need_a_login(client, sending):
     assert client.post(f"/redaktion/versand/{sending.id}/pausieren").status_code == 302
 
 
-def test_progress_refreshes_itself_without_scripts_while_sending(editor_client, sending):
-    response = page(editor_client, sending)
+def test_progress_refreshes_only_when_the_editor_asks(editor_client, sending):
+    plain = page(editor_client, sending).get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in plain
+    assert f"/redaktion/versand/{sending.id}?auto=1" in plain
+    response = editor_client.get(f"/redaktion/versand/{sending.id}?auto=1")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert '<meta http-equiv="refresh" content="5">' in html
