@@ -68,17 +68,36 @@ def _crlf(text: str) -> str:
 
 
 def qp_encode(text: str) -> bytes:
-    """Return text as quoted-printable UTF-8 with CRLF line ends and lines of at most 76."""
+    """Return text as quoted-printable UTF-8 with CRLF line ends and lines of at most 76.
+
+    No line starts with a dot (see `_no_leading_dot`).
+    """
     encoded = binascii.b2a_qp(_crlf(text).encode("utf-8"), quotetabs=False, istext=True)
     # b2a_qp ends lines as the input's first line does; pieces without one get "\n".
-    return encoded.replace(CRLF, b"\n").replace(b"\n", CRLF)
+    return _no_leading_dot(encoded.replace(CRLF, b"\n").replace(b"\n", CRLF))
 
 
 def _qp_value(value: str) -> bytes:
     # Values are single lines (URLs, a greeting); anything else is encoded, not broken.
-    return binascii.b2a_qp(value.encode("utf-8"), quotetabs=False, istext=False).replace(
-        b"=\n", SOFT_BREAK
+    # Each starts a line of its own (see encode_body), so its first dot counts too.
+    return _no_leading_dot(
+        binascii.b2a_qp(value.encode("utf-8"), quotetabs=False, istext=False).replace(
+            b"=\n", SOFT_BREAK
+        )
     )
+
+
+def _no_leading_dot(encoded: bytes) -> bytes:
+    """Write each dot that starts a line as "=2E" and a soft break: it decodes the same.
+
+    SMTP doubles a dot at the start of a line; with none in the message, sending can skip
+    the scan for them (`newsticker.core.mail`), which costs more than composing the
+    message. The soft break keeps the line within 76 characters.
+    """
+    return _LEADING_DOTS.sub(lambda dots: b"=2E=\r\n" * len(dots[0]), encoded)
+
+
+_LEADING_DOTS = re.compile(rb"(?m)^\.+")
 
 
 @dataclass(frozen=True)

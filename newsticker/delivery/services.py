@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import BigInteger, Table, Text, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -393,6 +394,24 @@ _MARK_SENT = (
     .where(_BY_ID)
     .values(status=DeliveryStatus.SENT.value, sent_at=bindparam("b_now"), **_DONE_WITH_LEASE)
 )
+# PostgreSQL: a batch of sent records in one statement (an executemany costs a statement
+# per row); the ids and replies come as two arrays, unnested side by side.
+_SENT_ROWS = func.unnest(
+    bindparam("b_ids", type_=postgresql.ARRAY(BigInteger)),
+    bindparam("b_results", type_=postgresql.ARRAY(Text)),
+).table_valued("id", "result").render_derived(name="sent")
+_MARK_SENT_ARRAYS = (
+    update(_TABLE)
+    .where(_TABLE.c.id == _SENT_ROWS.c.id)
+    .values(
+        status=DeliveryStatus.SENT.value,
+        sent_at=bindparam("b_now"),
+        attempts=_TABLE.c.attempts + 1,
+        lease_until=None,
+        lease_owner=None,
+        result=_SENT_ROWS.c.result,
+    )
+)
 _MARK_FAILED = (
     update(_TABLE).where(_BY_ID).values(status=DeliveryStatus.FAILED.value, **_DONE_WITH_LEASE)
 )
@@ -451,7 +470,16 @@ def record_results(
                 refused.append(outcome)
     # Core statements of constant shape: compiled once, each run as one executemany. (A
     # record erased meanwhile with its subscriber simply matches no row.)
-    if sent_rows:
+    if sent_rows and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            _MARK_SENT_ARRAYS,
+            {
+                "b_ids": [row["b_id"] for row in sent_rows],
+                "b_results": [row["b_result"] for row in sent_rows],
+                "b_now": now,
+            },
+        )
+    elif sent_rows:
         session.execute(_MARK_SENT, [{**row, "b_now": now} for row in sent_rows])
     if retry_rows:
         session.execute(_MARK_RETRY, [{**row, "b_owner": owner} for row in retry_rows])
@@ -464,6 +492,24 @@ def record_results(
     return done
 
 
+_REPORT = cast(Table, DeliveryReport.__table__)
+_RUN_AND_STATE = select(_REPORT.c.failure_run, _REPORT.c.state).where(
+    _REPORT.c.issue_id == bindparam("b_issue")
+)
+_SET_RUN = (
+    update(_REPORT)
+    .where(_REPORT.c.issue_id == bindparam("b_issue"))
+    .values(failure_run=bindparam("b_run"))
+    .returning(_REPORT.c.failure_run, _REPORT.c.state)
+)
+_ADD_TO_RUN = (
+    update(_REPORT)
+    .where(_REPORT.c.issue_id == bindparam("b_issue"))
+    .values(failure_run=_REPORT.c.failure_run + bindparam("b_run"))
+    .returning(_REPORT.c.failure_run, _REPORT.c.state)
+)
+
+
 def _update_failure_run(
     session: Session,
     issue_id: int,
@@ -473,25 +519,26 @@ def _update_failure_run(
     settings: Settings,
     done: Recorded,
 ) -> None:
-    failures = sum(1 for o in outcomes if o.kind != "sent")
-    trailing = 0
-    for outcome in reversed(outcomes):
-        if outcome.kind == "sent":
-            break
-        trailing += 1
-    if failures == 0 and not outcomes:
+    if not outcomes:
         return
-    run_value: Any = trailing if failures < len(outcomes) else DeliveryReport.failure_run + failures
-    row = session.execute(
-        update(DeliveryReport)
-        .where(DeliveryReport.issue_id == issue_id)
-        .values(failure_run=run_value)
-        .returning(DeliveryReport.failure_run, DeliveryReport.state)
-        .execution_options(synchronize_session=False)
-    ).first()
+    failures = sum(1 for o in outcomes if o.kind != "sent")
+    if failures == 0:
+        # The common case reads instead of writing: workers do not queue for the row lock.
+        row = session.execute(_RUN_AND_STATE, {"b_issue": issue_id}).first()
+        if row is not None and row.failure_run:
+            row = session.execute(_SET_RUN, {"b_issue": issue_id, "b_run": 0}).first()
+    elif failures < len(outcomes):
+        trailing = 0
+        for outcome in reversed(outcomes):
+            if outcome.kind == "sent":
+                break
+            trailing += 1
+        row = session.execute(_SET_RUN, {"b_issue": issue_id, "b_run": trailing}).first()
+    else:
+        row = session.execute(_ADD_TO_RUN, {"b_issue": issue_id, "b_run": failures}).first()
     if row is None:
         return
-    failure_run, state = int(row[0]), str(row[1])
+    failure_run, state = int(row.failure_run), str(row.state)
     done.state = state
     threshold = settings.delivery.failure_pause_threshold
     if failure_run >= threshold and state == SendState.SENDING.value:

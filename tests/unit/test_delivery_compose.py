@@ -29,7 +29,9 @@ def ph(name: str) -> str:
     return f"xNT{MARKER}_{name}_TNx"
 
 
-def prepared(html_body: str = "", text_body: str = "") -> PreparedIssue:
+def prepared(
+    html_body: str = "", text_body: str = "", greeting_pattern: str = "Hallo {name},"
+) -> PreparedIssue:
     html = (
         f'<html><body><p class="greeting">{ph("greeting")}</p>'
         + (html_body or "<p>Grüße aus Flensburg – Treffen am Donnerstag um 18:30.</p>\n" * 400)
@@ -55,7 +57,7 @@ def prepared(html_body: str = "", text_body: str = "") -> PreparedIssue:
         text_template=text,
         marker=MARKER,
         default_greeting="Liebe Leserinnen und Leser,",
-        greeting_pattern="Hallo {name},",
+        greeting_pattern=greeting_pattern,
     )
 
 
@@ -113,6 +115,25 @@ def test_decoded_parts_are_exactly_what_fill_gives():
     assert rich.get_content().replace("\r\n", "\n") == html
     assert "Zoë Ünal &amp; &lt;Co&gt;" in html  # escaped in the HTML, as fill does
     assert "Archiv" not in html  # the archive-only region is not in the mail
+
+
+def test_no_line_starts_with_a_dot_and_dots_decode_unchanged():
+    # Dots at line starts in both bodies, a greeting that is only the name, and a name
+    # that starts with a dot: SMTP would have to double every such dot.
+    prep = prepared(".Punkt im HTML\n." + "x" * 200 + "\n.\n", ".Punkt\n..\n.", "{name}")
+    composed = compose(prep, name=".Punkt.")
+    assert not any(line.startswith(b".") for line in composed.data.split(b"\r\n"))
+    plain, rich = parse(composed.data).iter_parts()
+    html, text = prep.fill(
+        {
+            "greeting": ".Punkt.",
+            "unsubscribe_url": PERSONAL.unsubscribe_url,
+            "preferences_url": PERSONAL.preferences_url,
+        }
+    )
+    assert ".Punkt im HTML\n." in html and text.startswith(".Punkt.\n")
+    assert plain.get_content().replace("\r\n", "\n") == text
+    assert rich.get_content().replace("\r\n", "\n") == html
 
 
 @pytest.mark.parametrize(
