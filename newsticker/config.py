@@ -204,7 +204,7 @@ class DeliverySettings(Section):
     messages_per_second: float = Field(default=50.0, gt=0)
     messages_per_hour: int = Field(default=100_000, ge=1)
     connections: int = Field(default=2, ge=1, le=32)
-    batch_size: int = Field(default=200, ge=1, le=10_000)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
     lease_seconds: int = Field(default=300, ge=10)
     retry_attempts: int = Field(default=5, ge=1, le=50)
     retry_delay_seconds: float = Field(default=60.0, ge=0, le=86_400)
