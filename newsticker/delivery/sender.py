@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 
 from flask import Flask, current_app, has_request_context
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsticker.config import Settings
@@ -182,6 +183,12 @@ class IssueSender:
         with self.app.app_context():
             return db.session_factory
 
+    @property
+    def engine(self) -> Engine:
+        """Return the app's engine."""
+        with self.app.app_context():
+            return db.engine
+
     def drain(
         self,
         issue_id: int,
@@ -263,12 +270,17 @@ class IssueSender:
             )
         )
 
-    def in_transaction(self, work: Callable[[Session], Any]) -> Any:
-        """Run work(session) in a transaction of its own; send the mails it queued after it."""
+    def in_transaction(
+        self, work: Callable[[Session], Any], factory: sessionmaker[Session] | None = None
+    ) -> Any:
+        """Run work(session) in a transaction of its own; send the mails it queued after it.
+
+        A worker passes the factory of its own connection; others get the pool's.
+        """
         if not (has_request_context() and current_app._get_current_object() is self.app):  # type: ignore[attr-defined]
             with self.app.app_context(), self._request_context():
-                return self.in_transaction(work)
-        factory = db.session_factory
+                return self.in_transaction(work, factory)
+        factory = factory or db.session_factory
         with factory() as session:
             with session.begin():
                 result = work(session)
@@ -318,19 +330,27 @@ class _Worker:
         self.batch = max(
             1, min(delivery.batch_size, int(delivery.messages_per_second * self.lease / 2))
         )
-        self.factory = sender.factory
-        self.pacer = Pacer(
-            self.factory,
-            per_second=delivery.messages_per_second,
-            per_hour=delivery.messages_per_hour,
-        )
+        self.factory = sender.factory  # until loop() holds a connection of its own
+        self.per_second = delivery.messages_per_second
+        self.per_hour = delivery.messages_per_hour
+        self.pacer = Pacer(self.factory, per_second=self.per_second, per_hour=self.per_hour)
 
     @property
     def stopping(self) -> bool:
         return self.sender.stop.is_set()
 
     def loop(self, relay: RelaySession) -> None:
-        """Claim and send batches until nothing is left to claim (or to wait for)."""
+        """Claim and send batches until nothing is left to claim (or to wait for).
+
+        The worker keeps one database connection for its many short transactions, so a
+        batch of results costs no pool checkout and liveness ping.
+        """
+        with self.sender.engine.connect() as connection:
+            self.factory = sessionmaker(bind=connection, expire_on_commit=False)
+            self.pacer = Pacer(self.factory, per_second=self.per_second, per_hour=self.per_hour)
+            self._loop(relay)
+
+    def _loop(self, relay: RelaySession) -> None:
         while not self.stopping:
             claimed, state = self._claim()
             if claimed:
@@ -407,7 +427,8 @@ class _Worker:
             rest = [row.id for row in claimed[done:]]
             if rest:
                 self.sender.in_transaction(
-                    lambda session: services.release(session, rest, owner=self.owner, now=utcnow())
+                    lambda session: services.release(session, rest, owner=self.owner, now=utcnow()),
+                    self.factory,
                 )
             with self.sender.batch_done:
                 self.sender.batch_done.notify_all()
@@ -441,7 +462,8 @@ class _Worker:
                 owner=self.owner,
                 now=utcnow(),
                 settings=settings,
-            )
+            ),
+            self.factory,
         )
         with self.sender._lock:
             self.run.add(sent=recorded.sent, retried=recorded.retried, failed=recorded.failed)
