@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import ColumnElement, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -1096,6 +1096,15 @@ def recent_imports(session: Session, limit: int = 10) -> list[SubscriberImport]:
 # ---------------------------------------------------------------- recipients
 
 
+def _receives(publication_slugs: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
+    """Return the conditions under which a subscription receives issues (joined to Subscriber)."""
+    return (
+        Subscription.publication.in_(list(publication_slugs)),
+        Subscription.status == SubscriptionStatus.CONFIRMED.value,
+        Subscriber.blocked_at.is_(None),
+    )
+
+
 class Recipient(NamedTuple):
     """One address an issue goes to."""
 
@@ -1130,11 +1139,7 @@ def recipient_rows(
             Subscription.publication,
         )
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-        .where(
-            Subscription.publication.in_(slugs),
-            Subscription.status == SubscriptionStatus.CONFIRMED.value,
-            Subscriber.blocked_at.is_(None),
-        )
+        .where(*_receives(slugs))
         .order_by(Subscriber.id, rank)
         .execution_options(yield_per=batch_size)
     )
@@ -1163,9 +1168,7 @@ def receiving_subscriber_ids(
                 .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
                 .where(
                     Subscription.subscriber_id.in_(ids[start : start + 5000]),
-                    Subscription.publication.in_(list(publication_slugs)),
-                    Subscription.status == SubscriptionStatus.CONFIRMED.value,
-                    Subscriber.blocked_at.is_(None),
+                    *_receives(publication_slugs),
                 )
             )
         )
@@ -1178,11 +1181,7 @@ def count_recipients(session: Session, publication_slugs: Sequence[str]) -> int:
         session.scalar(
             select(func.count(func.distinct(Subscription.subscriber_id)))
             .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
-            .where(
-                Subscription.publication.in_(list(publication_slugs)),
-                Subscription.status == SubscriptionStatus.CONFIRMED.value,
-                Subscriber.blocked_at.is_(None),
-            )
+            .where(*_receives(publication_slugs))
         )
         or 0
     )

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsticker.core.tokens import KeyRing
@@ -45,24 +44,7 @@ def still_receiving(
     ids = list(subscriber_ids)
     if not ids:
         return set()
-    check = getattr(subscriber_services, "receiving_subscriber_ids", None)
-    if check is not None:
-        return set(check(session, publication_slugs, ids))
-    # Until the subscribers package offers the check, ask with recipient_rows' own rules.
-    from subscribers.models import Subscriber, Subscription, SubscriptionStatus
-
-    return set(
-        session.scalars(
-            select(Subscription.subscriber_id)
-            .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-            .where(
-                Subscription.subscriber_id.in_(ids),
-                Subscription.publication.in_(list(publication_slugs)),
-                Subscription.status == SubscriptionStatus.CONFIRMED.value,
-                Subscriber.blocked_at.is_(None),
-            )
-        )
-    )
+    return subscriber_services.receiving_subscriber_ids(session, publication_slugs, ids)
 
 
 def links(keyring: KeyRing, base_url: str, subscriber_id: int, publication: str) -> dict[str, str]:

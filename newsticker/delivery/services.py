@@ -396,10 +396,14 @@ _MARK_SENT = (
 )
 # PostgreSQL: a batch of sent records in one statement (an executemany costs a statement
 # per row); the ids and replies come as two arrays, unnested side by side.
-_SENT_ROWS = func.unnest(
-    bindparam("b_ids", type_=postgresql.ARRAY(BigInteger)),
-    bindparam("b_results", type_=postgresql.ARRAY(Text)),
-).table_valued("id", "result").render_derived(name="sent")
+_SENT_ROWS = (
+    func.unnest(
+        bindparam("b_ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("b_results", type_=postgresql.ARRAY(Text)),
+    )
+    .table_valued("id", "result")
+    .render_derived(name="sent")
+)
 _MARK_SENT_ARRAYS = (
     update(_TABLE)
     .where(_TABLE.c.id == _SENT_ROWS.c.id)
