@@ -198,6 +198,7 @@ class RetentionSettings(Section):
     pending_signup_days: int = Field(default=7, ge=1)
     mail_queue_days: int = Field(default=30, ge=1)
     rejected_item_days: int = Field(default=180, ge=1)
+    delivery_record_days: int = Field(default=90, ge=1)
 
 
 class DeliverySettings(Section):

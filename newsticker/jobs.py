@@ -41,6 +41,19 @@ def purge_mail_queue() -> int:
     return count
 
 
+def purge_delivery_records() -> int:
+    """Delete the per-recipient records of sends that ended before the retention period."""
+    from newsticker.delivery.services import purge_records
+
+    settings = get_settings()
+    cutoff = utcnow() - timedelta(days=settings.retention.delivery_record_days)
+    count = purge_records(db.session, before=cutoff)
+    db.session.commit()
+    if count:
+        logger.info("delivery: deleted %s records of sends that ended before %s", count, cutoff)
+    return count
+
+
 def expire_items() -> ExpiryRun:
     """Retire ended items, delete old unpublished ones and forget old submitters."""
     from newsticker.items.images import upload_dir

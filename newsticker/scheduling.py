@@ -159,6 +159,12 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
             "trigger_args": {"hour": 3, "minute": 15},
         },
         {
+            "id": "purge-delivery-records",
+            "func": "purge_delivery_records",
+            "trigger": "cron",
+            "trigger_args": {"hour": 3, "minute": 45},
+        },
+        {
             "id": "expire-items",
             "func": "expire_items",
             "trigger": "interval",

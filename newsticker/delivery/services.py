@@ -26,7 +26,19 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Table, Text, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -631,6 +643,7 @@ def resume_issue(session: Session, issue_id: int, *, now: datetime, actor: str =
 
 
 CANCELLABLE = (SendState.SENDING.value, SendState.PAUSED.value, SendState.HELD.value)
+FINAL_STATES = (SendState.FINISHED.value, SendState.CANCELLED.value)
 
 
 def cancel_sending(session: Session, issue_id: int, *, now: datetime, actor: str = "") -> bool:
@@ -799,6 +812,9 @@ class Progress:
     eta_seconds: float | None = None
     report: DeliveryReport | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    # The send is long over and its per-recipient records were deleted: the counts are
+    # the report's.
+    records_purged: bool = False
 
     @property
     def done(self) -> int:
@@ -808,7 +824,7 @@ class Progress:
     @property
     def finished(self) -> bool:
         """Return whether every record is sent or finally failed (or skipped, cancelled)."""
-        return self.state in (SendState.FINISHED.value, SendState.CANCELLED.value)
+        return self.state in FINAL_STATES
 
 
 RATE_WINDOW = timedelta(seconds=60)
@@ -818,7 +834,21 @@ def progress(session: Session, issue_id: int, *, now: datetime) -> Progress:
     """Return counts, the current rate and the estimated time left of an issue's send."""
     report = get_report(session, issue_id)
     counts = status_counts(session, issue_id)
-    result = Progress(state=report.state if report else None, report=report, counts=counts)
+    purged = not counts and report is not None and report.state in FINAL_STATES
+    if purged:
+        assert report is not None
+        counts = {
+            DeliveryStatus.SENT.value: report.sent,
+            DeliveryStatus.FAILED.value: report.failed,
+            DeliveryStatus.SKIPPED.value: report.skipped,
+            DeliveryStatus.CANCELLED.value: report.cancelled,
+        }
+    result = Progress(
+        state=report.state if report else None,
+        report=report,
+        counts=counts,
+        records_purged=purged and report is not None and report.recipients > 0,
+    )
     result.total = sum(counts.values())
     result.sent = counts.get(DeliveryStatus.SENT.value, 0)
     result.failed = counts.get(DeliveryStatus.FAILED.value, 0)
@@ -847,6 +877,23 @@ def progress(session: Session, issue_id: int, *, now: datetime) -> Progress:
             result.rate_per_second = int(recent) / seconds
             result.eta_seconds = result.pending / result.rate_per_second
     return result
+
+
+def purge_records(session: Session, *, before: datetime) -> int:
+    """Delete the per-recipient records of sends that ended before a time; return how many.
+
+    They hold addresses and names, kept only as long as someone may ask about one mail;
+    the report keeps the counts and the reasons of failures (filled when the send ended).
+    """
+    ended = select(DeliveryReport.issue_id).where(
+        DeliveryReport.state.in_(FINAL_STATES), DeliveryReport.finished_at < before
+    )
+    result = session.execute(
+        delete(Delivery)
+        .where(Delivery.issue_id.in_(ended))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def sending_issue_ids(session: Session) -> list[int]:

@@ -103,6 +103,7 @@ def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
         refresh_seconds=REFRESH_SECONDS,
         state_labels=SEND_STATE_LABELS,
         status_labels=STATUS_LABELS,
+        record_days=get_settings().retention.delivery_record_days,
         compose_url=(
             url_for("issues_editor.compose", issue_id=issue_id)
             if "issues_editor.compose" in current_app.view_functions

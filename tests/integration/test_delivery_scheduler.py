@@ -117,6 +117,9 @@ def test_jobs_and_their_times_come_from_the_settings(app):
     assert by_id["remind-editors-of-draft"]["trigger_args"] == {"hour": 9, "minute": 0}
     defaults = {job["id"]: job for job in registered_jobs(get_settings())}
     assert defaults["prepare-weekly-draft"]["trigger_args"]["day_of_week"] == "mon"
+    # Every job names a function of newsticker.jobs.
+    assert all(callable(getattr(jobs, job["func"], None)) for job in defaults.values())
+    assert defaults["purge-delivery-records"]["func"] == "purge_delivery_records"
     assert defaults["prepare-weekly-draft"]["trigger_args"]["hour"] == 8
 
 

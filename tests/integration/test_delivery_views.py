@@ -102,3 +102,73 @@ def test_an_issue_not_sent_yet_says_when_it_goes(editor_client, db):
     assert page(editor_client, issue).status_code == 200
     assert "absagen" not in html
     assert editor_client.get("/redaktion/versand/999").status_code == 404
+
+
+def _finish(db, issue, *, failed_address_index=0):
+    rows = services.claim_batch(db, issue.id, owner="t", limit=10, now=utcnow(), lease_seconds=60)
+    outcomes = [
+        services.Outcome(
+            r.id,
+            r.subscriber_id,
+            "failed" if i == failed_address_index else "sent",
+            "550 5.1.1 gone" if i == failed_address_index else "250 ok",
+            0,
+        )
+        for i, r in enumerate(rows)
+    ]
+    services.record_results(
+        db, issue.id, outcomes, owner="t", now=utcnow(), settings=get_settings()
+    )
+    assert services.finish_if_done(db, issue.id, now=utcnow())
+    return rows
+
+
+def test_records_of_sends_over_for_longer_than_the_retention_are_deleted(db):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from newsticker.delivery.models import Delivery
+    from newsticker.jobs import purge_delivery_records
+
+    seed_subscribers(db, 6)
+    old, recent, running = (scheduled_issue(db) for _ in range(3))
+    for issue in (old, recent, running):
+        services.start_issue(db, issue.id, now=utcnow(), settings=get_settings())
+    _finish(db, old)
+    _finish(db, recent)
+    days = get_settings().retention.delivery_record_days
+    services.get_report(db, old.id).finished_at = utcnow() - timedelta(days=days, minutes=1)
+    services.get_report(db, recent.id).finished_at = utcnow() - timedelta(days=days - 1)
+    db.commit()
+
+    assert purge_delivery_records() == 6
+    assert purge_delivery_records() == 0  # a second run finds nothing
+    left = dict(
+        db.execute(select(Delivery.issue_id, func.count()).group_by(Delivery.issue_id)).all()
+    )
+    assert left == {recent.id: 6, running.id: 6}
+    # The report keeps its figures, and the progress shows them.
+    progress = services.progress(db, old.id, now=utcnow())
+    assert progress.records_purged and progress.finished
+    assert (progress.total, progress.sent, progress.failed, progress.pending) == (6, 5, 1, 0)
+    assert not services.progress(db, recent.id, now=utcnow()).records_purged
+
+
+def test_the_report_page_of_a_purged_send_shows_its_figures_and_reasons(editor_client, db):
+    from datetime import timedelta
+
+    from newsticker.jobs import purge_delivery_records
+
+    seed_subscribers(db, 6)
+    issue = scheduled_issue(db)
+    services.start_issue(db, issue.id, now=utcnow(), settings=get_settings())
+    rows = _finish(db, issue)
+    services.get_report(db, issue.id).finished_at = utcnow() - timedelta(days=400)
+    db.commit()
+    assert purge_delivery_records() == 6
+    html = page(editor_client, issue).get_data(as_text=True)
+    assert rows[0].address not in html  # the address is gone with the records
+    assert "1 × 550 5.1.1 gone" in html
+    assert re.search(r"<dd>5</dd>", html) and re.search(r"<dd>6</dd>", html)
+    assert "90 Tage" in html

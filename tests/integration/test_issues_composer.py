@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.issues.models import Issue, IssueEntry, KeyFigure
 from newsticker.items.recurrence import Recurrence
@@ -80,6 +81,25 @@ def test_index_and_composer_pages(client, editor, issue):
     assert "<meter" in html
     assert "composer.js" in html
     assert "style=" not in html, "the site's CSP forbids inline styles"
+
+
+@pytest.mark.parametrize(
+    ("status", "link_text"),
+    [("scheduled", "Versand"), ("sending", "Versand verfolgen"), ("sent", "Versandbericht")],
+)
+def test_composer_links_to_the_delivery_page_once_the_issue_is_on_its_way(
+    client, editor, db, issue, status, link_text
+):
+    issue.status = status
+    issue.scheduled_at = issue.sent_at = utcnow()
+    db.commit()
+    html = client.get(f"/redaktion/ausgaben/{issue.id}").get_data(as_text=True)
+    assert f'<a href="/redaktion/versand/{issue.id}">{link_text}</a>' in html
+
+
+def test_draft_page_has_no_delivery_link(client, editor, issue):
+    html = client.get(f"/redaktion/ausgaben/{issue.id}").get_data(as_text=True)
+    assert f"/redaktion/versand/{issue.id}" not in html
 
 
 def test_draft_button_builds_a_draft_and_twice_adds_nothing(client, editor, db):
