@@ -330,10 +330,11 @@ class _Worker:
         self.batch = max(
             1, min(delivery.batch_size, int(delivery.messages_per_second * self.lease / 2))
         )
-        self.factory = sender.factory  # until loop() holds a connection of its own
         self.per_second = delivery.messages_per_second
         self.per_hour = delivery.messages_per_hour
-        self.pacer = Pacer(self.factory, per_second=self.per_second, per_hour=self.per_hour)
+        # Both are bound to the worker's own connection when loop() opens it.
+        self.factory: sessionmaker[Session]
+        self.pacer: Pacer
 
     @property
     def stopping(self) -> bool:
