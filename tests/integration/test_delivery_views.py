@@ -132,7 +132,7 @@ def test_records_of_sends_over_for_longer_than_the_retention_are_deleted(db):
     from newsticker.jobs import purge_delivery_records
 
     seed_subscribers(db, 6)
-    old, recent, running = (scheduled_issue(db) for _ in range(3))
+    old, recent, running = (scheduled_issue(db, number=n) for n in (1, 2, 3))
     for issue in (old, recent, running):
         services.start_issue(db, issue.id, now=utcnow(), settings=get_settings())
     _finish(db, old)
