@@ -6,7 +6,8 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
+
+from newsticker.core.errors import UserError
 
 __all__ = [
     "MAX_ADDRESS_LENGTH",
@@ -50,17 +51,8 @@ _DOMAIN_WITHOUT_DOT = _l(
 _GENERIC = _l("This is not a valid e-mail address. Please check it for typing errors.")
 
 
-class InvalidAddress(ValueError):
+class InvalidAddress(UserError):
     """An address that cannot be used, with a message for the user."""
-
-    def __init__(self, message: LazyString) -> None:
-        """Keep the lazy message so it renders in the reader's language."""
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        """Render the message in the current locale."""
-        return str(self.message)
 
 
 def _is_forbidden_character(char: str) -> bool:

@@ -20,6 +20,7 @@ from typing import Literal
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from newsticker.core.errors import UserError
 from subscribers.addresses import (
     InvalidAddress,
     address_key,
@@ -100,17 +101,8 @@ _BOUNCED = _l("Mail to this address could not be delivered, so it was taken off 
 _UNCHANGED = _l("Already subscribed; nothing changed.")
 
 
-class ImportFileError(ValueError):
+class ImportFileError(UserError):
     """A file that cannot be imported at all, with a message for the user."""
-
-    def __init__(self, message: LazyString) -> None:
-        """Keep the lazy message so it renders in the reader's language."""
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        """Render the message in the current locale."""
-        return str(self.message)
 
 
 @dataclass(frozen=True, slots=True)

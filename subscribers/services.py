@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
+from newsticker.core.errors import UserError
 from newsticker.core.mailqueue import QueuedMail, count_recent
 from newsticker.core.tokens import KeyRing, TokenError, random_token, token_digest
 from subscribers import mails
@@ -94,17 +95,8 @@ WITHDRAWN_ACTIONS = (ConsentAction.WITHDRAWN.value, ConsentAction.BOUNCED.value)
 MAIL_PURPOSES = (mails.CONFIRM_PURPOSE, mails.NOTICE_PURPOSE, mails.DATA_PURPOSE)
 
 
-class SubscriberError(ValueError):
+class SubscriberError(UserError):
     """A request that cannot be done, with a message for the user."""
-
-    def __init__(self, message: LazyString) -> None:
-        """Keep the lazy message so it renders in the reader's language."""
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        """Render the message in the current locale."""
-        return str(self.message)
 
 
 # ---------------------------------------------------------------- keys and personal links

@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
+from newsticker.core.errors import UserError
 from newsticker.delivery import audience
 from newsticker.delivery.compose import domain_of, message_id
 from newsticker.delivery.models import (
@@ -66,15 +67,8 @@ MISFIRE_TOLERANCE = timedelta(seconds=30)
 PENDING = DeliveryStatus.PENDING.value
 
 
-class DeliveryError(ValueError):
+class DeliveryError(UserError):
     """A delivery action that is not possible now, with a message for the editor."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 @dataclass(frozen=True)

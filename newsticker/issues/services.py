@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from newsticker.config import PublicationSettings, Settings
 from newsticker.core.db import utcnow
+from newsticker.core.errors import UserError
 from newsticker.core.markup import has_control_chars
 from newsticker.issues.models import (
     CLAIMING_STATUSES,
@@ -61,16 +62,12 @@ _FORBIDDEN_HTML = re.compile(
 _NUMBER_CHARS = re.compile(r"[+\-−]?[0-9][0-9.,]*")
 
 
-class IssueError(ValueError):
+class IssueError(UserError):
     """A change to an issue that is not allowed, with a message for the editor."""
 
     def __init__(self, message: Any, *, field: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.field = field
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class StaleIssue(IssueError):

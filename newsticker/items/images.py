@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from newsticker.core.errors import UserError
 from newsticker.core.tokens import random_token
 
 logger = logging.getLogger(__name__)
@@ -26,15 +27,8 @@ IMAGE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{22,64}\.jpg")
 JPEG_QUALITY = 85
 
 
-class ImageError(ValueError):
+class ImageError(UserError):
     """An upload that cannot be used as an image, with a message for the user."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from flask_babel import lazy_gettext as _l
 
+from newsticker.core.errors import UserError
+
 __all__ = [
     "MAX_COUNT",
     "MAX_INTERVAL",
@@ -63,17 +65,8 @@ _FIELDS = frozenset(
 )
 
 
-class RecurrenceError(ValueError):
+class RecurrenceError(UserError):
     """A recurrence rule that cannot be stored, expanded or exported."""
-
-    def __init__(self, message: Any) -> None:
-        # The message is usually a lazy string, so it renders in the language of
-        # whoever displays it, not of whoever raised it.
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 @dataclass(frozen=True)

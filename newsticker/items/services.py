@@ -17,6 +17,7 @@ from sqlalchemy import Select, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from newsticker.core.db import utcnow
+from newsticker.core.errors import UserError
 from newsticker.core.markup import markdown_to_text
 from newsticker.core.tokens import random_token, token_digest
 from newsticker.items.images import ProcessedImage, delete_image, store_image
@@ -83,15 +84,8 @@ MERGE_FILL_FIELDS = (
 )
 
 
-class ItemError(ValueError):
+class ItemError(UserError):
     """A change to an item that is not allowed now, with a message for the user."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 def current_time() -> datetime:
