@@ -314,23 +314,16 @@ def import_upload() -> ResponseReturnValue:
                 form.file.errors = [*form.file.errors, str(exc)]
                 status = 422
             else:
-                record = SubscriberImport(
-                    created_at=utcnow(),
-                    actor=_actor(),
-                    channel="web",
-                    filename=(form.file.data.filename or "liste.csv")[:255],
+                record = importing.save_preview(
+                    db.session,
+                    plan,
+                    data,
                     publication=form.publication.data,
                     consent_note=form.consent_note.data or "",
-                    status="preview",
-                    data=data,
-                    rows_total=plan.rows_total,
-                    imported=len(plan.accepted),
-                    unchanged=plan.unchanged,
-                    rejected=len(plan.problems),
-                    report=importing.report_rows(plan.problems),
+                    actor=_actor(),
+                    filename=form.file.data.filename or "liste.csv",
+                    now=utcnow(),
                 )
-                db.session.add(record)
-                db.session.flush()
                 return redirect(
                     url_for("subscribers_editor.import_preview", import_id=record.id), 303
                 )

@@ -195,6 +195,38 @@ def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
             copy.write_row([row[name] for name in columns])
 
 
+def save_preview(
+    session: Session,
+    plan: ImportPlan,
+    data: bytes,
+    *,
+    publication: str,
+    consent_note: str,
+    actor: str,
+    filename: str,
+    now: datetime,
+) -> SubscriberImport:
+    """Keep a checked upload and its report until an editor confirms or drops the import."""
+    record = SubscriberImport(
+        created_at=now,
+        actor=actor,
+        channel="web",
+        filename=filename[:255],
+        publication=publication,
+        consent_note=consent_note,
+        status="preview",
+        data=data,
+        rows_total=plan.rows_total,
+        imported=len(plan.accepted),
+        unchanged=plan.unchanged,
+        rejected=len(plan.problems),
+        report=report_rows(plan.problems),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
 def run_import(
     session: Session,
     plan: ImportPlan,

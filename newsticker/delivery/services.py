@@ -828,20 +828,21 @@ def progress(session: Session, issue_id: int, *, now: datetime) -> Progress:
     """Return counts, the current rate and the estimated time left of an issue's send."""
     report = get_report(session, issue_id)
     counts = status_counts(session, issue_id)
-    purged = not counts and report is not None and report.state in FINAL_STATES
-    if purged:
-        assert report is not None
+    purged = False
+    if not counts and report is not None and report.state in FINAL_STATES:
+        # The records are gone (purge_records): the report kept the counts.
         counts = {
             DeliveryStatus.SENT.value: report.sent,
             DeliveryStatus.FAILED.value: report.failed,
             DeliveryStatus.SKIPPED.value: report.skipped,
             DeliveryStatus.CANCELLED.value: report.cancelled,
         }
+        purged = report.recipients > 0
     result = Progress(
         state=report.state if report else None,
         report=report,
         counts=counts,
-        records_purged=purged and report is not None and report.recipients > 0,
+        records_purged=purged,
     )
     result.total = sum(counts.values())
     result.sent = counts.get(DeliveryStatus.SENT.value, 0)

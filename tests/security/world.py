@@ -32,7 +32,7 @@ from newsticker.items.images import process_image, upload_dir
 from newsticker.items.models import Item, ItemStatus
 from subscribers import importing
 from subscribers import services as subs
-from subscribers.models import Subscriber, SubscriberImport
+from subscribers.models import Subscriber
 
 PASSWORD = "correct horse battery staple"
 ADMIN_EMAIL = "admin@example.org"
@@ -169,23 +169,16 @@ def build_world(session: Session, settings: Settings) -> World:
     # An uploaded list waiting for its preview.
     csv = b"email;name\nimport1@example.org;Eins\nkaputt;Zwei\n"
     plan = importing.plan_import(session, csv, publication="ticker", salts=subs.current_salts())
-    record = SubscriberImport(
-        created_at=now,
-        actor=ADMIN_EMAIL,
-        channel="web",
-        filename="liste.csv",
+    record = importing.save_preview(
+        session,
+        plan,
+        csv,
         publication="ticker",
         consent_note="Liste vom Sommerfest",
-        status="preview",
-        data=csv,
-        rows_total=plan.rows_total,
-        imported=len(plan.accepted),
-        unchanged=plan.unchanged,
-        rejected=len(plan.problems),
-        report=importing.report_rows(plan.problems),
+        actor=ADMIN_EMAIL,
+        filename="liste.csv",
+        now=now,
     )
-    session.add(record)
-    session.flush()
     world.ids["import"] = record.id
 
     # Issues: the demo's sent ticker and drafts, and a send in progress.
