@@ -104,6 +104,15 @@ def tab_to(page: Any, selector: str, limit: int = 200) -> None:
     raise AssertionError(f"{selector} cannot be reached with Tab")
 
 
+def submit_by_keyboard(page: Any, form: str, *, from_top: bool = False, limit: int = 200) -> None:
+    """Tab to the form's submit button (from the top of the page) and press Enter."""
+    if from_top:
+        page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
+    tab_to(page, f"{form} button[type=submit]", limit=limit)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
 def check_error_summary(page: Any, scripts: bool) -> None:
     """Check that the errors are announced and lead to their fields."""
     summary = page.locator("#error-summary")
@@ -150,19 +159,14 @@ def test_subscribe_with_the_keyboard(kb_page, live_server):
     problems = check_order_and_focus(page, "main form.subs-form")
     assert not problems, "\n".join(problems)
     # Send it empty: the errors are announced.
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
-    tab_to(page, "main form.subs-form button[type=submit]")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    submit_by_keyboard(page, "main form.subs-form", from_top=True)
     check_error_summary(page, page.scripts)
     # Fill it in with keys only.
     tab_to(page, "#email")
     page.keyboard.type("tastatur@example.org")
     tab_to(page, "input[name=publications]")
     page.keyboard.press("Space")
-    tab_to(page, "main form.subs-form button[type=submit]")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    submit_by_keyboard(page, "main form.subs-form")
     assert "Fast geschafft" in page.locator("h1").inner_text()
     assert [m.to for m in live_server.mails()] == ["tastatur@example.org"]
 
@@ -172,10 +176,7 @@ def test_submit_with_the_keyboard(kb_page, live_server):
     page.goto(f"{live_server.url}/einreichen")
     problems = check_order_and_focus(page, "main form.item-form")
     assert not problems, "\n".join(problems)
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
-    tab_to(page, "main form.item-form button[type=submit]", limit=300)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    submit_by_keyboard(page, "main form.item-form", from_top=True, limit=300)
     check_error_summary(page, page.scripts)
     # The collapsed parts open from the keyboard.
     summaries = page.locator("main form.item-form details > summary")
@@ -194,10 +195,7 @@ def test_unsubscribe_with_the_keyboard(kb_page, live_server):
     page.goto(f"{live_server.url}/abmelden/{token}")
     problems = check_order_and_focus(page, "main form")
     assert not problems, "\n".join(problems)
-    page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
-    tab_to(page, "main form button[type=submit]")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    submit_by_keyboard(page, "main form", from_top=True)
     # The outcome is a status message for screen readers.
     assert "nicht mehr" in page.locator("main p[role=status]").inner_text()
     assert page.locator("h1").inner_text() == "Sie wurden abgemeldet"
