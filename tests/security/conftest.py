@@ -53,6 +53,12 @@ def csrf_token(client: Any, path: str = "/") -> str:
     return match.group(1)
 
 
+def post_form(client: Any, path: str, data: dict[str, str], *, form_page: str = "") -> Any:
+    """Post data to a form with the CSRF token read from its page (default: the same path)."""
+    token = csrf_token(client, form_page or path)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
 def log_in(client: Any, email: str, password: str = PASSWORD, ip: str = "127.0.0.1") -> None:
     """Log in through the real form, CSRF token included."""
     token = csrf_token(client, "/redaktion/login")

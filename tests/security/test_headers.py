@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask, abort
 
-from tests.security.conftest import AUDIT, csrf_token, log_in
+from tests.security.conftest import AUDIT, csrf_token, log_in, post_form
 from tests.security.test_access_control import fetch, routes, url_of
 from tests.security.world import ADMIN_EMAIL, PASSWORD, World
 
@@ -198,43 +198,25 @@ def test_logs_hold_no_passwords_tokens_or_secrets(app, world, db, caplog, catche
     caplog.set_level(logging.DEBUG)
     client = app.test_client()
     # A failed and a successful login, as an admin.
-    token = csrf_token(client, "/redaktion/login")
-    client.post(
-        "/redaktion/login",
-        data={"email": ADMIN_EMAIL, "password": "wrong " + PASSWORD, "csrf_token": token},
-    )
+    post_form(client, "/redaktion/login", {"email": ADMIN_EMAIL, "password": "wrong " + PASSWORD})
     secrets_seen["wrong password"] = "wrong " + PASSWORD
     log_in(client, ADMIN_EMAIL)
     new_password = "noch ein sehr geheimes Passwort"
     secrets_seen["new account password"] = new_password
-    token = csrf_token(client, "/redaktion/benutzer")
-    client.post(
+    post_form(
+        client,
         "/redaktion/benutzer",
-        data={
-            "email": "neu@example.org",
-            "name": "Neu",
-            "role": "editor",
-            "password": new_password,
-            "csrf_token": token,
-        },
+        {"email": "neu@example.org", "name": "Neu", "role": "editor", "password": new_password},
     )
     # A submission, its private link, a sign-up and its confirmation, the personal links.
     visitor = app.test_client()
     from tests.integration.test_items_factories import event_form
 
-    token = csrf_token(visitor, "/einreichen")
-    visitor.post(
-        "/einreichen", data={**event_form(submitter_email="log@example.org"), "csrf_token": token}
-    )
-    token = csrf_token(visitor, "/abonnieren")
-    visitor.post(
+    post_form(visitor, "/einreichen", event_form(submitter_email="log@example.org"))
+    post_form(
+        visitor,
         "/abonnieren",
-        data={
-            "email": "log.leser@example.org",
-            "publications": "ticker",
-            "language": "de",
-            "csrf_token": token,
-        },
+        {"email": "log.leser@example.org", "publications": "ticker", "language": "de"},
     )
     for mail in caught():
         for match in re.findall(
@@ -246,8 +228,7 @@ def test_logs_hold_no_passwords_tokens_or_secrets(app, world, db, caplog, catche
             visitor.get(f"/einreichung/{value}")
             confirm = visitor.get(f"/bestaetigen/{value}")
             if confirm.status_code == 200:
-                token = csrf_token(visitor, f"/bestaetigen/{value}")
-                visitor.post(f"/bestaetigen/{value}", data={"csrf_token": token})
+                post_form(visitor, f"/bestaetigen/{value}", {})
     t = world.tokens
     visitor.get(f"/einstellungen/{t['preferences']}")
     token = csrf_token(visitor, f"/einstellungen/{t['preferences']}")
