@@ -10,6 +10,7 @@ import click
 from flask import Flask
 
 from newsticker.core.db import db, utcnow
+from newsticker.core.errors import UserError
 from newsticker.delivery import services
 from newsticker.delivery.models import SendState
 
@@ -68,7 +69,7 @@ def register(cli: click.Group) -> None:
     def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
         """Cancel an issue; once sending, recipients not yet reached get nothing."""
         from newsticker.issues.models import Issue
-        from newsticker.issues.services import IssueError, cancel_issue
+        from newsticker.issues.services import cancel_issue
 
         now = utcnow()
         # The write first: it decides (and on SQLite takes the lock before any read).
@@ -84,7 +85,7 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(f"there is no issue {issue_id}")
         try:
             cancel_issue(session, issue, version=None, user_id=None, now=now)
-        except (IssueError, services.DeliveryError) as exc:
+        except UserError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Issue {issue_id} cancelled.")
 
@@ -92,7 +93,6 @@ def register(cli: click.Group) -> None:
 def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
     from newsticker.delivery.sender import IssueSender
     from newsticker.issues.models import Issue, IssueStatus
-    from newsticker.issues.services import IssueError
 
     settings = app.config["NEWSTICKER_SETTINGS"]
     sender = IssueSender(app, settings)
@@ -129,7 +129,7 @@ def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
                     session, issue_id, now=now, settings=settings, allow_held=True, actor="cli"
                 )
             )
-        except (IssueError, services.DeliveryError) as exc:
+        except UserError as exc:
             raise click.ClickException(str(exc)) from exc
         if started is None:
             click.echo(f"Issue {issue_id} was started elsewhere; joining its workers.")

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newsticker.config import Settings
 from newsticker.core.db import db, utcnow
+from newsticker.core.errors import UserError
 from newsticker.core.mail import (
     MailError,
     PermanentMailError,
@@ -490,7 +491,7 @@ def start_due_issues(
 
     Returns (started ids, held ids). Safe to run twice and from two places at once.
     """
-    from newsticker.issues.services import IssueError, due_issues
+    from newsticker.issues.services import due_issues
 
     sender = IssueSender(app, settings)
     with app.app_context(), sender._request_context():
@@ -509,7 +510,7 @@ def start_due_issues(
             start = partial(services.start_issue, issue_id=issue_id, now=now, settings=settings)
             try:
                 report = sender.in_transaction(start)
-            except (IssueError, services.DeliveryError) as exc:
+            except UserError as exc:
                 logger.error("issue %s cannot be sent: %s", issue_id, exc)
                 continue
             if report is not None:

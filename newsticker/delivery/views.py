@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.db import db, utcnow
+from newsticker.core.errors import UserError
 from newsticker.core.mail import SmtpTransport
 from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
 from newsticker.delivery import services
 from newsticker.delivery.models import SEND_STATE_LABELS, SendState
 from newsticker.issues.models import STATUS_LABELS, Issue, IssueStatus
-from newsticker.issues.services import IssueError
 
 bp = Blueprint("delivery", __name__, url_prefix="/redaktion/versand")
 protect_editor_blueprint(bp)
@@ -157,7 +157,7 @@ def send_held(issue_id: int) -> ResponseReturnValue:
                 s, issue_id, now=utcnow(), settings=settings, allow_held=True, actor=_actor()
             )
         )
-    except (IssueError, services.DeliveryError) as exc:
+    except UserError as exc:
         return _refuse(issue_id, str(exc))
     if report is None:
         return _refuse(issue_id, _("This issue is not waiting to be sent."))
