@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request
@@ -15,8 +14,7 @@ from werkzeug.wrappers import Response
 
 from newsticker.core.db import db
 from newsticker.core.i18n import LANGUAGE_COOKIE, LANGUAGES
-from newsticker.core.mail import SmtpTransport
-from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
+from newsticker.core.unit_of_work import app_dispatcher, commit, rollback
 
 logger = logging.getLogger(__name__)
 
@@ -82,28 +80,15 @@ def _finish_transaction(response: Response) -> Response:
     """Commit the request's work, or roll it back when the answer is an error."""
     session = db.session
     if response.status_code >= 400:
-        session.rollback()
-        take_pending_ids(session)
+        rollback(session)
         return response
-    session.commit()
-    ids = take_pending_ids(session)
-    if ids:
-        # After the commit: a mail can never announce data that was rolled back, and a
-        # relay that is down only delays the mail (the scheduler retries it).
-        factory = db.session_factory
-        transport = SmtpTransport(current_app.config["NEWSTICKER_SETTINGS"].smtp)
-        if current_app.config.get("SEND_MAIL_SYNC"):
-            send_queued_mail(factory, transport, ids=ids)
-        else:
-            response.call_on_close(lambda: _send_quietly(factory, transport, ids))
+    dispatch = app_dispatcher(current_app._get_current_object())  # type: ignore[attr-defined]
+    if current_app.config.get("SEND_MAIL_SYNC"):
+        commit(session, dispatch)
+    else:
+        # Sent once the answer is out: the visitor never waits for the relay.
+        commit(session, lambda ids: response.call_on_close(lambda: dispatch(ids)))
     return response
-
-
-def _send_quietly(factory: Any, transport: SmtpTransport, ids: list[int]) -> None:
-    try:
-        send_queued_mail(factory, transport, ids=ids)
-    except Exception:
-        logger.exception("sending queued mails %s failed; the scheduler will retry", ids)
 
 
 def _security_headers(response: Response) -> Response:

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newsticker.core.db import Base, UTCDateTime, utcnow
+from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
 
 
 class ItemKind(StrEnum):
@@ -67,7 +67,9 @@ class Item(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.SUBMITTED.value)
+    status: Mapped[ItemStatus] = mapped_column(
+        StatusType(ItemStatus, 20), default=ItemStatus.SUBMITTED
+    )
     title: Mapped[str] = mapped_column(String(200))
     # Case- and space-folded title, for finding duplicates (same title and start).
     title_key: Mapped[str] = mapped_column(String(200), default="")

@@ -474,7 +474,7 @@ def withdraw_item(session: Session, item: Item, *, now: datetime) -> None:
         raise ItemError(
             _l("This submission has already been reviewed, so it can no longer be withdrawn here.")
         )
-    item.status = ItemStatus.WITHDRAWN.value
+    item.status = ItemStatus.WITHDRAWN
     item.updated_at = now
     _audit(item, "withdrawn", actor="submitter")
     session.flush()
@@ -489,7 +489,7 @@ def approve_item(session: Session, item: Item, *, user_id: int | None, now: date
         raise ItemError(_l("Only submitted or rejected items can be approved."))
     if item.last_ends_at is not None and item.last_ends_at < now:
         raise ItemError(_l("This item is already over, so it cannot be published any more."))
-    item.status = ItemStatus.APPROVED.value
+    item.status = ItemStatus.APPROVED
     item.approved_at = now
     item.approved_by_id = user_id
     item.rejection_reason = ""
@@ -509,7 +509,7 @@ def reject_item(
         raise ItemError(_l("Only submitted or approved items can be rejected."))
     if not reason.strip():
         raise ItemError(_l("Please give a reason; the submitter will read it."))
-    item.status = ItemStatus.REJECTED.value
+    item.status = ItemStatus.REJECTED
     item.rejection_reason = reason.strip()
     item.updated_at = now
     _audit(item, "rejected", actor="editor", user_id=user_id, note=item.rejection_reason)
@@ -558,7 +558,7 @@ def merge_item(
         changes=filled,
         note=f"#{duplicate.id}",
     )
-    duplicate.status = ItemStatus.REJECTED.value
+    duplicate.status = ItemStatus.REJECTED
     duplicate.duplicate_of_id = target.id
     duplicate.updated_at = now
     _audit(duplicate, "merged_into", actor="editor", user_id=user_id, note=f"#{target.id}")
@@ -808,7 +808,7 @@ def expire_items(
         )
     )
     for item in ended:
-        item.status = ItemStatus.EXPIRED.value
+        item.status = ItemStatus.EXPIRED
         item.updated_at = now
         _audit(item, "expired", actor="system")
         run.expired += 1
