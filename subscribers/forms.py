@@ -23,8 +23,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from newsticker.config import Settings
+from newsticker.core.addresses import InvalidAddress, normalise_address
 from newsticker.core.markup import has_control_chars
-from subscribers.addresses import InvalidAddress, normalise_address
 from subscribers.csvio import NAME_MAX_LENGTH
 from subscribers.models import STATUS_LABELS
 

@@ -774,7 +774,7 @@ def restore_issue(
 
 def parse_addresses(raw: str) -> list[str]:
     """Return the addresses of a comma- or line-separated list, or raise IssueError."""
-    from subscribers.addresses import InvalidAddress, normalise_address
+    from newsticker.core.addresses import InvalidAddress, normalise_address
 
     parts = [p.strip() for p in re.split(r"[,;\n\r]+", raw or "") if p.strip()]
     if not parts:

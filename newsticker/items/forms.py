@@ -43,12 +43,12 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from newsticker.core.addresses import InvalidAddress, normalise_address
 from newsticker.core.markup import has_control_chars
 from newsticker.items.images import ImageError, ProcessedImage, process_image
 from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, STATUS_LABELS, Item, ItemKind
 from newsticker.items.recurrence import MAX_COUNT, MAX_INTERVAL, Recurrence
 from newsticker.items.services import ItemData, check_item_data, item_recurrence
-from subscribers.addresses import InvalidAddress, normalise_address
 
 # Languages events are held in and content is written in; Flensburg's communities first.
 LANGUAGE_CODES = (
