@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import importlib
 import json
 import logging
 import os
@@ -12,85 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from flask import Flask
 
-from newsticker.config import CONFIG_ENV, ConfigError, Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
+from newsticker.config import CONFIG_ENV, Settings
+from newsticker.core.commandline import Context, pass_context, with_app
+from newsticker.core.unit_of_work import app_unit_of_work
 
 DEMO_EDITOR = "redaktion@flensburg.example"
-
-
-class Context:
-    """What every command shares: where the config is, and the app once built."""
-
-    def __init__(self, config_path: str | None) -> None:
-        self.config_path = config_path
-        self._settings: Settings | None = None
-
-    def settings(self, **overrides: Any) -> Settings:
-        """Load the settings once, stopping with the config error if they are bad."""
-        if self._settings is None or overrides:
-            try:
-                self._settings = load_settings(self.config_path, overrides=overrides or None)
-            except ConfigError as exc:
-                raise click.ClickException(str(exc)) from exc
-        return self._settings
-
-    def app(self, **overrides: Any) -> Flask:
-        """Build the Flask app from the settings."""
-        from newsticker import create_app
-
-        try:
-            return create_app(self.settings(**overrides))
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-
-pass_context = click.make_pass_decorator(Context)
-
-
-@contextmanager
-def command_transaction(app: Flask) -> Iterator[Any]:
-    """Run a command's work in one transaction; send the mails it queued after the commit."""
-    from newsticker.core.db import db
-    from newsticker.core.mail import SmtpTransport
-    from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
-
-    base_url = app.config["NEWSTICKER_SETTINGS"].site.base_url
-    with app.app_context(), app.test_request_context(base_url=base_url):
-        session = db.session
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        ids = take_pending_ids(session)
-        if ids:
-            send_queued_mail(
-                db.session_factory,
-                SmtpTransport(app.config["NEWSTICKER_SETTINGS"].smtp),
-                ids=ids,
-            )
-
-
-def with_app(func: F) -> F:
-    """Give the command an app and a session inside one transaction."""
-
-    @functools.wraps(func)
-    @pass_context
-    def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
-        app = ctx.app()
-        with command_transaction(app) as session:
-            return func(app, session, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -253,7 +182,7 @@ def up(ctx: Context, host: str, port: int, no_scheduler: bool) -> None:
     upgrade_database(settings.database_url)
     app = ctx.app(**overrides)
     password = secrets.token_urlsafe(12)
-    with command_transaction(app) as session:
+    with app_unit_of_work(app) as session:
         report = load_demo(session, settings)
         user = find_user(session, DEMO_EDITOR)
         if user is None:
@@ -311,27 +240,19 @@ def _start_scheduler(
     return process
 
 
-# Feature packages add their own commands (import-subscribers, draft-issue, ...).
-FEATURE_COMMANDS = (
-    "subscribers.commands",
-    "newsticker.issues.commands",
-    "newsticker.delivery.commands",
-)
+def _add_feature_commands() -> None:
+    # Feature packages define their commands at module level (import-subscribers,
+    # draft-issue, send-issue, ...); imported here so the packages never import this one.
+    from newsticker.delivery import commands as delivery_commands
+    from newsticker.issues import commands as issue_commands
+    from subscribers import commands as subscriber_commands
+
+    for module in (subscriber_commands, issue_commands, delivery_commands):
+        for command in module.COMMANDS:
+            cli.add_command(command)
 
 
-def _register_feature_commands() -> None:
-    for name in FEATURE_COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # Only a feature that is not there at all is skipped; a broken one is an error.
-            if not exc.name or not (name == exc.name or name.startswith(exc.name + ".")):
-                raise
-            continue
-        module.register(cli)
-
-
-_register_feature_commands()
+_add_feature_commands()
 
 
 def main() -> int:

@@ -1,6 +1,8 @@
-"""Plain functions the scheduler runs; each opens its services and returns what it did.
+"""Plain functions the scheduler runs; each calls its services and returns what it did.
 
-Every job runs inside an app context, is idempotent and is safe to run twice.
+Every job runs in one unit of work that `newsticker.scheduling` owns: a job only
+flushes, the scheduler commits when it returns (rolls back when it raises) and then
+sends the mail it queued. Jobs are idempotent and safe to run twice.
 """
 
 from __future__ import annotations
@@ -36,9 +38,7 @@ def purge_mail_queue() -> int:
     """Delete sent and failed transactional mails past the retention period."""
     settings = get_settings()
     cutoff = utcnow() - timedelta(days=settings.retention.mail_queue_days)
-    count = purge_old_mail(db.session, cutoff)
-    db.session.commit()
-    return count
+    return purge_old_mail(db.session, cutoff)
 
 
 def purge_delivery_records() -> int:
@@ -48,7 +48,6 @@ def purge_delivery_records() -> int:
     settings = get_settings()
     cutoff = utcnow() - timedelta(days=settings.retention.delivery_record_days)
     count = purge_records(db.session, before=cutoff)
-    db.session.commit()
     if count:
         logger.info("delivery: deleted %s records of sends that ended before %s", count, cutoff)
     return count
@@ -67,7 +66,6 @@ def expire_items() -> ExpiryRun:
         retention_days=settings.retention.rejected_item_days,
         upload_dir=upload_dir(),
     )
-    db.session.commit()
     if run.expired or run.purged or run.anonymised:
         logger.info(
             "items: expired %s, purged %s, anonymised %s", run.expired, run.purged, run.anonymised
@@ -80,7 +78,6 @@ def purge_pending_signups() -> PurgeRun:
     from subscribers.services import purge_pending_signups as purge
 
     run = purge(db.session, now=utcnow(), days=get_settings().retention.pending_signup_days)
-    db.session.commit()
     if run.confirmations or run.subscriptions or run.subscribers:
         logger.info(
             "sign-ups: purged %s links, %s subscriptions, %s subscribers",
@@ -95,18 +92,16 @@ def process_bounces() -> BounceRun:
     """Count the returned mails in the configured Maildir and IMAP folder (if any)."""
     from pathlib import Path
 
-    from subscribers.mailboxes import MailboxError, process_imap, process_maildir
+    from subscribers.mailboxes import process_imap, process_maildir
 
     settings = get_settings()
     run = BounceRun()
-    try:
-        if settings.schedule.bounce_maildir:
-            run.add(process_maildir(db.session, Path(settings.schedule.bounce_maildir)))
-        if settings.bounces.imap_host:
-            run.add(process_imap(db.session))
-    except MailboxError:
-        logger.exception("bounce processing failed; the next run tries again")
-        db.session.rollback()
+    # A mailbox that cannot be read raises: the scheduler rolls back and logs it, and
+    # the next run tries again.
+    if settings.schedule.bounce_maildir:
+        run.add(process_maildir(db.session, Path(settings.schedule.bounce_maildir)))
+    if settings.bounces.imap_host:
+        run.add(process_imap(db.session))
     return run
 
 
@@ -145,7 +140,6 @@ def prepare_weekly_draft() -> list[int]:
         if result.created or result.added:
             queue_draft_notice(session, result.issue, template="delivery_draft_ready")
             ready.append(result.issue.id)
-    _commit_and_send()
     return ready
 
 
@@ -180,14 +174,4 @@ def remind_editors_of_draft() -> list[int]:
             continue
         queue_draft_notice(session, draft, template="delivery_draft_reminder")
         reminded.append(draft.id)
-    _commit_and_send()
     return reminded
-
-
-def _commit_and_send() -> None:
-    from newsticker.core.mailqueue import take_pending_ids
-
-    db.session.commit()
-    ids = take_pending_ids(db.session)
-    if ids:
-        send_queued_mail(db.session_factory, SmtpTransport(get_settings().smtp), ids=ids)

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from newsticker.config import ConfigError, Settings, load_settings
+from newsticker.core.unit_of_work import app_unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +95,11 @@ class LeaderLock:
             self._file = None
 
 
-def in_app_context(app: Flask, func: Callable[[], Any]) -> Callable[[], Any]:
-    """Wrap a job so it runs in an app context with a request context for url_for."""
+def in_unit_of_work(app: Flask, func: Callable[[], Any]) -> Callable[[], Any]:
+    """Wrap a job so it runs in one unit of work: commit when it returns, then send mail."""
 
     def run() -> Any:
-        base_url = app.config["NEWSTICKER_SETTINGS"].site.base_url
-        with app.app_context(), app.test_request_context(base_url=base_url):
+        with app_unit_of_work(app):
             return func()
 
     run.__name__ = getattr(func, "__name__", "job")
@@ -222,7 +222,7 @@ def run_job(name: str) -> Any:
     if _APP is None:
         raise RuntimeError("scheduler app not initialised")
     func = getattr(jobs, name)
-    return in_app_context(_APP, func)()
+    return in_unit_of_work(_APP, func)()
 
 
 def main(argv: list[str] | None = None) -> int:

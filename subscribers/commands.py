@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from newsticker.core.commandline import with_app
 from subscribers.csvio import MAX_IMPORT_BYTES
 
 PROGRESS_FROM_ROWS = 2000
@@ -67,183 +68,183 @@ def _report_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}-report.csv")
 
 
-def register(cli: click.Group) -> None:
-    """Add the subscriber commands to the `newsticker` command."""
-    from newsticker.cli import with_app
+@click.command("import-subscribers")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_publication_option
+@click.option(
+    "--consent-note",
+    required=True,
+    help='How the people on the list consented, e.g. "Signed up at the office, 2021-2025".',
+)
+@click.option("--dry-run", is_flag=True, help="Check the file and print the report only.")
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the report (default: FILE-report.csv next to the file).",
+)
+@with_app
+def import_command(
+    app: Flask,
+    session: Session,
+    file: Path,
+    publication: str,
+    consent_note: str,
+    dry_run: bool,
+    report_file: Path | None,
+) -> None:
+    """Import a CSV list as confirmed subscribers; print a report of what was not imported."""
+    from newsticker.core.db import utcnow
+    from subscribers import importing, services
+    from subscribers.csvio import ImportFileError, write_report_csv
 
-    @cli.command("import-subscribers")
-    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-    @_publication_option
-    @click.option(
-        "--consent-note",
-        required=True,
-        help='How the people on the list consented, e.g. "Signed up at the office, 2021-2025".',
-    )
-    @click.option("--dry-run", is_flag=True, help="Check the file and print the report only.")
-    @click.option(
-        "--report",
-        "report_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Where to write the report (default: FILE-report.csv next to the file).",
-    )
-    @with_app
-    def import_command(
-        app: Flask,
-        session: Session,
-        file: Path,
-        publication: str,
-        consent_note: str,
-        dry_run: bool,
-        report_file: Path | None,
-    ) -> None:
-        """Import a CSV list as confirmed subscribers; print a report of what was not imported."""
-        from newsticker.core.db import utcnow
-        from subscribers import importing, services
-        from subscribers.csvio import ImportFileError, write_report_csv
-
-        _check_publication(app, publication)
-        note = consent_note.strip()
-        if len(note) < 10:
-            raise click.BadParameter(
-                "say how the people on the list consented (at least 10 characters)",
-                param_hint="--consent-note",
-            )
-        try:
-            size = file.stat().st_size
-        except OSError as exc:
-            raise click.BadParameter(
-                f"cannot read {file}: {exc.strerror}", param_hint="FILE"
-            ) from exc
-        if size > MAX_IMPORT_BYTES:
-            raise click.ClickException(
-                f"{file}: the file is too large ({size / 1024 / 1024:.0f} MB); "
-                f"at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB are allowed."
-            )
-        data = file.read_bytes()
-        progress = _ProgressBars()
-        try:
-            plan = importing.plan_import(
+    _check_publication(app, publication)
+    note = consent_note.strip()
+    if len(note) < 10:
+        raise click.BadParameter(
+            "say how the people on the list consented (at least 10 characters)",
+            param_hint="--consent-note",
+        )
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {file}: {exc.strerror}", param_hint="FILE") from exc
+    if size > MAX_IMPORT_BYTES:
+        raise click.ClickException(
+            f"{file}: the file is too large ({size / 1024 / 1024:.0f} MB); "
+            f"at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB are allowed."
+        )
+    data = file.read_bytes()
+    progress = _ProgressBars()
+    try:
+        plan = importing.plan_import(
+            session,
+            data,
+            publication=publication,
+            salts=services.current_salts(),
+            progress=progress,
+        )
+        progress.close()
+        if dry_run:
+            imported, problems = len(plan.accepted), plan.problems
+        else:
+            result = importing.run_import(
                 session,
-                data,
+                plan,
                 publication=publication,
-                salts=services.current_salts(),
+                consent_note=note,
+                actor="cli",
+                channel="cli",
+                filename=file.name,
+                now=utcnow(),
                 progress=progress,
             )
             progress.close()
-            if dry_run:
-                imported, problems = len(plan.accepted), plan.problems
-            else:
-                result = importing.run_import(
-                    session,
-                    plan,
-                    publication=publication,
-                    consent_note=note,
-                    actor="cli",
-                    channel="cli",
-                    filename=file.name,
-                    now=utcnow(),
-                    progress=progress,
-                )
-                progress.close()
-                imported, problems = result.imported, result.problems
-        except ImportFileError as exc:
-            progress.close()
-            raise click.ClickException(f"{file}: {exc}") from exc
-        for line in problems:
-            click.echo(f"row {line.row_number}: {line.value!r}: {line.reason}")
-        target = report_file or _report_path(file)
-        if problems:
-            try:
-                target.write_text(write_report_csv(problems), encoding="utf-8-sig")
-            except OSError as exc:
-                click.echo(f"Could not write the report to {target}: {exc.strerror}", err=True)
-            else:
-                click.echo(f"Report written to {target}")
-        verb = "would import" if dry_run else "imported"
-        click.echo(
-            f"{plan.rows_total} rows: {verb} {imported}, skipped {plan.unchanged} "
-            f"(already subscribed), not imported {len(problems)} "
-            f"(invalid, duplicate, erased or unsubscribed)."
-        )
-
-    @cli.command("export-subscribers")
-    @_publication_option
-    @click.option(
-        "--status",
-        "statuses",
-        multiple=True,
-        type=click.Choice(["confirmed", "pending", "unsubscribed", "bounced"]),
-        help="Statuses to export (repeatable; default: confirmed).",
-    )
-    @click.option(
-        "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Write to this file instead of standard output.",
-    )
-    @with_app
-    def export_command(
-        app: Flask,
-        session: Session,
-        publication: str,
-        statuses: tuple[str, ...],
-        output: Path | None,
-    ) -> None:
-        """Write a publication's subscribers as CSV (formula-safe cells) to standard output."""
-        from subscribers.importing import export_csv
-
-        _check_publication(app, publication)
-        text = export_csv(session, publication, statuses=statuses or None)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            output.write_text(text, encoding="utf-8-sig")
-            click.echo(f"Written to {output}", err=True)
-
-    @cli.command("process-bounces")
-    @click.option(
-        "--maildir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Maildir with returned mails (default: schedule.bounce_maildir).",
-    )
-    @click.option("--imap", "use_imap", is_flag=True, help="Read the [bounces] IMAP mailbox.")
-    @with_app
-    def process_bounces_command(
-        app: Flask, session: Session, maildir: Path | None, use_imap: bool
-    ) -> None:
-        """Read returned mails, count bounces and take undeliverable addresses off the list."""
-        from subscribers.mailboxes import MailboxError, process_imap, process_maildir
-
-        settings = app.config["NEWSTICKER_SETTINGS"]
-        path = maildir or (
-            Path(settings.schedule.bounce_maildir) if settings.schedule.bounce_maildir else None
-        )
-        if path is None and not use_imap:
-            raise click.UsageError("give --maildir PATH or --imap (or set schedule.bounce_maildir)")
+            imported, problems = result.imported, result.problems
+    except ImportFileError as exc:
+        progress.close()
+        raise click.ClickException(f"{file}: {exc}") from exc
+    for line in problems:
+        click.echo(f"row {line.row_number}: {line.value!r}: {line.reason}")
+    target = report_file or _report_path(file)
+    if problems:
         try:
-            if path is not None:
-                run = process_maildir(session, path)
-                click.echo(f"{path}: {run}")
-            if use_imap:
-                run = process_imap(session)
-                click.echo(f"IMAP {settings.bounces.imap_host}: {run}")
-        except MailboxError as exc:
-            raise click.ClickException(str(exc)) from exc
+            target.write_text(write_report_csv(problems), encoding="utf-8-sig")
+        except OSError as exc:
+            click.echo(f"Could not write the report to {target}: {exc.strerror}", err=True)
+        else:
+            click.echo(f"Report written to {target}")
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        f"{plan.rows_total} rows: {verb} {imported}, skipped {plan.unchanged} "
+        f"(already subscribed), not imported {len(problems)} "
+        f"(invalid, duplicate, erased or unsubscribed)."
+    )
 
-    @cli.command("erase-subscriber")
-    @click.argument("email")
-    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-    @with_app
-    def erase_command(app: Flask, session: Session, email: str, yes: bool) -> None:
-        """Erase a subscriber and everything about them (GDPR Art. 17)."""
-        from subscribers import services
 
-        subscriber = services.find_subscriber(session, email)
-        if subscriber is None:
-            raise click.ClickException(f"no subscriber with the address {email!r}")
-        if not yes:
-            click.confirm(f"Erase {subscriber.email} and all their data?", abort=True)
-        services.erase_subscriber(session, subscriber, salts=services.current_salts())
-        click.echo(f"Erased {email}.")
+@click.command("export-subscribers")
+@_publication_option
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["confirmed", "pending", "unsubscribed", "bounced"]),
+    help="Statuses to export (repeatable; default: confirmed).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+@with_app
+def export_command(
+    app: Flask,
+    session: Session,
+    publication: str,
+    statuses: tuple[str, ...],
+    output: Path | None,
+) -> None:
+    """Write a publication's subscribers as CSV (formula-safe cells) to standard output."""
+    from subscribers.importing import export_csv
+
+    _check_publication(app, publication)
+    text = export_csv(session, publication, statuses=statuses or None)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8-sig")
+        click.echo(f"Written to {output}", err=True)
+
+
+@click.command("process-bounces")
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Maildir with returned mails (default: schedule.bounce_maildir).",
+)
+@click.option("--imap", "use_imap", is_flag=True, help="Read the [bounces] IMAP mailbox.")
+@with_app
+def process_bounces_command(
+    app: Flask, session: Session, maildir: Path | None, use_imap: bool
+) -> None:
+    """Read returned mails, count bounces and take undeliverable addresses off the list."""
+    from subscribers.mailboxes import MailboxError, process_imap, process_maildir
+
+    settings = app.config["NEWSTICKER_SETTINGS"]
+    path = maildir or (
+        Path(settings.schedule.bounce_maildir) if settings.schedule.bounce_maildir else None
+    )
+    if path is None and not use_imap:
+        raise click.UsageError("give --maildir PATH or --imap (or set schedule.bounce_maildir)")
+    try:
+        if path is not None:
+            run = process_maildir(session, path)
+            click.echo(f"{path}: {run}")
+        if use_imap:
+            run = process_imap(session)
+            click.echo(f"IMAP {settings.bounces.imap_host}: {run}")
+    except MailboxError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command("erase-subscriber")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_app
+def erase_command(app: Flask, session: Session, email: str, yes: bool) -> None:
+    """Erase a subscriber and everything about them (GDPR Art. 17)."""
+    from subscribers import services
+
+    subscriber = services.find_subscriber(session, email)
+    if subscriber is None:
+        raise click.ClickException(f"no subscriber with the address {email!r}")
+    if not yes:
+        click.confirm(f"Erase {subscriber.email} and all their data?", abort=True)
+    services.erase_subscriber(session, subscriber, salts=services.current_salts())
+    click.echo(f"Erased {email}.")
+
+
+COMMANDS = [import_command, export_command, process_bounces_command, erase_command]

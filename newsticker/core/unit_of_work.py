@@ -6,6 +6,9 @@ transaction (`mailqueue.queue_mail`) and handed to the dispatcher after the comm
 mail never announces data that was rolled back, and a relay that is down only delays it
 (the scheduler retries what is still pending).
 
+Other work that must wait for the commit (deleting a replaced image file, say) is
+registered with `after_commit`; a rollback forgets it.
+
 Every such caller goes through `commit`/`rollback` here, or through `unit_of_work` or
 `app_unit_of_work`, which use them.
 """
@@ -30,6 +33,13 @@ logger = logging.getLogger(__name__)
 Dispatch = Callable[[list[int]], object]
 """Sends the queued mails with these ids (now, or later in the background)."""
 
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: Session, work: Callable[[], object]) -> None:
+    """Run work once the session's transaction has committed (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(work)
+
 
 class MailDispatcher:
     """Send queued transactional mails by id over the configured relay."""
@@ -53,6 +63,12 @@ def commit(session: Session, dispatch: Dispatch | None) -> None:
     """Commit the session, then hand the mails queued in it to dispatch."""
     session.commit()
     ids = take_pending_ids(session)
+    for work in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            work()
+        except Exception:
+            # The data is committed; a leftover file is harmless, a lost answer is not.
+            logger.exception("work after commit failed")
     if ids and dispatch is not None:
         dispatch(ids)
 
@@ -61,6 +77,7 @@ def rollback(session: Session) -> None:
     """Roll the session back and forget the mails queued in it (they were rolled back too)."""
     session.rollback()
     take_pending_ids(session)
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 @contextmanager

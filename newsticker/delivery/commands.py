@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Flask
 
+from newsticker.core.commandline import pass_context, with_app
 from newsticker.core.db import db, utcnow
 from newsticker.core.errors import UserError
 from newsticker.delivery import services
@@ -19,75 +20,74 @@ EXIT_NOT_DONE = 1  # paused, cancelled or stopped: not every recipient was handl
 EXIT_QUEUED = 3  # scheduled for later: the scheduler sends it then
 
 
-def register(cli: click.Group) -> None:
-    """Add the delivery commands to the `newsticker` command."""
-    from newsticker.cli import pass_context, with_app
+@click.command("send-issue")
+@click.argument("issue_id", type=int)
+@click.option(
+    "--now",
+    "send_now",
+    is_flag=True,
+    help="Send a scheduled issue now, before its time (drafts are never sent).",
+)
+@pass_context
+def send_issue_command(ctx: Any, issue_id: int, send_now: bool) -> None:
+    """Send an issue here with a progress bar (or join workers already sending it).
 
-    @cli.command("send-issue")
-    @click.argument("issue_id", type=int)
-    @click.option(
-        "--now",
-        "send_now",
-        is_flag=True,
-        help="Send a scheduled issue now, before its time (drafts are never sent).",
-    )
-    @pass_context
-    def send_issue_command(ctx: Any, issue_id: int, send_now: bool) -> None:
-        """Send an issue here with a progress bar (or join workers already sending it).
+    Exits 0 only when every recipient was sent or finally failed; 1 when the send is
+    paused, cancelled or interrupted; 3 when the issue is scheduled for later and
+    --now was not given (the scheduler sends it then).
+    """
+    app = ctx.app()
+    code = _send_issue(app, issue_id, send_now)
+    if code:
+        raise SystemExit(code)
 
-        Exits 0 only when every recipient was sent or finally failed; 1 when the send is
-        paused, cancelled or interrupted; 3 when the issue is scheduled for later and
-        --now was not given (the scheduler sends it then).
-        """
-        app = ctx.app()
-        code = _send_issue(app, issue_id, send_now)
-        if code:
-            raise SystemExit(code)
 
-    @cli.command("pause-issue")
-    @click.argument("issue_id", type=int)
-    @click.option("--reason", default="paused from the command line", show_default=True)
-    @with_app
-    def pause_issue_command(app: Flask, session: Any, issue_id: int, reason: str) -> None:
-        """Pause sending an issue: workers stop claiming; resume-issue goes on."""
-        if not services.pause_issue(session, issue_id, reason=reason, now=utcnow(), actor="cli"):
-            raise click.ClickException(f"issue {issue_id} is not being sent, so it cannot pause")
-        click.echo(f"Issue {issue_id} paused.")
+@click.command("pause-issue")
+@click.argument("issue_id", type=int)
+@click.option("--reason", default="paused from the command line", show_default=True)
+@with_app
+def pause_issue_command(app: Flask, session: Any, issue_id: int, reason: str) -> None:
+    """Pause sending an issue: workers stop claiming; resume-issue goes on."""
+    if not services.pause_issue(session, issue_id, reason=reason, now=utcnow(), actor="cli"):
+        raise click.ClickException(f"issue {issue_id} is not being sent, so it cannot pause")
+    click.echo(f"Issue {issue_id} paused.")
 
-    @cli.command("resume-issue")
-    @click.argument("issue_id", type=int)
-    @with_app
-    def resume_issue_command(app: Flask, session: Any, issue_id: int) -> None:
-        """Resume a paused issue (run send-issue, or let the scheduler send the rest)."""
-        if not services.resume_issue(session, issue_id, now=utcnow(), actor="cli"):
-            raise click.ClickException(f"issue {issue_id} is not paused")
-        click.echo(f"Issue {issue_id} resumed; the scheduler sends the rest (or: send-issue).")
 
-    @cli.command("cancel-issue")
-    @click.argument("issue_id", type=int)
-    @with_app
-    def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
-        """Cancel an issue; once sending, recipients not yet reached get nothing."""
-        from newsticker.issues.models import Issue
-        from newsticker.issues.services import cancel_issue
+@click.command("resume-issue")
+@click.argument("issue_id", type=int)
+@with_app
+def resume_issue_command(app: Flask, session: Any, issue_id: int) -> None:
+    """Resume a paused issue (run send-issue, or let the scheduler send the rest)."""
+    if not services.resume_issue(session, issue_id, now=utcnow(), actor="cli"):
+        raise click.ClickException(f"issue {issue_id} is not paused")
+    click.echo(f"Issue {issue_id} resumed; the scheduler sends the rest (or: send-issue).")
 
-        now = utcnow()
-        # The write first: it decides (and on SQLite takes the lock before any read).
-        if services.cancel_sending(session, issue_id, now=now, actor="cli"):
-            report = services.get_report(session, issue_id)
-            click.echo(
-                f"Issue {issue_id} cancelled: sent {report.sent if report else 0}, "
-                f"not sent {report.cancelled if report else 0}."
-            )
-            return
-        issue = session.get(Issue, issue_id)
-        if issue is None:
-            raise click.ClickException(f"there is no issue {issue_id}")
-        try:
-            cancel_issue(session, issue, version=None, user_id=None, now=now)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from exc
-        click.echo(f"Issue {issue_id} cancelled.")
+
+@click.command("cancel-issue")
+@click.argument("issue_id", type=int)
+@with_app
+def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
+    """Cancel an issue; once sending, recipients not yet reached get nothing."""
+    from newsticker.issues.models import Issue
+    from newsticker.issues.services import cancel_issue
+
+    now = utcnow()
+    # The write first: it decides (and on SQLite takes the lock before any read).
+    if services.cancel_sending(session, issue_id, now=now, actor="cli"):
+        report = services.get_report(session, issue_id)
+        click.echo(
+            f"Issue {issue_id} cancelled: sent {report.sent if report else 0}, "
+            f"not sent {report.cancelled if report else 0}."
+        )
+        return
+    issue = session.get(Issue, issue_id)
+    if issue is None:
+        raise click.ClickException(f"there is no issue {issue_id}")
+    try:
+        cancel_issue(session, issue, version=None, user_id=None, now=now)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Issue {issue_id} cancelled.")
 
 
 def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
@@ -207,3 +207,6 @@ def _install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
 def _restore_handlers(previous: dict[int, Any]) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)
+
+
+COMMANDS = [send_issue_command, pause_issue_command, resume_issue_command, cancel_issue_command]

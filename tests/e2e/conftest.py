@@ -20,8 +20,8 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from newsticker import create_app
-from newsticker.cli import command_transaction
 from newsticker.core.catcher import CaughtMail, MailCatcher, read_caught
+from newsticker.core.unit_of_work import app_unit_of_work
 from tests.conftest import free_port, fresh_database, make_settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -55,7 +55,7 @@ class LiveServer:
 
     def run(self, func: Any) -> Any:
         """Run func(session) in one committed transaction of the server's app."""
-        with command_transaction(self.app) as session:
+        with app_unit_of_work(self.app) as session:
             return func(session)
 
 

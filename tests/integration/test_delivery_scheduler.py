@@ -13,7 +13,7 @@ from newsticker.core.mailqueue import QueuedMail
 from newsticker.delivery import services
 from newsticker.delivery.sender import IssueSender
 from newsticker.issues.models import Issue, IssueStatus
-from newsticker.scheduling import in_app_context, registered_jobs
+from newsticker.scheduling import in_unit_of_work, registered_jobs
 from tests.factories import make_user
 from tests.integration.test_delivery_factories import (
     Relay,
@@ -46,7 +46,7 @@ def recipients(relay):
 def test_down_at_ten_up_at_twenty_past_sends_once_and_records_the_misfire(tmp_path, caplog):
     with Relay() as relay:
         app, issue_id = setup(tmp_path, relay.port, late=timedelta(minutes=20))
-        job = in_app_context(app, jobs.send_due_issues)  # as the scheduler runs it
+        job = in_unit_of_work(app, jobs.send_due_issues)  # as the scheduler runs it
         first = job()
         second = job()
     assert first.started == [issue_id]
@@ -64,7 +64,7 @@ def test_down_at_ten_up_at_twenty_past_sends_once_and_records_the_misfire(tmp_pa
 def test_an_issue_far_past_its_time_is_held_until_an_editor_sends_it(tmp_path):
     with Relay() as relay:
         app, issue_id = setup(tmp_path, relay.port, late=timedelta(hours=3))
-        job = in_app_context(app, jobs.send_due_issues)
+        job = in_unit_of_work(app, jobs.send_due_issues)
         run = job()
         assert run.held == [issue_id] and run.started == []
         assert job().held == []  # the editors are told once
@@ -88,14 +88,14 @@ def test_an_issue_far_past_its_time_is_held_until_an_editor_sends_it(tmp_path):
 
 def test_rescheduling_a_held_issue_lets_the_new_time_decide(tmp_path):
     app, issue_id = setup(tmp_path, 1, late=timedelta(hours=3), count=0)
-    in_app_context(app, jobs.send_due_issues)()
+    in_unit_of_work(app, jobs.send_due_issues)()
 
     def reschedule(session):
         issue = session.get(Issue, issue_id)
         issue.scheduled_at = utcnow() - timedelta(seconds=5)
 
     in_transaction(app, reschedule)
-    run = in_app_context(app, jobs.send_due_issues)()
+    run = in_unit_of_work(app, jobs.send_due_issues)()
     assert run.started == [issue_id]
 
 
@@ -123,12 +123,12 @@ def test_jobs_and_their_times_come_from_the_settings(app):
     assert defaults["prepare-weekly-draft"]["trigger_args"]["hour"] == 8
 
 
-def test_the_weekly_draft_is_prepared_and_the_editors_told_once(db, caught):
+def test_the_weekly_draft_is_prepared_and_the_editors_told_once(app, db, caught):
     make_user(db, EDITOR)
     make_item(db, title="Sprachcafé")
-    drafted = jobs.prepare_weekly_draft()
+    drafted = in_unit_of_work(app, jobs.prepare_weekly_draft)()
     assert len(drafted) == 1
-    assert jobs.prepare_weekly_draft() == []  # nothing new: no second mail
+    assert in_unit_of_work(app, jobs.prepare_weekly_draft)() == []  # nothing new: no second mail
     issue = db.get(Issue, drafted[0])
     assert issue.status == IssueStatus.DRAFT.value and issue.publication == "ticker"
     mails = [m for m in caught() if m.to == EDITOR]
@@ -137,13 +137,15 @@ def test_the_weekly_draft_is_prepared_and_the_editors_told_once(db, caught):
 
 
 @pytest.mark.parametrize(("days", "reminded"), [(1, True), (2, False)])
-def test_editors_are_reminded_the_day_before_when_it_is_still_a_draft(db, caught, days, reminded):
+def test_editors_are_reminded_the_day_before_when_it_is_still_a_draft(
+    app, db, caught, days, reminded
+):
     make_user(db, EDITOR)
     planned = datetime.combine(today() + timedelta(days=days), time(10), TZ)
     issue = make_issue(db, items=[make_item(db)], window_start=planned)
     db.flush()
-    assert bool(jobs.remind_editors_of_draft()) is reminded
-    assert jobs.remind_editors_of_draft() == []  # never twice
+    assert bool(in_unit_of_work(app, jobs.remind_editors_of_draft)()) is reminded
+    assert in_unit_of_work(app, jobs.remind_editors_of_draft)() == []  # never twice
     mails = [m for m in caught() if m.to == EDITOR]
     assert len(mails) == (1 if reminded else 0)
     if reminded:

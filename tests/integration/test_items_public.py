@@ -195,6 +195,7 @@ def test_unpublished_item_pages_are_hidden(client, db, status):
 
 def test_expiry_job(app, db):
     from newsticker import jobs
+    from newsticker.scheduling import in_unit_of_work
 
     past = utcnow() - timedelta(days=2)
     ended = make_item(db, title="Vorbei", starts_at=past, ends_at=past + timedelta(hours=1))
@@ -202,14 +203,16 @@ def test_expiry_job(app, db):
     old_rejected = make_item(db, title="Alt abgelehnt", status="rejected")
     old_rejected.updated_at = utcnow() - timedelta(days=400)
     db.flush()
-    run = jobs.expire_items()
+    old_rejected_id = old_rejected.id
+    run = in_unit_of_work(app, jobs.expire_items)()
     assert (run.expired, run.purged) == (1, 1)
+    db.expire_all()
     db.refresh(ended)
     db.refresh(current)
     assert ended.status == "expired" and current.status == "approved"
-    assert db.get(Item, old_rejected.id) is None
+    assert db.get(Item, old_rejected_id) is None
     # Idempotent: a second run changes nothing.
-    again = jobs.expire_items()
+    again = in_unit_of_work(app, jobs.expire_items)()
     assert (again.expired, again.purged) == (0, 0)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, select, text
 
 from newsticker import jobs
 from newsticker.core.db import utcnow
+from newsticker.scheduling import in_unit_of_work
 from subscribers import mailboxes, services
 from subscribers.models import BounceEvent, ConsentEvent, Subscription
 from tests.integration.test_subscribers_factories import keyring, make_subscriber
@@ -193,11 +194,9 @@ class TestJob:
     def test_scheduler_job_reads_the_configured_maildir(self, app, db):
         make_subscriber(db, "inge.thomsen@example.net")
         db.commit()
-        with app.test_request_context():
-            run = jobs.process_bounces()
+        run = in_unit_of_work(app, jobs.process_bounces)()
         assert (run.read, run.hard, run.marked) == (9, 1, 1)
-        with app.test_request_context():
-            assert jobs.process_bounces().read == 0
+        assert in_unit_of_work(app, jobs.process_bounces)().read == 0
 
 
 class FakeImap:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from newsticker import jobs
 from newsticker.core.db import utcnow
-from newsticker.scheduling import registered_jobs
+from newsticker.scheduling import in_unit_of_work, registered_jobs
 from subscribers import services
 from subscribers.demo import load_demo_subscribers
 from subscribers.models import Confirmation, ConsentEvent, Subscriber, Subscription
@@ -99,8 +99,7 @@ def test_purge_deletes_stale_sign_ups_with_their_ip_and_keeps_proof(app, client,
     ).one().created_at = eight_days_ago
     db.commit()
 
-    with app.test_request_context():
-        run = jobs.purge_pending_signups()
+    run = in_unit_of_work(app, jobs.purge_pending_signups)()
     assert (run.subscribers, run.subscriptions) == (1, 2)
     db.expire_all()
     assert sorted(db.scalars(select(Subscriber.email))) == [
@@ -111,8 +110,7 @@ def test_purge_deletes_stale_sign_ups_with_their_ip_and_keeps_proof(app, client,
         "127.0.0.1"
     ]  # only the confirmed sign-up keeps its request line (its proof)
     assert db.scalar(select(func.count()).select_from(Confirmation)) == 0
-    with app.test_request_context():
-        again = jobs.purge_pending_signups()
+    again = in_unit_of_work(app, jobs.purge_pending_signups)()
     assert (again.subscribers, again.subscriptions, again.confirmations) == (0, 0, 0)
 
 
@@ -125,8 +123,7 @@ def test_scheduler_knows_the_subscriber_jobs(app):
 
 
 def test_jobs_are_safe_without_a_bounce_source(app):
-    with app.test_request_context():
-        assert jobs.process_bounces().read == 0
+    assert in_unit_of_work(app, jobs.process_bounces)().read == 0
 
 
 def test_demo_subscribers_are_idempotent(app, db):

@@ -5,7 +5,13 @@ from sqlalchemy import func, select
 
 from newsticker.core.mailqueue import QueuedMail, queue_mail, take_pending_ids
 from newsticker.core.site import site_links
-from newsticker.core.unit_of_work import app_unit_of_work, commit, rollback, unit_of_work
+from newsticker.core.unit_of_work import (
+    after_commit,
+    app_unit_of_work,
+    commit,
+    rollback,
+    unit_of_work,
+)
 
 
 def _queue(session):
@@ -59,3 +65,28 @@ def test_app_unit_of_work_sends_through_the_relay_after_commit(app, caught):
 
 def test_site_links_follow_the_configured_base_url(app):
     assert site_links(app).url("public.index") == "http://localhost/"
+
+
+def test_work_after_commit_runs_once_after_the_commit_and_never_after_a_rollback(db):
+    done = []
+    after_commit(db, lambda: done.append("kept"))
+    rollback(db)
+    commit(db, None)
+    assert done == []
+    after_commit(db, lambda: done.append("committed"))
+    commit(db, None)
+    commit(db, None)
+    assert done == ["committed"]
+
+
+def test_failing_work_after_commit_is_logged_and_the_rest_still_runs(db, caplog):
+    done = []
+
+    def broken():
+        raise OSError("disk gone")
+
+    after_commit(db, broken)
+    after_commit(db, lambda: done.append("next"))
+    commit(db, None)
+    assert done == ["next"]
+    assert "work after commit failed" in caplog.text
