@@ -15,6 +15,7 @@ from typing import Any
 import click
 from flask import Flask
 
+from newsticker import create_app
 from newsticker.config import CONFIG_ENV, Settings
 from newsticker.core.commandline import Context, pass_context, with_app
 from newsticker.core.unit_of_work import app_unit_of_work
@@ -41,7 +42,7 @@ def cli(click_ctx: click.Context, config_path: str | None, verbose: bool) -> Non
     # Libraries that narrate every step at INFO: keep the console readable.
     for name in ("alembic", "mail.log", "apscheduler.executors.default"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    click_ctx.obj = Context(config_path)
+    click_ctx.obj = Context(config_path, create_app)
 
 
 @cli.command("check-config")

@@ -21,11 +21,19 @@ from newsticker.core.unit_of_work import app_unit_of_work
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Context:
-    """What every command shares: where the config is, and the app once built."""
+AppFactory = Callable[[Settings], Flask]
 
-    def __init__(self, config_path: str | None) -> None:
+
+class Context:
+    """What every command shares: where the config is, and how to build the app.
+
+    The app factory is handed in by `newsticker.cli` (the composition root), so core
+    never imports the application package above it.
+    """
+
+    def __init__(self, config_path: str | None, app_factory: AppFactory) -> None:
         self.config_path = config_path
+        self.app_factory = app_factory
         self._settings: Settings | None = None
 
     def settings(self, **overrides: Any) -> Settings:
@@ -39,10 +47,8 @@ class Context:
 
     def app(self, **overrides: Any) -> Flask:
         """Build the Flask app from the settings."""
-        from newsticker import create_app
-
         try:
-            return create_app(self.settings(**overrides))
+            return self.app_factory(self.settings(**overrides))
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
 
