@@ -16,6 +16,14 @@ from typing import NoReturn
 
 from newsticker.config import SmtpSettings
 from newsticker.core.db import utcnow
+from newsticker.core.headers import (
+    HeaderError,
+    address_header,
+    clean_text,
+    fold_header,
+    mailbox,
+    parse_mailbox,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +40,34 @@ class PermanentMailError(MailError):
     """The relay refused for good (5xx): do not try this recipient again."""
 
 
+# Headers are built and folded by core.headers and stored as they are: the library
+# never parses (and so never decodes) a value of ours. Where the Python version has it,
+# the generator also refuses a header line that does not start a header or continue one.
+_POLICY = policy.SMTP.clone(refold_source="none")
+if hasattr(policy.SMTP, "verify_generated_headers"):  # Python 3.11.10+, 3.12.5+
+    _POLICY = _POLICY.clone(verify_generated_headers=True)
+_UTF8_POLICY = _POLICY.clone(utf8=True)  # RFC 6532, for an address that needs SMTPUTF8
+# Set by build_message itself, or never to be set from an extra header.
+_RESERVED_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "From",
+        "To",
+        "Cc",
+        "Bcc",
+        "Reply-To",
+        "Sender",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "Return-Path",
+        "MIME-Version",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+    )
+)
+
+
 def build_message(
     *,
     sender: str,
@@ -43,25 +79,50 @@ def build_message(
     message_id: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
-    """Build a multipart/alternative message, text part first, with the SMTP policy."""
-    msg = EmailMessage(policy=policy.SMTP)
+    """Build a multipart/alternative message, text part first, every header built safely.
+
+    `to` is one bare address; `sender` and `reply_to` (from the configuration) may be
+    "Name <address>". Addresses are checked and names re-quoted. Extra headers are
+    unstructured text (List-Unsubscribe and the like), cleaned and encoded like the
+    subject. A value that cannot be used raises MailError.
+    """
     try:
-        msg["From"] = sender
-        msg["To"] = to
-        msg["Subject"] = subject
-        msg["Date"] = format_datetime(utcnow())
-        msg["Message-ID"] = message_id or make_msgid(domain=_domain_of(sender))
+        values = [
+            ("From", _address_value(sender)),
+            ("To", mailbox(to)),
+            ("Subject", fold_header("Subject", subject)),
+            ("Date", format_datetime(utcnow())),
+            ("Message-ID", _message_id(message_id, sender)),
+        ]
         if reply_to:
-            msg["Reply-To"] = reply_to
+            values.append(("Reply-To", _address_value(reply_to)))
         for name, value in (headers or {}).items():
-            msg[name] = value
-    except (ValueError, TypeError) as exc:
-        # The SMTP policy refuses CR/LF in header values: no header injection.
+            if name.lower() in _RESERVED_HEADERS:
+                raise HeaderError(f"{name} is set by build_message itself")
+            values.append((name, fold_header(name, value)))
+    except HeaderError as exc:
         raise MailError(f"invalid header value: {exc}") from exc
+    needs_utf8 = not all(value.isascii() for _name, value in values)
+    msg = EmailMessage(policy=_UTF8_POLICY if needs_utf8 else _POLICY)
+    for name, value in values:
+        msg.set_raw(name, value)
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
     return msg
+
+
+def _address_value(value: str) -> str:
+    name, address = parse_mailbox(value)
+    return address_header(name, address)
+
+
+def _message_id(message_id: str | None, sender: str) -> str:
+    if message_id is None:
+        return make_msgid(domain=_domain_of(sender))
+    if not re.fullmatch(r"<[!-;=?-~]+@[!-;=?-~]+>", message_id):
+        raise HeaderError(f"not a Message-ID: {message_id!r}")
+    return message_id
 
 
 def _domain_of(address: str) -> str:
@@ -70,8 +131,8 @@ def _domain_of(address: str) -> str:
 
 
 def format_address(display_name: str, addr: str) -> str:
-    """Return a correctly quoted "Name <addr>" header value."""
-    return str(Address(display_name=display_name, addr_spec=addr))
+    """Return a correctly quoted "Name <addr>" value (for configuration and display)."""
+    return str(Address(display_name=clean_text(display_name), addr_spec=addr))
 
 
 class SmtpConnection:
