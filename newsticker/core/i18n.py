@@ -1,14 +1,43 @@
-"""Languages of the interface: choose one per request, remember the visitor's choice."""
+"""Languages of the interface: choose one per request, remember the visitor's choice.
+
+Also the one lazy translation function of the project. Flask-Babel's lazy strings
+carry `__html__`, so Jinja treats them as safe markup: a message that quotes input,
+`_l("„%(address)s“ is not valid", address=typed)`, would reach the page unescaped.
+Ours escape like any other text (no catalogue message contains markup), so a value
+interpolated into a message can never become markup. Import `lazy_gettext` (as `_l`)
+from here; a test refuses Flask-Babel's own lazy functions anywhere else.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, request
-from flask_babel import Babel
+from flask_babel import Babel, gettext, ngettext
+from flask_babel.speaklater import LazyString
+from markupsafe import escape
 
 LANGUAGES: dict[str, str] = {"de": "Deutsch", "en": "English"}
 LANGUAGE_COOKIE = "newsticker_lang"
 
 babel = Babel()
+
+
+class LazyText(LazyString):
+    """A message translated when it is shown, in the reader's language, escaped in pages."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyText:
+    """Return a message that is translated when shown (values are escaped in pages)."""
+    return LazyText(gettext, string, **variables)
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **variables: Any) -> LazyText:
+    """Return a singular/plural message that is translated when shown."""
+    return LazyText(ngettext, singular, plural, num, **variables)
 
 
 def select_locale() -> str:
