@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -93,6 +96,36 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+# SQLite: a transaction that reads first and writes later cannot wait for another
+# writer. In WAL mode, when someone else committed after our read began, the upgrade to
+# a write fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT): the busy
+# timeout is never consulted, because waiting could not help a stale snapshot. So work
+# that will write declares it, and its transactions start with BEGIN IMMEDIATE, which
+# takes the write lock first and does wait (busy_timeout). Reading pages stay deferred,
+# so readers never queue behind writers.
+_WRITE_INTENT: ContextVar[bool] = ContextVar("newsticker_write_intent", default=False)
+
+
+def set_write_intent(writes: bool) -> object:
+    """Declare whether transactions begun from here on will write; return a reset token."""
+    return _WRITE_INTENT.set(writes)
+
+
+def reset_write_intent(token: object) -> None:
+    """Undo set_write_intent."""
+    _WRITE_INTENT.reset(token)  # type: ignore[arg-type]
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Begin the transactions of this block as writers (BEGIN IMMEDIATE on SQLite)."""
+    token = _WRITE_INTENT.set(True)
+    try:
+        yield
+    finally:
+        _WRITE_INTENT.reset(token)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -109,7 +142,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITE_INTENT.get() else "BEGIN")
 
 
 def _app_context_id() -> int:

@@ -136,7 +136,7 @@ def fold_header(name: str, value: str) -> str:
 
 def mailbox(address: str) -> str:
     """Return a checked address (email-validator, no DNS), refusing anything else."""
-    if _CONTROL.search(address) or any(ch in address for ch in "<>,;\"() "):
+    if _CONTROL.search(address) or any(ch in address for ch in '<>,;"() '):
         raise HeaderError(f"not a single e-mail address: {address!r}")
     try:
         checked = validate_email(address, check_deliverability=False, allow_smtputf8=True)

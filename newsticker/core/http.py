@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
-from newsticker.core.db import db
+from newsticker.core.db import db, reset_write_intent, set_write_intent
 from newsticker.core.i18n import LANGUAGE_COOKIE, LANGUAGES
 from newsticker.core.unit_of_work import app_dispatcher, commit, rollback
 
@@ -163,9 +163,26 @@ def _handle_unexpected(exc: Exception) -> ResponseReturnValue:
     return _render_error(InternalServerError.code)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _declare_write_intent() -> None:
+    # A form post writes: its transaction takes SQLite's write lock first (and waits for
+    # it), instead of failing when it turns from reading to writing (see core.db).
+    g.write_intent_token = set_write_intent(request.method not in SAFE_METHODS)
+
+
+def _forget_write_intent(_exc: BaseException | None = None) -> None:
+    token = g.pop("write_intent_token", None)
+    if token is not None:
+        reset_write_intent(token)
+
+
 def init_http(app: Flask) -> None:
     """Register the shared request hooks, error pages and core routes."""
     app.register_blueprint(bp)
+    app.before_request(_declare_write_intent)
+    app.teardown_request(_forget_write_intent)
     app.before_request(_refuse_nul_characters)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsticker.core.db import write_intent
 from newsticker.core.mail import SmtpTransport
 from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
 
@@ -54,7 +55,10 @@ class MailDispatcher:
     def __call__(self, ids: list[int]) -> None:
         """Send these mails now; a failure is logged, the scheduler retries them."""
         try:
-            send_queued_mail(self.factory, self.transport, ids=ids, max_attempts=self.max_attempts)
+            with write_intent():
+                send_queued_mail(
+                    self.factory, self.transport, ids=ids, max_attempts=self.max_attempts
+                )
         except Exception:
             logger.exception("sending queued mails %s failed; the scheduler will retry", ids)
 
@@ -110,9 +114,13 @@ def app_unit_of_work(app: Flask) -> Iterator[Session]:
     """Push an app context and run a block in the app session's one transaction.
 
     What commands and scheduler jobs use: they flush, this commits and then sends the
-    mail they queued.
+    mail they queued. Their transactions begin as writers (see core.db.write_intent).
     """
     from newsticker.core.db import db
 
-    with app.app_context(), unit_of_work(db.session, app_dispatcher(app)) as session:
+    with (
+        write_intent(),
+        app.app_context(),
+        unit_of_work(db.session, app_dispatcher(app)) as session,
+    ):
         yield session
