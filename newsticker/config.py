@@ -199,6 +199,7 @@ class RetentionSettings(Section):
     mail_queue_days: int = Field(default=30, ge=1)
     rejected_item_days: int = Field(default=180, ge=1)
     delivery_record_days: int = Field(default=90, ge=1)
+    audit_days: int = Field(default=730, ge=30)
 
 
 class DeliverySettings(Section):

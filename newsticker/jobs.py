@@ -53,6 +53,14 @@ def purge_delivery_records() -> int:
     return count
 
 
+def purge_audit_events() -> int:
+    """Delete audit entries past the retention period."""
+    from newsticker.core.audit import purge_audit_events as purge
+
+    cutoff = utcnow() - timedelta(days=get_settings().retention.audit_days)
+    return purge(db.session, before=cutoff)
+
+
 def expire_items() -> ExpiryRun:
     """Retire ended items, delete old unpublished ones and forget old submitters."""
     from newsticker.items.images import upload_dir

@@ -6,6 +6,7 @@ import importlib
 
 MODEL_MODULES = (
     "newsticker.core.mailqueue",
+    "newsticker.core.audit",
     "newsticker.auth.models",
     "newsticker.items.models",
     "subscribers.models",

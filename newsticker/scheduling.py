@@ -165,6 +165,12 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
             "trigger_args": {"hour": 3, "minute": 45},
         },
         {
+            "id": "purge-audit-events",
+            "func": "purge_audit_events",
+            "trigger": "cron",
+            "trigger_args": {"hour": 4, "minute": 0},
+        },
+        {
             "id": "expire-items",
             "func": "expire_items",
             "trigger": "interval",
