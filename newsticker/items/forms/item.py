@@ -66,7 +66,7 @@ class ItemForm(FlaskForm):
     kind = RadioField(
         _l("What are you submitting?"),
         choices=choices(KIND_LABELS.items()),
-        default=ItemKind.EVENT.value,
+        default=ItemKind.EVENT,
         validators=[InputRequired(_l("Please choose what you are submitting."))],
     )
     title = text_field(_l("Title"), max_length=200, required=_l("Please enter a title."))
@@ -230,7 +230,7 @@ class ItemForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         """Check each field, then the rules across fields (dates, recurrence, image text)."""
         valid = super().validate(extra_validators)
-        is_event = self.kind.data == ItemKind.EVENT.value
+        is_event = self.kind.data == ItemKind.EVENT
         dates = self._dates() if is_event else (None, None)
         if dates is None:
             return False

@@ -33,7 +33,7 @@ NOTICE_KINDS = (ItemKind.ANNOUNCEMENT, ItemKind.CALL)
 class EditorFilters:
     """What the moderation queue shows."""
 
-    status: str = ItemStatus.SUBMITTED
+    status: ItemStatus | None = ItemStatus.SUBMITTED  # None: every status
     field_of_action: str = ""
     date_from: date | None = None
     date_to: date | None = None
@@ -42,7 +42,7 @@ class EditorFilters:
 
 def _editor_query(filters: EditorFilters, tz: ZoneInfo) -> Select[Any]:
     query = select(Item)
-    if filters.status:
+    if filters.status is not None:
         query = query.where(Item.status == filters.status)
     if filters.field_of_action:
         query = query.where(Item.field_of_action == filters.field_of_action)
@@ -71,9 +71,9 @@ def editor_items(
     return list(items), total
 
 
-def status_counts(session: Session) -> dict[str, int]:
+def status_counts(session: Session) -> dict[ItemStatus, int]:
     """Return the number of items per status (every status, zero included)."""
-    counts = {status.value: 0 for status in ItemStatus}
+    counts = dict.fromkeys(ItemStatus, 0)
     for status, count in session.execute(select(Item.status, func.count()).group_by(Item.status)):
         counts[status] = count
     return counts
@@ -91,12 +91,20 @@ def marked_duplicates(session: Session, item: Item) -> list[Item]:
 
 @dataclass
 class PublicFilters:
-    """What a visitor filters the public list by."""
+    """What a visitor filters the public list by.
+
+    `kind` is an ItemKind, or "" for every kind. A kind's plain value (what issues'
+    sections name) is turned into its member.
+    """
 
     query: str = ""
     field_of_action: str = ""
     language: str = ""
     kind: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind:
+            self.kind = ItemKind(self.kind)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from newsticker.core.links import Links
 from newsticker.items.mails import queue_decision
 from newsticker.items.models import Item, ItemStatus
 from newsticker.items.services.derived import derive_fields
@@ -31,7 +32,9 @@ MERGE_FILL_FIELDS = (
 )
 
 
-def approve_item(session: Session, item: Item, *, user_id: int | None, now: datetime) -> None:
+def approve_item(
+    session: Session, item: Item, *, user_id: int | None, now: datetime, links: Links
+) -> None:
     """Publish an item and tell its submitter."""
     if item.status not in (ItemStatus.SUBMITTED, ItemStatus.REJECTED):
         raise ItemError(_l("Only submitted or rejected items can be approved."))
@@ -44,11 +47,17 @@ def approve_item(session: Session, item: Item, *, user_id: int | None, now: date
     item.updated_at = now
     record_audit(item, "approved", actor="editor", user_id=user_id)
     session.flush()
-    queue_decision(session, item, "item_approved")
+    queue_decision(session, item, "item_approved", links=links)
 
 
 def reject_item(
-    session: Session, item: Item, *, reason: str, user_id: int | None, now: datetime
+    session: Session,
+    item: Item,
+    *,
+    reason: str,
+    user_id: int | None,
+    now: datetime,
+    links: Links,
 ) -> None:
     """Reject an item with a reason and tell its submitter."""
     if item.status not in LIVE_STATUSES:
@@ -60,7 +69,7 @@ def reject_item(
     item.updated_at = now
     record_audit(item, "rejected", actor="editor", user_id=user_id, note=item.rejection_reason)
     session.flush()
-    queue_decision(session, item, "item_rejected")
+    queue_decision(session, item, "item_rejected", links=links)
 
 
 def merge_item(
@@ -71,6 +80,7 @@ def merge_item(
     user_id: int | None,
     now: datetime,
     tz: ZoneInfo,
+    links: Links,
 ) -> dict[str, list[Any]]:
     """Fold a duplicate into the item it repeats: fill gaps, close it, tell its submitter."""
     if duplicate.id == target.id:
@@ -107,5 +117,5 @@ def merge_item(
     duplicate.updated_at = now
     record_audit(duplicate, "merged_into", actor="editor", user_id=user_id, note=f"#{target.id}")
     session.flush()
-    queue_decision(session, duplicate, "item_merged", target=target)
+    queue_decision(session, duplicate, "item_merged", links=links, target=target)
     return filled

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsticker.core.db import utcnow
+from newsticker.core.links import Links
 from newsticker.core.mailqueue import count_recent
 from newsticker.core.tokens import random_token, token_digest
 from newsticker.items.images import ProcessedImage, store_image
@@ -58,6 +59,7 @@ def submit_item(
     upload_dir: Path,
     tz: ZoneInfo,
     now: datetime,
+    links: Links,
     receipt_window_hours: int = 24,
 ) -> tuple[Item, str]:
     """Store a new submission and queue its receipt; return the item and its private token."""
@@ -91,7 +93,7 @@ def submit_item(
         item.duplicate_of_id = duplicate.id
     record_audit(item, "submitted", actor="submitter")
     session.flush()
-    queue_receipt(session, item, token)
+    queue_receipt(session, item, token, links=links)
     return item, token
 
 
