@@ -13,6 +13,7 @@ from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.db import db
 from newsticker.core.site import site_links
+from newsticker.core.unit_of_work import rollback
 from newsticker.items import services
 from newsticker.items.forms import ConfirmForm, ItemEditForm, MergeForm, QueueFilterForm, RejectForm
 from newsticker.items.images import upload_dir
@@ -183,22 +184,16 @@ def edit(item_id: int) -> ResponseReturnValue:
     status = 200
     if request.method == "GET":
         form.fill_from(item, settings.tz)
-        form.version.data = str(item.version)
-    elif form.validate_on_submit():
+    elif not form.validate_on_submit():
+        status = 422
+    else:
         assert form.data_out is not None
-        if form.version.data != str(item.version):
-            form.form_errors.append(
-                _(
-                    "Someone else changed this item while you were editing it. Please open it "
-                    "again and repeat your changes."
-                )
-            )
-            status = 409
-        else:
+        try:
             services.update_item(
                 db.session,
                 item,
                 form.data_out,
+                version=form.based_on_version(),
                 actor="editor",
                 user_id=_user_id(),
                 tz=form.tz,
@@ -207,21 +202,22 @@ def edit(item_id: int) -> ResponseReturnValue:
                 remove_image=bool(form.remove_image.data),
                 upload_dir=upload_dir(),
             )
-            if "approve" in request.form and item.status != ItemStatus.APPROVED:
-                try:
-                    services.approve_item(
-                        db.session, item, user_id=_user_id(), now=form.now, links=site_links()
-                    )
-                except services.ItemError as exc:
-                    form.form_errors.append(str(exc.message))
-                    return (
-                        render_template("items_editor/edit.html", form=form, item=item),
-                        409,
-                    )
-                flash(_("“%(title)s” is saved and published.", title=item.title), "success")
-                return redirect(url_for("items_editor.queue"), 303)
-            flash(_("Your changes have been saved."), "success")
-            return redirect(url_for("items_editor.show", item_id=item.id), 303)
-    else:
-        status = 422
+        except services.StaleItem as exc:
+            # Nothing of this change is kept; show what is stored now.
+            rollback(db.session)
+            form = ItemEditForm.of_current_state(item, tz=form.tz, now=form.now, error=exc.message)
+            return render_template("items_editor/edit.html", form=form, item=item), 409
+        if "approve" in request.form and item.status != ItemStatus.APPROVED:
+            try:
+                services.approve_item(
+                    db.session, item, user_id=_user_id(), now=form.now, links=site_links()
+                )
+            except services.ItemError as exc:
+                # The request rolls back: the edit above is not kept either.
+                form.form_errors.append(str(exc.message))
+                return render_template("items_editor/edit.html", form=form, item=item), 409
+            flash(_("“%(title)s” is saved and published.", title=item.title), "success")
+            return redirect(url_for("items_editor.queue"), 303)
+        flash(_("Your changes have been saved."), "success")
+        return redirect(url_for("items_editor.show", item_id=item.id), 303)
     return render_template("items_editor/edit.html", form=form, item=item), status

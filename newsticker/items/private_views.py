@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from newsticker.config import get_settings
 from newsticker.core.db import db
 from newsticker.core.extensions import limiter
+from newsticker.core.unit_of_work import rollback
 from newsticker.items import services
 from newsticker.items.blueprint import bp
 from newsticker.items.forms import ConfirmForm, ItemEditForm
@@ -88,39 +89,52 @@ def _prepare(form: ItemEditForm) -> None:
     form.now = services.current_time()
 
 
+def _reviewed(token: str) -> ResponseReturnValue:
+    flash(
+        _("This submission has already been reviewed, so it can no longer be changed here."),
+        "info",
+    )
+    return redirect(url_for("items.private", token=token), 303)
+
+
 @bp.route("/einreichung/<token>/bearbeiten", methods=["GET", "POST"])
 @limiter.limit(_token_limit)
 def private_edit(token: str) -> ResponseReturnValue:
     """Let the submitter change a submission that is not reviewed yet."""
     item = _private_item(token)
     if not services.submitter_may_edit(item):
-        flash(
-            _("This submission has already been reviewed, so it can no longer be changed here."),
-            "info",
-        )
-        return redirect(url_for("items.private", token=token), 303)
+        return _reviewed(token)
     form = ItemEditForm()
     _prepare(form)
     form.has_stored_image = bool(item.image_file)
     status = 200
     if request.method == "GET":
         form.fill_from(item, form.tz)
-        form.version.data = str(item.version)
     elif form.validate_on_submit():
         assert form.data_out is not None
-        services.update_item(
-            db.session,
-            item,
-            form.data_out,
-            actor="submitter",
-            tz=form.tz,
-            now=form.now,
-            image=form.processed_image,
-            remove_image=bool(form.remove_image.data),
-            upload_dir=upload_dir(),
-        )
-        flash(_("Your changes have been saved."), "success")
-        return redirect(url_for("items.private", token=token), 303)
+        try:
+            services.update_item(
+                db.session,
+                item,
+                form.data_out,
+                version=form.based_on_version(),
+                actor="submitter",
+                tz=form.tz,
+                now=form.now,
+                image=form.processed_image,
+                remove_image=bool(form.remove_image.data),
+                upload_dir=upload_dir(),
+            )
+        except services.StaleItem as exc:
+            # Nothing of this change is kept; show what is stored now.
+            rollback(db.session)
+            if not services.submitter_may_edit(item):
+                return _reviewed(token)
+            form = ItemEditForm.of_current_state(item, tz=form.tz, now=form.now, error=exc.message)
+            status = 409
+        else:
+            flash(_("Your changes have been saved."), "success")
+            return redirect(url_for("items.private", token=token), 303)
     else:
         status = 422
     body = render_template("items/private_edit.html", form=form, item=item, token=token)

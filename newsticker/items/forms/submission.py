@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, Field, HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from newsticker.items.forms.fields import MailAddress, SingleLine, choices, strip_space
 from newsticker.items.forms.item import ItemForm
+from newsticker.items.models import Item
 
 
 class SubmissionForm(ItemForm):
@@ -57,3 +62,24 @@ class ItemEditForm(ItemForm):
 
     def _removing_image(self) -> bool:
         return bool(self.remove_image.data)
+
+    def fill_from(self, item: Item, tz: ZoneInfo) -> None:
+        """Show an item's stored values, and remember which version of it they are."""
+        super().fill_from(item, tz)
+        self.version.data = str(item.version)
+
+    def based_on_version(self) -> int | None:
+        """Return the version of the item the form was filled from (None if it is garbled)."""
+        raw = (self.version.data or "").strip()
+        return int(raw) if raw.isdigit() else None
+
+    @classmethod
+    def of_current_state(
+        cls, item: Item, *, tz: ZoneInfo, now: datetime, error: Any
+    ) -> ItemEditForm:
+        """Return a form showing the item as stored, with an error on top (after a refusal)."""
+        form = cls(formdata=None)
+        form.tz, form.now = tz, now
+        form.fill_from(item, tz)
+        form.form_errors.append(error)
+        return form

@@ -1,11 +1,14 @@
 """Changing an item's content: what may change, how a change is applied and audited.
 
 Submitters (through their private link) and editors change an item through the one
-`update_item`.
+`update_item`. It refuses a change based on an older version of the item (`StaleItem`),
+so neither side can overwrite what the other saved in the meantime.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from newsticker.core.db import utcnow
 from newsticker.core.errors import UserError
@@ -53,6 +57,18 @@ LIVE_STATUSES = (ItemStatus.SUBMITTED, ItemStatus.APPROVED)
 
 class ItemError(UserError):
     """A change to an item that is not allowed now, with a message for the user."""
+
+
+class StaleItem(ItemError):
+    """Someone else changed the item since the form was filled in."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _l(
+                "Someone else changed this item while you were working on it, so your change "
+                "was not saved. The form now shows the current state: please repeat your change."
+            )
+        )
 
 
 def current_time() -> datetime:
@@ -116,11 +132,32 @@ def submitter_may_edit(item: Item) -> bool:
     return item.status == ItemStatus.SUBMITTED
 
 
+def check_version(item: Item, version: int | None) -> None:
+    """Refuse a change based on another version of the item than the stored one."""
+    if version != item.version:
+        raise StaleItem()
+
+
+@contextmanager
+def refusing_stale_rows() -> Iterator[None]:
+    """Turn a flush that finds the item changed by another transaction into StaleItem.
+
+    `check_version` compares with the version this transaction read; a change committed
+    after that read shows only when the UPDATE matches no row (the mapper's
+    `version_id_col`), at any flush, the automatic ones before a query included.
+    """
+    try:
+        yield
+    except StaleDataError as exc:
+        raise StaleItem() from exc
+
+
 def update_item(
     session: Session,
     item: Item,
     data: ItemData,
     *,
+    version: int | None,
     actor: str,
     tz: ZoneInfo,
     now: datetime,
@@ -129,26 +166,33 @@ def update_item(
     remove_image: bool = False,
     upload_dir: Path | None = None,
 ) -> dict[str, list[Any]]:
-    """Change an item's content; record what changed; return the changes."""
+    """Change an item's content as of `version`; record what changed; return the changes.
+
+    `version` is the item's version the form was filled from (None when the form had
+    none): any other version than the stored one is refused with StaleItem, and nothing
+    changes.
+    """
     if actor == "submitter" and not submitter_may_edit(item):
         raise ItemError(
             _l("This submission has already been reviewed, so it can no longer be changed here.")
         )
-    changes = apply_values(item, item_values(data, tz, now))
-    if (image is not None or remove_image) and item.image_file and upload_dir is not None:
-        changes["image_file"] = [item.image_file, None]
-        delete_image(upload_dir, item.image_file)
-        item.image_file = None
-    if image is not None and upload_dir is not None:
-        item.image_file = store_image(upload_dir, image)
-        changes["image_file"] = [changes.get("image_file", [None])[0], item.image_file]
-    if not item.image_file:
-        item.image_alt = ""
-    if changes:
-        derive_fields(item, tz)
-        duplicate = find_duplicate(session, item)
-        item.duplicate_of_id = duplicate.id if duplicate is not None else None
-        item.updated_at = now
-        record_audit(item, "edited", actor=actor, user_id=user_id, changes=changes)
-    session.flush()
+    check_version(item, version)
+    with refusing_stale_rows():
+        changes = apply_values(item, item_values(data, tz, now))
+        if (image is not None or remove_image) and item.image_file and upload_dir is not None:
+            changes["image_file"] = [item.image_file, None]
+            delete_image(upload_dir, item.image_file)
+            item.image_file = None
+        if image is not None and upload_dir is not None:
+            item.image_file = store_image(upload_dir, image)
+            changes["image_file"] = [changes.get("image_file", [None])[0], item.image_file]
+        if not item.image_file:
+            item.image_alt = ""
+        if changes:
+            derive_fields(item, tz)
+            duplicate = find_duplicate(session, item)
+            item.duplicate_of_id = duplicate.id if duplicate is not None else None
+            item.updated_at = now
+            record_audit(item, "edited", actor=actor, user_id=user_id, changes=changes)
+        session.flush()
     return changes
