@@ -3,6 +3,9 @@
 Submitters (through their private link) and editors change an item through the one
 `update_item`. It refuses a change based on an older version of the item (`StaleItem`),
 so neither side can overwrite what the other saved in the meantime.
+
+An image file that a change replaces or removes is deleted only once the transaction
+commits (`after_commit`): a refused or rolled-back change keeps the row and its file.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from newsticker.core.db import utcnow
 from newsticker.core.errors import UserError
-from newsticker.items.images import ProcessedImage, delete_image, store_image
+from newsticker.items.images import ProcessedImage, delete_image_after_commit, store_image
 from newsticker.items.models import Item, ItemAudit, ItemStatus
 from newsticker.items.services.derived import derive_fields
 from newsticker.items.services.validation import ItemData, item_values
@@ -181,7 +184,7 @@ def update_item(
         changes = apply_values(item, item_values(data, tz, now))
         if (image is not None or remove_image) and item.image_file and upload_dir is not None:
             changes["image_file"] = [item.image_file, None]
-            delete_image(upload_dir, item.image_file)
+            delete_image_after_commit(session, upload_dir, item.image_file)
             item.image_file = None
         if image is not None and upload_dir is not None:
             item.image_file = store_image(upload_dir, image)

@@ -1,7 +1,7 @@
 """Retiring items: ended ones expire, old unpublished ones go, old submitters are forgotten.
 
 The scheduler runs `expire_items` daily (newsticker.jobs); a second run finds nothing
-more to do.
+more to do. The image of a deleted item goes once the run commits.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from newsticker.items.images import delete_image
+from newsticker.items.images import delete_image_after_commit
 from newsticker.items.models import Item, ItemStatus
 from newsticker.items.services.editing import LIVE_STATUSES, record_audit
 
@@ -52,7 +52,7 @@ def expire_items(
         select(Item).where(Item.status.in_(UNPUBLISHED_STATUSES), Item.updated_at < cutoff)
     )
     for item in old_unpublished:
-        delete_image(upload_dir, item.image_file)
+        delete_image_after_commit(session, upload_dir, item.image_file)
         session.delete(item)
         run.purged += 1
     # Published items stay (issues and links refer to them), but not who sent them in.
