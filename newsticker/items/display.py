@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_interval, format_skeleton, format_time
 from flask_babel import get_locale, gettext
 
-from newsticker.items.forms import language_name
+from newsticker.items.languages import language_name
 from newsticker.items.models import Item
 from newsticker.items.recurrence import describe
 from newsticker.items.services import item_recurrence

@@ -8,11 +8,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.db import db
+from newsticker.core.site import site_links
+from newsticker.core.unit_of_work import rollback
 from newsticker.items import services
 from newsticker.items.forms import ConfirmForm, ItemEditForm, MergeForm, QueueFilterForm, RejectForm
 from newsticker.items.images import upload_dir
@@ -42,9 +43,9 @@ def queue() -> ResponseReturnValue:
     status = 200
     if request.args and not form.validate():
         status = 422
-    chosen = form.status.data if "status" in request.args else ItemStatus.SUBMITTED.value
+    chosen = form.status.data if "status" in request.args else ItemStatus.SUBMITTED
     filters = services.EditorFilters(
-        status=chosen if chosen in {s.value for s in ItemStatus} else "",
+        status=ItemStatus(chosen) if chosen in set(ItemStatus) else None,
         field_of_action=form.field_of_action.data or "",
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
@@ -77,9 +78,7 @@ def queue() -> ResponseReturnValue:
 
 def _show(item: Item, status: int = 200, **forms: Any) -> ResponseReturnValue:
     duplicate = db.session.get(Item, item.duplicate_of_id) if item.duplicate_of_id else None
-    same = list(
-        db.session.scalars(select(Item).where(Item.duplicate_of_id == item.id).order_by(Item.id))
-    )
+    same = services.marked_duplicates(db.session, item)
     merge_form = forms.get("merge_form") or MergeForm()
     if duplicate is not None and merge_form.target.data is None:
         merge_form.target.data = duplicate.id
@@ -111,7 +110,9 @@ def approve(item_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.approve_item(db.session, item, user_id=_user_id(), now=services.current_time())
+        services.approve_item(
+            db.session, item, user_id=_user_id(), now=services.current_time(), links=site_links()
+        )
     except services.ItemError as exc:
         flash(str(exc.message), "error")
         return _show(item, 409)
@@ -133,6 +134,7 @@ def reject(item_id: int) -> ResponseReturnValue:
             reason=form.reason.data or "",
             user_id=_user_id(),
             now=services.current_time(),
+            links=site_links(),
         )
     except services.ItemError as exc:
         form.reason.errors.append(exc.message)
@@ -162,6 +164,7 @@ def merge(item_id: int) -> ResponseReturnValue:
             user_id=_user_id(),
             now=services.current_time(),
             tz=get_settings().tz,
+            links=site_links(),
         )
     except services.ItemError as exc:
         form.target.errors.append(exc.message)
@@ -181,22 +184,16 @@ def edit(item_id: int) -> ResponseReturnValue:
     status = 200
     if request.method == "GET":
         form.fill_from(item, settings.tz)
-        form.version.data = str(item.version)
-    elif form.validate_on_submit():
+    elif not form.validate_on_submit():
+        status = 422
+    else:
         assert form.data_out is not None
-        if form.version.data != str(item.version):
-            form.form_errors.append(
-                _(
-                    "Someone else changed this item while you were editing it. Please open it "
-                    "again and repeat your changes."
-                )
-            )
-            status = 409
-        else:
+        try:
             services.update_item(
                 db.session,
                 item,
                 form.data_out,
+                version=form.based_on_version(),
                 actor="editor",
                 user_id=_user_id(),
                 tz=form.tz,
@@ -205,19 +202,22 @@ def edit(item_id: int) -> ResponseReturnValue:
                 remove_image=bool(form.remove_image.data),
                 upload_dir=upload_dir(),
             )
-            if "approve" in request.form and item.status != ItemStatus.APPROVED.value:
-                try:
-                    services.approve_item(db.session, item, user_id=_user_id(), now=form.now)
-                except services.ItemError as exc:
-                    form.form_errors.append(str(exc.message))
-                    return (
-                        render_template("items_editor/edit.html", form=form, item=item),
-                        409,
-                    )
-                flash(_("“%(title)s” is saved and published.", title=item.title), "success")
-                return redirect(url_for("items_editor.queue"), 303)
-            flash(_("Your changes have been saved."), "success")
-            return redirect(url_for("items_editor.show", item_id=item.id), 303)
-    else:
-        status = 422
+        except services.StaleItem as exc:
+            # Nothing of this change is kept; show what is stored now.
+            rollback(db.session)
+            form = ItemEditForm.of_current_state(item, tz=form.tz, now=form.now, error=exc.message)
+            return render_template("items_editor/edit.html", form=form, item=item), 409
+        if "approve" in request.form and item.status != ItemStatus.APPROVED:
+            try:
+                services.approve_item(
+                    db.session, item, user_id=_user_id(), now=form.now, links=site_links()
+                )
+            except services.ItemError as exc:
+                # The request rolls back: the edit above is not kept either.
+                form.form_errors.append(str(exc.message))
+                return render_template("items_editor/edit.html", form=form, item=item), 409
+            flash(_("“%(title)s” is saved and published.", title=item.title), "success")
+            return redirect(url_for("items_editor.queue"), 303)
+        flash(_("Your changes have been saved."), "success")
+        return redirect(url_for("items_editor.show", item_id=item.id), 303)
     return render_template("items_editor/edit.html", form=form, item=item), status

@@ -1,4 +1,9 @@
-"""Images of submissions: checked, re-encoded without metadata, stored under the instance."""
+"""Images of submissions: checked, re-encoded without metadata, stored under the instance.
+
+A file is written as soon as it is uploaded, but deleted only once the transaction
+that stops using it commits (`delete_image_after_commit`): a change that is refused
+or rolled back must not leave its row pointing at a missing file.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,17 @@ import logging
 import re
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.orm import Session
 
 from newsticker.core.errors import UserError
 from newsticker.core.tokens import random_token
+from newsticker.core.unit_of_work import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -138,3 +146,9 @@ def delete_image(directory: Path, name: str | None) -> None:
         (directory / name).unlink(missing_ok=True)
     except OSError:
         logger.warning("could not delete image %s", name, exc_info=True)
+
+
+def delete_image_after_commit(session: Session, directory: Path, name: str | None) -> None:
+    """Delete a stored image once the session's transaction commits (a rollback keeps it)."""
+    if name:
+        after_commit(session, partial(delete_image, directory, name))

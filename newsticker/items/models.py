@@ -1,4 +1,8 @@
-"""Events, announcements and calls for volunteers, and their audit trail."""
+"""Events, announcements and calls for volunteers, and their audit trail.
+
+An item's kind and status are StrEnums in columns of `StatusType`: stored as their
+values in a VARCHAR (the schema is the one of plain strings), read back as members.
+"""
 
 from __future__ import annotations
 
@@ -41,18 +45,19 @@ FIELDS_OF_ACTION: dict[str, Any] = {
     "general": _l("General"),
 }
 
-KIND_LABELS: dict[str, Any] = {
-    ItemKind.EVENT.value: _l("Event"),
-    ItemKind.ANNOUNCEMENT.value: _l("Announcement"),
-    ItemKind.CALL.value: _l("Call for volunteers"),
+# Keyed by the members; a StrEnum hashes as its value, so a plain string finds its label too.
+KIND_LABELS: dict[ItemKind, Any] = {
+    ItemKind.EVENT: _l("Event"),
+    ItemKind.ANNOUNCEMENT: _l("Announcement"),
+    ItemKind.CALL: _l("Call for volunteers"),
 }
 
-STATUS_LABELS: dict[str, Any] = {
-    ItemStatus.SUBMITTED.value: _l("Submitted"),
-    ItemStatus.APPROVED.value: _l("Approved"),
-    ItemStatus.REJECTED.value: _l("Rejected"),
-    ItemStatus.WITHDRAWN.value: _l("Withdrawn"),
-    ItemStatus.EXPIRED.value: _l("Expired"),
+STATUS_LABELS: dict[ItemStatus, Any] = {
+    ItemStatus.SUBMITTED: _l("Submitted"),
+    ItemStatus.APPROVED: _l("Approved"),
+    ItemStatus.REJECTED: _l("Rejected"),
+    ItemStatus.WITHDRAWN: _l("Withdrawn"),
+    ItemStatus.EXPIRED: _l("Expired"),
 }
 
 
@@ -66,7 +71,7 @@ class Item(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[ItemKind] = mapped_column(StatusType(ItemKind, 20))
     status: Mapped[ItemStatus] = mapped_column(
         StatusType(ItemStatus, 20), default=ItemStatus.SUBMITTED
     )
@@ -121,7 +126,7 @@ class Item(Base):
     @property
     def is_event(self) -> bool:
         """Return whether the item is an event with dates."""
-        return self.kind == ItemKind.EVENT.value
+        return self.kind == ItemKind.EVENT
 
 
 class ItemAudit(Base):

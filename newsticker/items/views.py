@@ -1,20 +1,18 @@
-"""Public pages of items: the list, item pages, the submission form, private links, feeds."""
+"""Public pages of items: the directory of events and offers, item pages, feeds, submitting.
+
+The submitter's private pages (see, edit, withdraw by token) are in `private_views`,
+on the same blueprint (`blueprint.bp`), which this module registers as a whole.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from itertools import groupby
-from typing import Any
 
 from flask import (
-    Blueprint,
     abort,
-    current_app,
-    flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -25,30 +23,26 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from werkzeug.exceptions import Gone, HTTPException, NotFound
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from newsticker.config import get_settings
 from newsticker.core.db import db
 from newsticker.core.extensions import limiter
-from newsticker.core.tokens import KeyRing, TokenError
+from newsticker.core.site import site_keyring, site_links
+from newsticker.core.tokens import TokenError
+from newsticker.items import private_views as _private_views  # noqa: F401 - its routes
 from newsticker.items import services
-from newsticker.items.display import day_heading, item_when, languages_text, rule_text, when_text
+from newsticker.items.blueprint import bp
+from newsticker.items.display import day_heading, item_when
 from newsticker.items.feeds import atom_feed, ical_calendar
-from newsticker.items.forms import (
-    ConfirmForm,
-    ItemEditForm,
-    ItemForm,
-    SubmissionForm,
-    language_choices,
-)
+from newsticker.items.forms import ItemForm, SubmissionForm, language_choices
 from newsticker.items.images import IMAGE_NAME_RE, MAX_IMAGE_BYTES, upload_dir
-from newsticker.items.mails import absolute_url
-from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, STATUS_LABELS, Item, ItemKind
+from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemKind
+
+__all__ = ["bp"]
 
 logger = logging.getLogger(__name__)
-
-bp = Blueprint("items", __name__)
 
 PAGE_SIZE = 30
 NOTICES_ON_FIRST_PAGE = 6
@@ -56,35 +50,6 @@ FORM_STAMP_PURPOSE = "item-form-started"
 FORM_STAMP_MAX_AGE = 6 * 3600
 ICAL_MIMETYPE = "text/calendar"
 ATOM_MIMETYPE = "application/atom+xml"
-
-
-@bp.app_template_global("item_when")
-def _item_when(item: Item) -> str:
-    return item_when(item, get_settings().tz)
-
-
-@bp.app_template_global("occurrence_when")
-def _occurrence_when(item: Item, start: Any, end: Any, with_date: bool = True) -> str:
-    return when_text(start, end, item.all_day, get_settings().tz, with_date=with_date)
-
-
-@bp.app_template_global("item_languages")
-def _item_languages(codes: list[str]) -> str:
-    return languages_text(codes)
-
-
-@bp.app_template_global("item_rule")
-def _item_rule(item: Item) -> str:
-    return rule_text(item, get_settings().tz)
-
-
-@bp.app_context_processor
-def _labels() -> dict[str, Any]:
-    return {
-        "fields_of_action": FIELDS_OF_ACTION,
-        "kind_labels": KIND_LABELS,
-        "status_labels": STATUS_LABELS,
-    }
 
 
 # ---------------------------------------------------------------- the public list
@@ -96,12 +61,11 @@ def _filters() -> services.PublicFilters:
     kind = args.get("art", "")
     language = args.get("sprache", "")
     codes = {code for code, _name in language_choices(sign_language=True)}
-    kinds = {k.value for k in ItemKind}
     return services.PublicFilters(
         query=args.get("q", "")[:200],
         field_of_action=field if field in FIELDS_OF_ACTION else "",
         language=language if language in codes else "",
-        kind=kind if kind in kinds else "",
+        kind=ItemKind(kind) if kind in set(ItemKind) else "",
     )
 
 
@@ -131,7 +95,7 @@ def events() -> ResponseReturnValue:
     more_notices = False
     occurrences: list[services.Occurrence] = []
     has_more = False
-    if filters.kind in ("", ItemKind.EVENT.value):
+    if not filters.kind or filters.kind == ItemKind.EVENT:
         occurrences, has_more = services.upcoming_occurrences(
             db.session,
             filters,
@@ -140,7 +104,7 @@ def events() -> ResponseReturnValue:
             offset=(page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
         )
-    if filters.kind in (ItemKind.ANNOUNCEMENT.value, ItemKind.CALL.value):
+    if filters.kind in (ItemKind.ANNOUNCEMENT, ItemKind.CALL):
         notices, has_more = services.current_notices(
             db.session, filters, now=now, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
@@ -216,7 +180,7 @@ def image(name: str) -> ResponseReturnValue:
 
 
 def _item_url(item: Item) -> str:
-    return absolute_url("items.detail", item_id=item.id)
+    return site_links().url("items.detail", item_id=item.id)
 
 
 def _calendar(items: list[Item], name: str) -> bytes:
@@ -285,8 +249,8 @@ def atom() -> ResponseReturnValue:
     body = atom_feed(
         items,
         title=f"{settings.site.name} – {_('Events & offers')}",
-        feed_url=absolute_url("items.atom"),
-        page_url=absolute_url("items.events"),
+        feed_url=site_links().url("items.atom"),
+        page_url=site_links().url("items.events"),
         language=str(get_locale() or settings.site.default_language),
         url_for_item=_item_url,
         describe_when=lambda i: item_when(i, settings.tz),
@@ -298,13 +262,8 @@ def atom() -> ResponseReturnValue:
 # ---------------------------------------------------------------- submitting
 
 
-def _keyring() -> KeyRing:
-    settings = get_settings()
-    return KeyRing([current_app.config["SECRET_KEY"], *settings.site.old_secret_keys])
-
-
 def _form_stamp() -> str:
-    return _keyring().sign(FORM_STAMP_PURPOSE, int(time.time()))
+    return site_keyring().sign(FORM_STAMP_PURPOSE, int(time.time()))
 
 
 def _filled_too_fast(stamp: str) -> bool:
@@ -313,7 +272,7 @@ def _filled_too_fast(stamp: str) -> bool:
     if minimum <= 0:
         return False
     try:
-        (started,) = _keyring().verify(FORM_STAMP_PURPOSE, stamp or "")
+        (started,) = site_keyring().verify(FORM_STAMP_PURPOSE, stamp or "")
     except (TokenError, ValueError):
         return True
     elapsed = time.time() - int(started)
@@ -390,6 +349,7 @@ def submit() -> ResponseReturnValue:
                     upload_dir=upload_dir(),
                     tz=settings.tz,
                     now=form.now,
+                    links=site_links(),
                     receipt_window_hours=settings.rate_limits.confirmation_mails_per_address_hours,
                 )
             except services.TooManyReceipts as exc:
@@ -411,121 +371,3 @@ def thanks() -> ResponseReturnValue:
         return redirect(url_for("items.submit"))
     g.private_page = True
     return render_template("items/thanks.html", info=info)
-
-
-# ---------------------------------------------------------------- private links
-
-
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,100}")
-
-
-class LinkInvalid(NotFound):
-    """A private link that matches no submission."""
-
-
-class LinkExpired(Gone):
-    """A private link past its end."""
-
-
-@bp.errorhandler(LinkInvalid)
-def _link_invalid(_exc: HTTPException) -> ResponseReturnValue:
-    return render_template("items/link_invalid.html", code=404), 404
-
-
-@bp.errorhandler(LinkExpired)
-def _link_expired(_exc: HTTPException) -> ResponseReturnValue:
-    return render_template("items/link_expired.html", code=410), 410
-
-
-def _private_item(token: str) -> Item:
-    """Return the item of a private link, or answer 404 (unknown) or 410 (expired)."""
-    g.private_page = True
-    item = services.find_by_token(db.session, token) if _TOKEN_RE.fullmatch(token) else None
-    if item is None:
-        raise LinkInvalid()
-    if services.token_expires_at(item) < services.current_time():
-        raise LinkExpired()
-    return item
-
-
-def _private_headers(response: Response) -> Response:
-    # The token is in the URL: never send it on to another site.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
-def _token_limit() -> str:
-    return get_settings().rate_limits.token_pages_per_ip
-
-
-@bp.route("/einreichung/<token>")
-@limiter.limit(_token_limit)
-def private(token: str) -> ResponseReturnValue:
-    """Show a submission to its submitter, with edit and withdraw while it is pending."""
-    item = _private_item(token)
-    body = render_template(
-        "items/private.html",
-        item=item,
-        token=token,
-        may_edit=services.submitter_may_edit(item),
-        withdraw_form=ConfirmForm(),
-        expires_at=services.token_expires_at(item),
-    )
-    return _private_headers(make_response(body))
-
-
-@bp.route("/einreichung/<token>/bearbeiten", methods=["GET", "POST"])
-@limiter.limit(_token_limit)
-def private_edit(token: str) -> ResponseReturnValue:
-    """Let the submitter change a submission that is not reviewed yet."""
-    item = _private_item(token)
-    if not services.submitter_may_edit(item):
-        flash(
-            _("This submission has already been reviewed, so it can no longer be changed here."),
-            "info",
-        )
-        return redirect(url_for("items.private", token=token), 303)
-    form = ItemEditForm()
-    _prepare(form)
-    form.has_stored_image = bool(item.image_file)
-    status = 200
-    if request.method == "GET":
-        form.fill_from(item, get_settings().tz)
-        form.version.data = str(item.version)
-    elif form.validate_on_submit():
-        assert form.data_out is not None
-        services.update_item(
-            db.session,
-            item,
-            form.data_out,
-            actor="submitter",
-            tz=form.tz,
-            now=form.now,
-            image=form.processed_image,
-            remove_image=bool(form.remove_image.data),
-            upload_dir=upload_dir(),
-        )
-        flash(_("Your changes have been saved."), "success")
-        return redirect(url_for("items.private", token=token), 303)
-    else:
-        status = 422
-    body = render_template("items/private_edit.html", form=form, item=item, token=token)
-    return _private_headers(make_response(body, status))
-
-
-@bp.route("/einreichung/<token>/zurueckziehen", methods=["POST"])
-@limiter.limit(_token_limit)
-def withdraw(token: str) -> ResponseReturnValue:
-    """Withdraw a submission that is not reviewed yet."""
-    item = _private_item(token)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.withdraw_item(db.session, item, now=services.current_time())
-    except services.ItemError as exc:
-        flash(str(exc.message), "error")
-        return redirect(url_for("items.private", token=token), 303)
-    flash(_("Your submission has been withdrawn. It will not be published."), "success")
-    return redirect(url_for("items.private", token=token), 303)

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from newsticker.core.db import utcnow
+from newsticker.core.site import site_links
 from newsticker.issues import services as issue_services
 from newsticker.issues.models import Issue, IssueStatus
 from newsticker.items import services as item_services
@@ -120,9 +121,15 @@ def _send_the_mails(session: Any, settings: Any, world: Any) -> None:
             upload_dir=upload_dir(),
             tz=settings.tz,
             now=now,
+            links=site_links(),
         )
         item_services.reject_item(
-            session, item, reason="Das passt leider nicht.", user_id=None, now=now
+            session,
+            item,
+            reason="Das passt leider nicht.",
+            user_id=None,
+            now=now,
+            links=site_links(),
         )
     subscriber = session.get(Subscriber, world.ids["subscriber"])
     subs.send_data_copy(
@@ -144,7 +151,7 @@ def _send_the_mails(session: Any, settings: Any, world: Any) -> None:
     )
     pending = session.scalars(select(Item).where(Item.status == ItemStatus.SUBMITTED.value)).first()
     if pending is not None:
-        item_services.approve_item(session, pending, user_id=None, now=now)
+        item_services.approve_item(session, pending, user_id=None, now=now, links=site_links())
 
 
 def test_every_mail_is_accessible_in_light_and_dark_mode(browser, live_server):

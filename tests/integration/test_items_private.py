@@ -47,7 +47,8 @@ def test_edit_through_the_private_link(client, db, submitted):
     item, path = submitted
     form = client.get(f"{path}/bearbeiten").get_data(as_text=True)
     assert 'value="Sprachcafé am Hafen"' in form
-    response = post_to(client, f"{path}/bearbeiten", event_form(title="Sprachcafé im Hafenhaus"))
+    data = event_form(title="Sprachcafé im Hafenhaus", version=str(item.version))
+    response = post_to(client, f"{path}/bearbeiten", data)
     assert response.status_code == 303
     db.refresh(item)
     assert item.title == "Sprachcafé im Hafenhaus"

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.site import site_links
 from newsticker.issues import services as issue_services
 from newsticker.issues.models import Issue, IssueEntry, IssueStatus
 from newsticker.items import services as item_services
@@ -563,6 +564,7 @@ def _pending_item(app: Flask, db: Session, n: int) -> int:
             upload_dir=upload_dir(),
             tz=app.config["NEWSTICKER_SETTINGS"].tz,
             now=utcnow(),
+            links=site_links(),
         )
     db.commit()
     return item.id

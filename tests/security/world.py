@@ -25,6 +25,7 @@ from newsticker.auth.services import create_user
 from newsticker.config import Settings
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.site import site_links
 from newsticker.demo import load_demo
 from newsticker.issues.models import Issue, IssueStatus
 from newsticker.items import services as items
@@ -117,8 +118,9 @@ def build_world(session: Session, settings: Settings) -> World:
         upload_dir=upload_dir(),
         tz=tz,
         now=now,
+        links=site_links(),
     )
-    items.approve_item(session, shown, user_id=editor.id, now=now)
+    items.approve_item(session, shown, user_id=editor.id, now=now, links=site_links())
     # A pending submission and its private link.
     pending, private_token = items.submit_item(
         session,
@@ -129,6 +131,7 @@ def build_world(session: Session, settings: Settings) -> World:
         upload_dir=upload_dir(),
         tz=tz,
         now=now,
+        links=site_links(),
     )
     event = session.scalars(
         select(Item)

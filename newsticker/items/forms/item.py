@@ -1,18 +1,17 @@
-"""Forms for submitting, editing, moderating and filtering items."""
+"""The item form: what an item says, shared by the public form, the private link and editors.
+
+Dates arrive as separate date and time fields in the city's time zone and leave as
+aware datetimes; a repeating event's fields become one `Recurrence`. The rules across
+fields are the services' (`check_item_data`), so imports and forms agree.
+"""
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import nh3
-from babel import Locale, UnknownLocaleError
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -21,18 +20,14 @@ from wtforms import (
     DateField,
     EmailField,
     Field,
-    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
-    StringField,
     TelField,
     TextAreaField,
     TimeField,
     URLField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -41,197 +36,28 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from newsticker.core.addresses import InvalidAddress, normalise_address
-from newsticker.core.markup import has_control_chars
+from newsticker.items.forms.dates import MONTHS, NTHS, WEEKDAYS, nth_of, parse_date
+from newsticker.items.forms.fields import (
+    MailAddress,
+    MultiCheckboxField,
+    PlainText,
+    SingleLine,
+    WebLink,
+    choices,
+    clean_text,
+    strip_space,
+    text_field,
+)
 from newsticker.items.images import ImageError, ProcessedImage, process_image
-from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, STATUS_LABELS, Item, ItemKind
+from newsticker.items.languages import language_choices
+from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, Item, ItemKind
 from newsticker.items.recurrence import MAX_COUNT, MAX_INTERVAL, Recurrence
 from newsticker.items.services import ItemData, check_item_data, item_recurrence
 
-# Languages events are held in and content is written in; Flensburg's communities first.
-LANGUAGE_CODES = (
-    "de",
-    "en",
-    "da",
-    "frr",
-    "ar",
-    "fa",
-    "ps",
-    "ku",
-    "tr",
-    "uk",
-    "ru",
-    "pl",
-    "ro",
-    "bg",
-    "sq",
-    "so",
-    "ti",
-    "fr",
-    "es",
-)
-SIGN_LANGUAGE = "gsg"  # ISO 639-3: Deutsche Gebärdensprache
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 40
-_TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
 _PHONE = re.compile(r"[0-9+() /.\-]{3,50}")
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y")
-
-WEEKDAYS = (
-    (0, _l("Monday")),
-    (1, _l("Tuesday")),
-    (2, _l("Wednesday")),
-    (3, _l("Thursday")),
-    (4, _l("Friday")),
-    (5, _l("Saturday")),
-    (6, _l("Sunday")),
-)
-MONTHS = (
-    (1, _l("January")),
-    (2, _l("February")),
-    (3, _l("March")),
-    (4, _l("April")),
-    (5, _l("May")),
-    (6, _l("June")),
-    (7, _l("July")),
-    (8, _l("August")),
-    (9, _l("September")),
-    (10, _l("October")),
-    (11, _l("November")),
-    (12, _l("December")),
-)
-NTHS = (
-    ("", _l("as on the first date")),
-    ("1", _l("1st")),
-    ("2", _l("2nd")),
-    ("3", _l("3rd")),
-    ("4", _l("4th")),
-    ("-1", _l("last")),
-)
-
-
-def choices(pairs: Any) -> list[SelectChoice]:
-    """Return (value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def language_name(code: str, *, autonym: bool = True) -> str:
-    """Return a language's name in the interface language, with its own name beside it."""
-    if code == SIGN_LANGUAGE:
-        return str(_l("German Sign Language"))
-    return _language_name(code, str(get_locale() or "de"), autonym)
-
-
-@lru_cache(maxsize=512)
-def _language_name(code: str, ui: str, autonym: bool) -> str:
-    try:
-        name = Locale.parse(ui).languages.get(code, code)
-        own = Locale.parse(code).display_name if autonym else None
-    except (ValueError, UnknownLocaleError):
-        return code
-    if own and own.casefold() != name.casefold():
-        return f"{name} ({own})"
-    return name
-
-
-def language_choices(*, sign_language: bool) -> list[tuple[str, str]]:
-    """Return (code, name) pairs for the language fields."""
-    codes = [*LANGUAGE_CODES, SIGN_LANGUAGE] if sign_language else list(LANGUAGE_CODES)
-    return [(code, language_name(code)) for code in codes]
-
-
-# ---------------------------------------------------------------- filters and validators
-
-
-def clean_text(value: Any) -> str:
-    """Strip surrounding space and any HTML tags (stored as text, shown escaped)."""
-    if value is None:
-        return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
-    if _TAG_LIKE.search(text):
-        text = html.unescape(nh3.clean(text, tags=set())).strip()
-    return text
-
-
-class SingleLine:
-    """Refuse line breaks and control characters (the value may reach a mail header)."""
-
-    def __call__(self, form: FlaskForm, field: Field) -> None:
-        if field.data and has_control_chars(str(field.data)):
-            raise ValidationError(
-                _l("Please write this on one line, without line breaks or control characters.")
-            )
-
-
-class PlainText:
-    """Refuse control characters other than line breaks and tabs in a text area."""
-
-    def __call__(self, form: FlaskForm, field: Field) -> None:
-        value = str(field.data or "").replace("\n", "").replace("\t", "")
-        if has_control_chars(value):
-            raise ValidationError(_l("The text contains invisible control characters."))
-
-
-class WebLink:
-    """Accept only http and https links to another site."""
-
-    def __call__(self, form: FlaskForm, field: Field) -> None:
-        value = (field.data or "").strip()
-        if not value:
-            return
-        scheme = value.split(":", 1)[0].strip().lower() if ":" in value else ""
-        if scheme not in ("http", "https"):
-            raise ValidationError(
-                _l("Please enter a web address starting with https:// or http://.")
-            )
-        parts = urlsplit(value)
-        if not parts.netloc or " " in value or "." not in (parts.hostname or ""):
-            raise ValidationError(
-                _l("This is not a complete web address, e.g. https://www.example.org.")
-            )
-
-
-class MailAddress:
-    """Check an e-mail address the way the subscriber list does (no DNS lookups)."""
-
-    def __call__(self, form: FlaskForm, field: Field) -> None:
-        if not field.data:
-            return
-        try:
-            field.data = normalise_address(str(field.data))
-        except InvalidAddress as exc:
-            raise ValidationError(exc.message) from None
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several checkboxes in a list (rendered as a fieldset by macros/forms.html)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form: Any) -> None:
-        values = {str(v) for v, *_rest in self.iter_choices()}
-        for value in self.data or []:
-            if str(value) not in values:
-                raise ValidationError(_l("Please choose only from the list."))
-
-
-def _text(label: Any, *, max_length: int, required: Any = None, **kwargs: Any) -> StringField:
-    validators: list[Any] = [DataRequired(required)] if required else [Optional()]
-    validators += [
-        Length(max=max_length, message=_l("Please use at most %(max)d characters.")),
-        SingleLine(),
-    ]
-    return StringField(label, validators=validators, filters=[clean_text], **kwargs)
-
-
-# ---------------------------------------------------------------- the item form
 
 
 class ItemForm(FlaskForm):
@@ -240,10 +66,10 @@ class ItemForm(FlaskForm):
     kind = RadioField(
         _l("What are you submitting?"),
         choices=choices(KIND_LABELS.items()),
-        default=ItemKind.EVENT.value,
+        default=ItemKind.EVENT,
         validators=[InputRequired(_l("Please choose what you are submitting."))],
     )
-    title = _text(_l("Title"), max_length=200, required=_l("Please enter a title."))
+    title = text_field(_l("Title"), max_length=200, required=_l("Please enter a title."))
     summary = TextAreaField(
         _l("Short description"),
         validators=[
@@ -270,7 +96,7 @@ class ItemForm(FlaskForm):
         default="general",
         validators=[InputRequired(_l("Please choose a field of action."))],
     )
-    tags = _text(_l("Keywords"), max_length=400)
+    tags = text_field(_l("Keywords"), max_length=400)
     event_languages = MultiCheckboxField(_l("Languages spoken at the event"), choices=[])
     content_language = SelectField(_l("Language of this text"), choices=[])
 
@@ -325,38 +151,38 @@ class ItemForm(FlaskForm):
     repeat_exceptions = TextAreaField(
         _l("Dates to leave out"),
         validators=[Optional(), Length(max=2000), PlainText()],
-        filters=[_strip],
+        filters=[strip_space],
         render_kw={"rows": 2},
     )
 
     visible_until = DateField(_l("Show until"), validators=[Optional()])
 
-    place_name = _text(_l("Place"), max_length=200)
-    place_address = _text(_l("Address"), max_length=300)
-    accessibility_note = _text(_l("Accessibility"), max_length=500)
-    organiser = _text(
+    place_name = text_field(_l("Place"), max_length=200)
+    place_address = text_field(_l("Address"), max_length=300)
+    accessibility_note = text_field(_l("Accessibility"), max_length=500)
+    organiser = text_field(
         _l("Organiser"), max_length=200, required=_l("Please enter who organises this.")
     )
-    contact_name = _text(_l("Contact person"), max_length=200)
+    contact_name = text_field(_l("Contact person"), max_length=200)
     contact_email = EmailField(
         _l("Contact e-mail"),
         validators=[Optional(), Length(max=320), SingleLine(), MailAddress()],
-        filters=[_strip],
+        filters=[strip_space],
     )
     contact_phone = TelField(
         _l("Contact phone"),
         validators=[Optional(), Length(max=50), SingleLine()],
-        filters=[_strip],
+        filters=[strip_space],
     )
     link = URLField(
         _l("Web link"),
         validators=[Optional(), Length(max=1000), SingleLine(), WebLink()],
-        filters=[_strip],
+        filters=[strip_space],
     )
     image = FileField(
         _l("Image (optional)"), render_kw={"accept": "image/jpeg,image/png,image/webp"}
     )
-    image_alt = _text(_l("Image description"), max_length=300)
+    image_alt = text_field(_l("Image description"), max_length=300)
 
     # Set by the view before validation.
     tz: ZoneInfo
@@ -404,7 +230,7 @@ class ItemForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         """Check each field, then the rules across fields (dates, recurrence, image text)."""
         valid = super().validate(extra_validators)
-        is_event = self.kind.data == ItemKind.EVENT.value
+        is_event = self.kind.data == ItemKind.EVENT
         dates = self._dates() if is_event else (None, None)
         if dates is None:
             return False
@@ -496,7 +322,7 @@ class ItemForm(FlaskForm):
         if freq == "weekly":
             weekdays = tuple(sorted(set(self.repeat_weekdays.data or [])))
             return Recurrence(freq="weekly", weekdays=weekdays, **common)
-        nth = int(self.repeat_nth.data) if self.repeat_nth.data else _nth_of(start_day)
+        nth = int(self.repeat_nth.data) if self.repeat_nth.data else nth_of(start_day)
         weekday = int(self.repeat_weekday.data) if self.repeat_weekday.data else start_day.weekday()
         return Recurrence(freq="monthly", nth=nth, weekday=weekday, **common)
 
@@ -505,7 +331,7 @@ class ItemForm(FlaskForm):
         for token in re.split(r"[\s,;]+", self.repeat_exceptions.data or ""):
             if not token:
                 continue
-            parsed = _parse_date(token)
+            parsed = parse_date(token)
             if parsed is None:
                 self.repeat_exceptions.errors.append(
                     _l(
@@ -566,115 +392,3 @@ class ItemForm(FlaskForm):
             self.repeat_count.data = rule.count
             self.repeat_exceptions.data = ", ".join(d.strftime("%d.%m.%Y") for d in rule.exceptions)
         self.has_stored_image = bool(item.image_file)
-
-
-def _nth_of(day: date) -> int:
-    nth = (day.day - 1) // 7 + 1
-    return -1 if nth == 5 else nth
-
-
-def _parse_date(token: str) -> date | None:
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(token, fmt).date()  # noqa: DTZ007 - a calendar date
-        except ValueError:
-            continue
-    return None
-
-
-class SubmissionForm(ItemForm):
-    """The public form: the item, who sends it, consent and the spam guards."""
-
-    submitter_email = EmailField(
-        _l("Your e-mail address"),
-        validators=[
-            DataRequired(_l("Please enter your e-mail address.")),
-            Length(max=320),
-            SingleLine(),
-            MailAddress(),
-        ],
-        filters=[_strip],
-        render_kw={"autocomplete": "email"},
-    )
-    mail_language = RadioField(
-        _l("Language of our mails to you"),
-        choices=choices([("de", "Deutsch"), ("en", "English")]),
-        validators=[InputRequired(_l("Please choose a language."))],
-    )
-    consent = BooleanField(
-        _l(
-            "I agree that this information is published on this website, in its feeds and in "
-            "the city's newsletters."
-        ),
-        validators=[
-            DataRequired(
-                _l("Please agree to publication, otherwise we cannot publish your submission.")
-            )
-        ],
-    )
-    # The honeypot: hidden from people and screen readers, filled in by form robots.
-    website = StringField(_l("Leave this field empty"), filters=[_strip])
-    started = HiddenField()
-
-    def validate_website(self, field: Field) -> None:
-        if field.data:
-            raise ValidationError(_l("Please leave this field empty."))
-
-
-class ItemEditForm(ItemForm):
-    """Editing through the private link or in the editor area."""
-
-    remove_image = BooleanField(_l("Remove the image"))
-    version = HiddenField()
-
-    def _removing_image(self) -> bool:
-        return bool(self.remove_image.data)
-
-
-class RejectForm(FlaskForm):
-    """The reason for a rejection, sent to the submitter."""
-
-    reason = TextAreaField(
-        _l("Reason for the submitter"),
-        validators=[
-            DataRequired(_l("Please give a reason; the submitter will read it.")),
-            Length(max=2000, message=_l("Please use at most %(max)d characters.")),
-            PlainText(),
-        ],
-        filters=[clean_text],
-        render_kw={"rows": 4},
-    )
-
-
-class MergeForm(FlaskForm):
-    """The item a duplicate is folded into."""
-
-    target = IntegerField(
-        _l("Number of the item to keep"),
-        validators=[InputRequired(_l("Please enter the number of the item to keep."))],
-    )
-
-
-class ConfirmForm(FlaskForm):
-    """A button that only needs the CSRF token (approve, withdraw)."""
-
-
-class QueueFilterForm(FlaskForm):
-    """Filters of the moderation queue (GET, no CSRF)."""
-
-    class Meta:
-        csrf = False
-
-    status = SelectField(
-        _l("Status"),
-        choices=choices([("", _l("all")), *STATUS_LABELS.items()]),
-        default="submitted",
-    )
-    field_of_action = SelectField(
-        _l("Field of action"),
-        choices=choices([("", _l("all")), *FIELDS_OF_ACTION.items()]),
-        default="",
-    )
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
-    q = StringField(_l("Search"), validators=[Optional(), Length(max=200)], filters=[_strip])

@@ -1,0 +1,57 @@
+"""The public blueprint of items, and what every template gets from it.
+
+Its routes live in `views` (the directory, feeds and the submission form) and in
+`private_views` (the submitter's private link). The enums are Jinja globals, so
+templates (mails included) compare `item.status == ItemStatus.APPROVED`, never strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from newsticker.config import get_settings
+from newsticker.items.display import item_when, languages_text, rule_text, when_text
+from newsticker.items.models import (
+    FIELDS_OF_ACTION,
+    KIND_LABELS,
+    STATUS_LABELS,
+    Item,
+    ItemKind,
+    ItemStatus,
+)
+
+bp = Blueprint("items", __name__)
+
+bp.add_app_template_global(ItemKind, "ItemKind")
+bp.add_app_template_global(ItemStatus, "ItemStatus")
+
+
+@bp.app_template_global("item_when")
+def _item_when(item: Item) -> str:
+    return item_when(item, get_settings().tz)
+
+
+@bp.app_template_global("occurrence_when")
+def _occurrence_when(item: Item, start: Any, end: Any, with_date: bool = True) -> str:
+    return when_text(start, end, item.all_day, get_settings().tz, with_date=with_date)
+
+
+@bp.app_template_global("item_languages")
+def _item_languages(codes: list[str]) -> str:
+    return languages_text(codes)
+
+
+@bp.app_template_global("item_rule")
+def _item_rule(item: Item) -> str:
+    return rule_text(item, get_settings().tz)
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "fields_of_action": FIELDS_OF_ACTION,
+        "kind_labels": KIND_LABELS,
+        "status_labels": STATUS_LABELS,
+    }

@@ -1,0 +1,62 @@
+"""Forms for submitting, editing, moderating and filtering items.
+
+- `fields`: field classes, filters and validators the forms share
+- `dates`: choices of the date and repeat fields, reading written dates
+- `item`: `ItemForm`, what an item says (with its dates and repeat rule)
+- `submission`: `SubmissionForm` (the public form) and `ItemEditForm`
+- `moderation`: the moderation queue's forms
+
+The names import from `newsticker.items.forms` as before the split.
+"""
+
+from newsticker.items.forms.dates import MONTHS, NTHS, WEEKDAYS, nth_of, parse_date
+from newsticker.items.forms.fields import (
+    MailAddress,
+    MultiCheckboxField,
+    PlainText,
+    SingleLine,
+    WebLink,
+    choices,
+    clean_text,
+    strip_space,
+    text_field,
+)
+from newsticker.items.forms.item import MAX_TAG_LENGTH, MAX_TAGS, ItemForm
+from newsticker.items.forms.moderation import ConfirmForm, MergeForm, QueueFilterForm, RejectForm
+from newsticker.items.forms.submission import ItemEditForm, SubmissionForm
+from newsticker.items.languages import (
+    LANGUAGE_CODES,
+    SIGN_LANGUAGE,
+    language_choices,
+    language_name,
+)
+
+__all__ = [
+    "LANGUAGE_CODES",
+    "MAX_TAGS",
+    "MAX_TAG_LENGTH",
+    "MONTHS",
+    "NTHS",
+    "SIGN_LANGUAGE",
+    "WEEKDAYS",
+    "ConfirmForm",
+    "ItemEditForm",
+    "ItemForm",
+    "MailAddress",
+    "MergeForm",
+    "MultiCheckboxField",
+    "PlainText",
+    "QueueFilterForm",
+    "RejectForm",
+    "SingleLine",
+    "SubmissionForm",
+    "WebLink",
+    "choices",
+    "clean_text",
+    "language_choices",
+    "language_name",
+    "nth_of",
+    "parse_date",
+    "strip_space",
+    "text_field",
+]

@@ -1,0 +1,146 @@
+"""Services for items: submitting, moderating, listing, searching and expiring them.
+
+One module per concern; this package re-exports their public names, so callers import
+`newsticker.items.services` (or its names) without knowing the module map:
+
+- `search`: folding text for duplicate keys and search words
+- `derived`: what follows from an item's own fields (rule, last end, search text)
+- `validation`: `ItemData` and the rules across its fields
+- `editing`: applying and auditing a change, `update_item` for editors and submitters
+- `submissions`: the public's submissions, receipts, private links, withdrawal
+- `moderation`: approving, rejecting and merging
+- `listings`: the public list, item pages, feeds and the moderation queue
+- `expiry`: retiring ended and old items
+
+Views call the services through this package (`services.current_time()`), which is
+also where tests freeze the clock or replace a service.
+"""
+
+# Tests reach the time zone class through this module, as they did before the split.
+from zoneinfo import ZoneInfo as ZoneInfo
+
+from newsticker.items.services.derived import (
+    FAR_FUTURE,
+    derive_fields,
+    item_recurrence,
+    last_end,
+)
+from newsticker.items.services.editing import (
+    EDITABLE_FIELDS,
+    LIVE_STATUSES,
+    ItemError,
+    StaleItem,
+    apply_values,
+    check_version,
+    current_time,
+    find_duplicate,
+    record_audit,
+    refusing_stale_rows,
+    submitter_may_edit,
+    update_item,
+)
+from newsticker.items.services.expiry import ExpiryRun, expire_items
+from newsticker.items.services.listings import (
+    LIST_HORIZON_DAYS,
+    EditorFilters,
+    Occurrence,
+    PublicFilters,
+    current_notices,
+    editor_items,
+    feed_entries,
+    feed_events,
+    feed_fingerprint,
+    marked_duplicates,
+    next_dates,
+    public_item,
+    status_counts,
+    upcoming_occurrences,
+)
+from newsticker.items.services.moderation import (
+    MERGE_FILL_FIELDS,
+    approve_item,
+    merge_item,
+    reject_item,
+)
+from newsticker.items.services.search import (
+    MAX_SEARCH_WORDS,
+    fold,
+    search_fold,
+    search_text_of,
+    search_words,
+)
+from newsticker.items.services.submissions import (
+    RECEIPTS_PER_ADDRESS,
+    TOKEN_MIN_DAYS,
+    TooManyReceipts,
+    find_by_token,
+    receipts_left,
+    submit_item,
+    token_expires_at,
+    withdraw_item,
+)
+from newsticker.items.services.validation import (
+    DEFAULT_VISIBLE_DAYS,
+    MAX_EVENT_DAYS,
+    MAX_YEARS_AHEAD,
+    ItemData,
+    check_item_data,
+)
+
+__all__ = [
+    "DEFAULT_VISIBLE_DAYS",
+    "EDITABLE_FIELDS",
+    "FAR_FUTURE",
+    "LIST_HORIZON_DAYS",
+    "LIVE_STATUSES",
+    "MAX_EVENT_DAYS",
+    "MAX_SEARCH_WORDS",
+    "MAX_YEARS_AHEAD",
+    "MERGE_FILL_FIELDS",
+    "RECEIPTS_PER_ADDRESS",
+    "TOKEN_MIN_DAYS",
+    "EditorFilters",
+    "ExpiryRun",
+    "ItemData",
+    "ItemError",
+    "Occurrence",
+    "PublicFilters",
+    "StaleItem",
+    "TooManyReceipts",
+    "ZoneInfo",
+    "apply_values",
+    "approve_item",
+    "check_item_data",
+    "check_version",
+    "current_notices",
+    "current_time",
+    "derive_fields",
+    "editor_items",
+    "expire_items",
+    "feed_entries",
+    "feed_events",
+    "feed_fingerprint",
+    "find_by_token",
+    "find_duplicate",
+    "fold",
+    "item_recurrence",
+    "last_end",
+    "marked_duplicates",
+    "merge_item",
+    "next_dates",
+    "public_item",
+    "receipts_left",
+    "record_audit",
+    "refusing_stale_rows",
+    "reject_item",
+    "search_fold",
+    "search_text_of",
+    "search_words",
+    "status_counts",
+    "submit_item",
+    "submitter_may_edit",
+    "token_expires_at",
+    "upcoming_occurrences",
+    "update_item",
+    "withdraw_item",
+]
