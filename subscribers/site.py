@@ -14,6 +14,5 @@ from subscribers.services import suppression_salts
 
 def site_salts(app: Flask | None = None) -> list[bytes]:
     """Return the app's suppression-list salts, newest first (the current app by default)."""
-    flask_app: Flask = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
-    secrets = [flask_app.config["SECRET_KEY"], *app_settings(flask_app).site.old_secret_keys]
-    return suppression_salts(secrets)
+    secret_key = (app if app is not None else current_app).config["SECRET_KEY"]
+    return suppression_salts([secret_key, *app_settings(app).site.old_secret_keys])
