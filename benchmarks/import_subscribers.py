@@ -90,7 +90,9 @@ def main() -> int:
     from newsticker import create_app
     from newsticker.config import load_settings
     from newsticker.core.db import db, utcnow
+    from newsticker.core.site import site_keyring, site_links
     from subscribers import importing, services
+    from subscribers.site import site_salts
 
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
@@ -113,7 +115,7 @@ def main() -> int:
 
         with app.test_request_context():
             session = db.session
-            salts = services.current_salts()
+            salts = site_salts()
             start = time.perf_counter()
             plan = importing.plan_import(session, data, publication="ticker", salts=salts)
             checked = time.perf_counter()
@@ -141,11 +143,11 @@ def main() -> int:
             count = sum(1 for _ in services.recipient_rows(session, ["newsletter", "ticker"]))
             print(f"  recipient_rows    {rate(count, time.perf_counter() - start)}")
 
-            ring = services.current_keyring()
-            base = settings.site.base_url
+            ring = site_keyring()
+            prefixes = services.LinkPrefixes.from_links(site_links())
             start = time.perf_counter()
             for subscriber_id in range(count):
-                services.personal_links(ring, base, subscriber_id, "ticker")
+                services.personal_links(ring, prefixes, subscriber_id, "ticker")
             seconds = time.perf_counter() - start
             print(f"  personal_links    {rate(count, seconds)}   "
                   f"{seconds / max(count, 1) * 1e6:.1f} µs per recipient")  # fmt: skip

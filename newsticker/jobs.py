@@ -100,16 +100,25 @@ def process_bounces() -> BounceRun:
     """Count the returned mails in the configured Maildir and IMAP folder (if any)."""
     from pathlib import Path
 
+    from newsticker.core.site import site_keyring
     from subscribers.mailboxes import process_imap, process_maildir
 
     settings = get_settings()
+    keyring = site_keyring()
     run = BounceRun()
     # A mailbox that cannot be read raises: the scheduler rolls back and logs it, and
     # the next run tries again.
     if settings.schedule.bounce_maildir:
-        run.add(process_maildir(db.session, Path(settings.schedule.bounce_maildir)))
+        run.add(
+            process_maildir(
+                db.session,
+                Path(settings.schedule.bounce_maildir),
+                settings=settings,
+                keyring=keyring,
+            )
+        )
     if settings.bounces.imap_host:
-        run.add(process_imap(db.session))
+        run.add(process_imap(db.session, settings=settings, keyring=keyring))
     return run
 
 

@@ -30,15 +30,14 @@ from email.iterators import typed_subpart_iterator
 from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses
-from typing import Literal
 
 import flufl.bounce
+
+from subscribers.models import BounceKind
 
 __all__ = ["BounceKind", "BounceResult", "parse_bounce"]
 
 logger = logging.getLogger(__name__)
-
-BounceKind = Literal["hard", "soft"]
 
 _STATUS_RE = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 # An enhanced status code after an SMTP reply code ("550 5.1.1", "550-5.1.1",
@@ -118,7 +117,7 @@ def parse_bounce(
         return BounceResult(
             recipient=None,
             verp_token=token,
-            kind="soft",
+            kind=BounceKind.SOFT,
             status="",
             reason="Unrecognised message to the bounce address",
         )
@@ -137,10 +136,10 @@ def _result(failure: _Failure, token: str | None) -> BounceResult:
 
 def _kind(status: str) -> BounceKind:
     if status.startswith("4.") or status.startswith(_SOFT_HARD_STATUSES):
-        return "soft"
+        return BounceKind.SOFT
     # 5.x.x, or a failure the server gave no usable status for: RFC 3464's
     # Action "failed" and the heuristic detectors both mean "will not arrive".
-    return "hard"
+    return BounceKind.HARD
 
 
 def _header(message: Message, name: str) -> str:

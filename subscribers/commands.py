@@ -96,8 +96,9 @@ def import_command(
 ) -> None:
     """Import a CSV list as confirmed subscribers; print a report of what was not imported."""
     from newsticker.core.db import utcnow
-    from subscribers import importing, services
+    from subscribers import importing
     from subscribers.csvio import ImportFileError, write_report_csv
+    from subscribers.site import site_salts
 
     _check_publication(app, publication)
     note = consent_note.strip()
@@ -122,7 +123,7 @@ def import_command(
             session,
             data,
             publication=publication,
-            salts=services.current_salts(),
+            salts=site_salts(app),
             progress=progress,
         )
         progress.close()
@@ -211,6 +212,7 @@ def process_bounces_command(
     app: Flask, session: Session, maildir: Path | None, use_imap: bool
 ) -> None:
     """Read returned mails, count bounces and take undeliverable addresses off the list."""
+    from newsticker.core.site import site_keyring
     from subscribers.mailboxes import MailboxError, process_imap, process_maildir
 
     settings = app.config["NEWSTICKER_SETTINGS"]
@@ -221,10 +223,10 @@ def process_bounces_command(
         raise click.UsageError("give --maildir PATH or --imap (or set schedule.bounce_maildir)")
     try:
         if path is not None:
-            run = process_maildir(session, path)
+            run = process_maildir(session, path, settings=settings, keyring=site_keyring(app))
             click.echo(f"{path}: {run}")
         if use_imap:
-            run = process_imap(session)
+            run = process_imap(session, settings=settings, keyring=site_keyring(app))
             click.echo(f"IMAP {settings.bounces.imap_host}: {run}")
     except MailboxError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -237,13 +239,14 @@ def process_bounces_command(
 def erase_command(app: Flask, session: Session, email: str, yes: bool) -> None:
     """Erase a subscriber and everything about them (GDPR Art. 17)."""
     from subscribers import services
+    from subscribers.site import site_salts
 
     subscriber = services.find_subscriber(session, email)
     if subscriber is None:
         raise click.ClickException(f"no subscriber with the address {email!r}")
     if not yes:
         click.confirm(f"Erase {subscriber.email} and all their data?", abort=True)
-    services.erase_subscriber(session, subscriber, salts=services.current_salts())
+    services.erase_subscriber(session, subscriber, salts=site_salts(app))
     click.echo(f"Erased {email}.")
 
 

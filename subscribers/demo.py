@@ -10,24 +10,32 @@ from sqlalchemy.orm import Session
 from newsticker.config import Settings
 from newsticker.core.db import utcnow
 from subscribers.addresses import address_key
-from subscribers.models import ConsentAction, ConsentEvent, Subscriber, Subscription
+from subscribers.models import (
+    ConsentAction,
+    ConsentEvent,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
 
 DEMO_NOTE = "Demo-Daten: Verteiler der Stabsstelle Integration (Einwilligung per Anmeldeformular)"
 
 # (address, name, language, publications, status); example.org is reserved (RFC 2606).
 BOTH = ("ticker", "newsletter")
+CONFIRMED = SubscriptionStatus.CONFIRMED
+UNSUBSCRIBED = SubscriptionStatus.UNSUBSCRIBED
 # fmt: off
-DEMO_SUBSCRIBERS: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (
-    ("kulturverein@example.org", "Deutsch-Dänischer Kulturverein", "de", BOTH, "confirmed"),
-    ("migrationsberatung@example.org", "Migrationsberatung Nord", "de", BOTH, "confirmed"),
-    ("sprachcafe@example.org", "Sprachcafé Fördestraße", "de", ("ticker",), "confirmed"),
-    ("anna.petersen@example.org", "Anna Petersen", "de", ("ticker",), "confirmed"),
-    ("ahmad.haddad@example.org", "Ahmad Haddad", "de", BOTH, "confirmed"),
-    ("olena.kowalenko@example.org", "Olena Kowalenko", "en", ("ticker",), "confirmed"),
-    ("jens.hansen@example.org", "Jens Hansen", "de", ("newsletter",), "confirmed"),
-    ("fatemeh.hosseini@example.org", "Fatemeh Hosseini", "en", ("newsletter",), "confirmed"),
-    ("ehrenamt@example.org", "Ehrenamtsbörse", "de", ("ticker",), "confirmed"),
-    ("maren.thomsen@example.org", "Maren Thomsen", "de", ("ticker",), "unsubscribed"),
+DEMO_SUBSCRIBERS: tuple[tuple[str, str, str, tuple[str, ...], SubscriptionStatus], ...] = (
+    ("kulturverein@example.org", "Deutsch-Dänischer Kulturverein", "de", BOTH, CONFIRMED),
+    ("migrationsberatung@example.org", "Migrationsberatung Nord", "de", BOTH, CONFIRMED),
+    ("sprachcafe@example.org", "Sprachcafé Fördestraße", "de", ("ticker",), CONFIRMED),
+    ("anna.petersen@example.org", "Anna Petersen", "de", ("ticker",), CONFIRMED),
+    ("ahmad.haddad@example.org", "Ahmad Haddad", "de", BOTH, CONFIRMED),
+    ("olena.kowalenko@example.org", "Olena Kowalenko", "en", ("ticker",), CONFIRMED),
+    ("jens.hansen@example.org", "Jens Hansen", "de", ("newsletter",), CONFIRMED),
+    ("fatemeh.hosseini@example.org", "Fatemeh Hosseini", "en", ("newsletter",), CONFIRMED),
+    ("ehrenamt@example.org", "Ehrenamtsbörse", "de", ("ticker",), CONFIRMED),
+    ("maren.thomsen@example.org", "Maren Thomsen", "de", ("ticker",), UNSUBSCRIBED),
 )
 # fmt: on
 
@@ -67,14 +75,14 @@ def load_demo_subscribers(session: Session, settings: Settings) -> tuple[str, in
                 updated_at=since,
                 requested_at=since,
                 confirmed_at=since,
-                unsubscribed_at=now - timedelta(days=3) if status == "unsubscribed" else None,
+                unsubscribed_at=now - timedelta(days=3) if status == UNSUBSCRIBED else None,
             )
             session.add(subscription)
             session.add(
                 ConsentEvent(
                     subscriber_id=subscriber.id,
                     publication=slug,
-                    action=ConsentAction.IMPORTED.value,
+                    action=ConsentAction.IMPORTED,
                     occurred_at=since,
                     channel="import",
                     actor="demo",
@@ -82,12 +90,12 @@ def load_demo_subscribers(session: Session, settings: Settings) -> tuple[str, in
                     detail="demo",
                 )
             )
-            if status == "unsubscribed":
+            if status == UNSUBSCRIBED:
                 session.add(
                     ConsentEvent(
                         subscriber_id=subscriber.id,
                         publication=slug,
-                        action=ConsentAction.WITHDRAWN.value,
+                        action=ConsentAction.WITHDRAWN,
                         occurred_at=now - timedelta(days=3),
                         channel="one-click",
                     )

@@ -1,27 +1,32 @@
-"""The editors' subscriber pages: list, counts, growth, add, block, import, consent log, erase."""
+"""The editors' subscriber pages: list, counts, growth, add, block, consent log, erase, export.
+
+The blueprint (`bp`) and what its pages share live in subscribers.editor_pages; importing
+this module also brings in subscribers.import_views, so `subscribers.editor_views.bp`
+carries every editor page of the subscribers.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from newsticker.config import get_settings
-from newsticker.core.access import admin_required, protect_editor_blueprint
+from newsticker.core.access import admin_required
 from newsticker.core.db import db, utcnow
-from subscribers import importing, services
-from subscribers.csvio import MAX_IMPORT_BYTES, ImportFileError, write_export
+from newsticker.core.site import site_keyring, site_links
+from subscribers import exporting, services
+from subscribers import import_views as import_views  # registers its routes on bp
+from subscribers.editor_pages import actor, bp, publication_names, subscriber_or_404
 from subscribers.forms import (
     ActionForm,
     AddSubscriberForm,
     BlockForm,
     EraseForm,
-    ImportForm,
     SearchForm,
     publication_choices,
 )
@@ -30,33 +35,16 @@ from subscribers.models import (
     CONSENT_ACTION_LABELS,
     STATUS_LABELS,
     Subscriber,
-    SubscriberImport,
     SubscriptionStatus,
 )
+from subscribers.site import site_salts
+
+__all__ = ["bp", "import_views"]
 
 logger = logging.getLogger(__name__)
 
-bp = Blueprint("subscribers_editor", __name__, url_prefix="/redaktion/abonnenten")
-protect_editor_blueprint(bp)
-
 PER_PAGE = 50
 GROWTH_WEEKS = 26
-PREVIEW_LINES = 200
-
-
-def _actor() -> str:
-    return str(getattr(current_user, "email", "") or "")
-
-
-def _subscriber(subscriber_id: int) -> Subscriber:
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        abort(404)
-    return subscriber
-
-
-def _publication_names() -> dict[str, str]:
-    return {p.slug: p.name for p in get_settings().publications}
 
 
 def _chart(weeks: list[services.WeekGrowth]) -> dict[str, Any]:
@@ -109,9 +97,9 @@ def index() -> ResponseReturnValue:
             has_more=page * PER_PAGE < total,
             page_args={k: v for k, v in request.args.items() if k != "seite"},
             counts=services.subscription_counts(db.session),
-            statuses=[s.value for s in SubscriptionStatus],
+            statuses=list(SubscriptionStatus),
             status_labels=STATUS_LABELS,
-            publication_names=_publication_names(),
+            publication_names=publication_names(),
             weeks=weeks,
             chart=_chart(weeks),
             imports=services.recent_imports(db.session),
@@ -137,11 +125,13 @@ def add() -> ResponseReturnValue:
                     language=form.language.data or "de",
                     publications=form.publications.data or [],
                     note=form.consent_note.data or "",
-                    actor=_actor(),
-                    salts=services.current_salts(),
+                    actor=actor(),
+                    salts=site_salts(),
                     now=utcnow(),
                     ask_confirmation=bool(form.ask_confirmation.data),
-                    keyring=services.current_keyring(),
+                    keyring=site_keyring(),
+                    links=site_links(),
+                    settings=settings,
                     window=services.MailWindow.from_settings(settings),
                 )
             except services.SubscriberError as exc:
@@ -172,7 +162,7 @@ def _show(subscriber: Subscriber, status: int = 200, **forms: Any) -> ResponseRe
         render_template(
             "subscribers/editor/show.html",
             subscriber=subscriber,
-            publication_names=_publication_names(),
+            publication_names=publication_names(),
             status_labels=STATUS_LABELS,
             bounces=bounces,
             action_form=forms.get("action_form") or ActionForm(),
@@ -185,18 +175,18 @@ def _show(subscriber: Subscriber, status: int = 200, **forms: Any) -> ResponseRe
 @bp.route("/<int:subscriber_id>")
 def show(subscriber_id: int) -> ResponseReturnValue:
     """Show one subscriber: subscriptions, bounces, actions."""
-    return _show(_subscriber(subscriber_id))
+    return _show(subscriber_or_404(subscriber_id))
 
 
 @bp.route("/<int:subscriber_id>/sperren", methods=["POST"])
 def block(subscriber_id: int) -> ResponseReturnValue:
     """Block a subscriber: no more mail, no new sign-ups of the address."""
-    subscriber = _subscriber(subscriber_id)
+    subscriber = subscriber_or_404(subscriber_id)
     form = BlockForm()
     if not form.validate_on_submit():
         return _show(subscriber, 422, block_form=form)
     services.block_subscriber(
-        db.session, subscriber, actor=_actor(), note=form.note.data or "", now=utcnow()
+        db.session, subscriber, actor=actor(), note=form.note.data or "", now=utcnow()
     )
     flash(_("%(email)s is blocked and receives no more mail.", email=subscriber.email), "success")
     return redirect(url_for("subscribers_editor.show", subscriber_id=subscriber.id), 303)
@@ -205,10 +195,10 @@ def block(subscriber_id: int) -> ResponseReturnValue:
 @bp.route("/<int:subscriber_id>/entsperren", methods=["POST"])
 def unblock(subscriber_id: int) -> ResponseReturnValue:
     """Lift a block."""
-    subscriber = _subscriber(subscriber_id)
+    subscriber = subscriber_or_404(subscriber_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    services.unblock_subscriber(db.session, subscriber, actor=_actor(), now=utcnow())
+    services.unblock_subscriber(db.session, subscriber, actor=actor(), now=utcnow())
     flash(_("%(email)s is no longer blocked.", email=subscriber.email), "success")
     return redirect(url_for("subscribers_editor.show", subscriber_id=subscriber.id), 303)
 
@@ -216,11 +206,11 @@ def unblock(subscriber_id: int) -> ResponseReturnValue:
 @bp.route("/<int:subscriber_id>/abmelden/<publication>", methods=["POST"])
 def unsubscribe(subscriber_id: int, publication: str) -> ResponseReturnValue:
     """Unsubscribe a person who asked the office to (by phone or letter)."""
-    subscriber = _subscriber(subscriber_id)
+    subscriber = subscriber_or_404(subscriber_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     services.unsubscribe(
-        db.session, subscriber.id, publication, channel="editor", now=utcnow(), actor=_actor()
+        db.session, subscriber.id, publication, channel="editor", now=utcnow(), actor=actor()
     )
     flash(_("The subscription has been ended."), "success")
     return redirect(url_for("subscribers_editor.show", subscriber_id=subscriber.id), 303)
@@ -230,7 +220,7 @@ def unsubscribe(subscriber_id: int, publication: str) -> ResponseReturnValue:
 @admin_required
 def consent(subscriber_id: int) -> ResponseReturnValue:
     """Show the printable proof of consent for one address."""
-    subscriber = _subscriber(subscriber_id)
+    subscriber = subscriber_or_404(subscriber_id)
     events = services.consent_log(db.session, subscriber)
     versions = sorted({e.consent_text_version for e in events if e.consent_text_version})
     return render_template(
@@ -238,13 +228,13 @@ def consent(subscriber_id: int) -> ResponseReturnValue:
         subscriber=subscriber,
         events=events,
         sent_times=services.mail_sent_times(db.session, (e.message_id for e in events)),
-        publication_names=_publication_names(),
+        publication_names=publication_names(),
         status_labels=STATUS_LABELS,
         action_labels=CONSENT_ACTION_LABELS,
         channel_labels=CHANNEL_LABELS,
         consent_texts=[(v, services.CONSENT_TEXTS.get(v, "")) for v in versions],
         printed_at=utcnow(),
-        printed_by=_actor(),
+        printed_by=actor(),
     )
 
 
@@ -252,13 +242,13 @@ def consent(subscriber_id: int) -> ResponseReturnValue:
 @admin_required
 def erase(subscriber_id: int) -> ResponseReturnValue:
     """Erase a person on request (GDPR Art. 17), after a confirming tick."""
-    subscriber = _subscriber(subscriber_id)
+    subscriber = subscriber_or_404(subscriber_id)
     form = EraseForm()
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            services.erase_subscriber(db.session, subscriber, salts=services.current_salts())
-            logger.info("subscriber %s erased by %s", subscriber_id, _actor())
+            services.erase_subscriber(db.session, subscriber, salts=site_salts())
+            logger.info("subscriber %s erased by %s", subscriber_id, actor())
             flash(_("All data of the subscriber has been erased."), "success")
             return redirect(url_for("subscribers_editor.index"), 303)
         status = 422
@@ -274,136 +264,10 @@ def export() -> ResponseReturnValue:
     slug = request.args.get("publication", "")
     if get_settings().publication(slug) is None:
         abort(404)
-    body = importing.export_csv(db.session, slug)
+    body = exporting.export_csv(db.session, slug)
     response = Response(body, mimetype="text/csv")
     stamp = utcnow().strftime("%Y-%m-%d")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="abonnenten-{slug}-{stamp}.csv"'
-    )
-    return response
-
-
-# ---------------------------------------------------------------- import
-
-
-def _import(import_id: int) -> SubscriberImport:
-    record = db.session.get(SubscriberImport, import_id)
-    if record is None:
-        abort(404)
-    return record
-
-
-@bp.route("/import", methods=["GET", "POST"])
-def import_upload() -> ResponseReturnValue:
-    """Upload a list; the file is checked and kept until the editor confirms the import."""
-    settings = get_settings()
-    form = ImportForm()
-    form.publication.choices = publication_choices(settings)
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            data = form.file.data.read(MAX_IMPORT_BYTES + 1)
-            try:
-                plan = importing.plan_import(
-                    db.session,
-                    data,
-                    publication=form.publication.data,
-                    salts=services.current_salts(),
-                )
-            except ImportFileError as exc:
-                form.file.errors = [*form.file.errors, str(exc)]
-                status = 422
-            else:
-                record = importing.save_preview(
-                    db.session,
-                    plan,
-                    data,
-                    publication=form.publication.data,
-                    consent_note=form.consent_note.data or "",
-                    actor=_actor(),
-                    filename=form.file.data.filename or "liste.csv",
-                    now=utcnow(),
-                )
-                return redirect(
-                    url_for("subscribers_editor.import_preview", import_id=record.id), 303
-                )
-        else:
-            status = 422
-    return render_template(
-        "subscribers/editor/import.html", form=form, max_mb=MAX_IMPORT_BYTES // (1024 * 1024)
-    ), status
-
-
-@bp.route("/import/<int:import_id>", methods=["GET", "POST"])
-def import_preview(import_id: int) -> ResponseReturnValue:
-    """Preview an uploaded list's report (GET) and import it (POST)."""
-    record = _import(import_id)
-    if request.method == "POST" and record.status == "preview":
-        if not ActionForm().validate_on_submit():
-            abort(400)
-        assert record.data is not None
-        try:
-            # Checked again: the list may have changed since the preview.
-            plan = importing.plan_import(
-                db.session,
-                record.data,
-                publication=record.publication,
-                salts=services.current_salts(),
-            )
-        except ImportFileError as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("subscribers_editor.import_upload"), 303)
-        result = importing.run_import(
-            db.session,
-            plan,
-            publication=record.publication,
-            consent_note=record.consent_note,
-            actor=_actor(),
-            channel="web",
-            filename=record.filename,
-            now=utcnow(),
-            record=record,
-        )
-        flash(
-            _(
-                "Imported %(imported)d, already subscribed %(unchanged)d, "
-                "not imported %(rejected)d.",
-                imported=result.imported,
-                unchanged=result.unchanged,
-                rejected=result.rejected,
-            ),
-            "success",
-        )
-        return redirect(url_for("subscribers_editor.import_preview", import_id=record.id), 303)
-    return render_template(
-        "subscribers/editor/import_preview.html",
-        record=record,
-        lines=record.report[:PREVIEW_LINES],
-        publication_names=_publication_names(),
-        form=ActionForm(),
-    )
-
-
-@bp.route("/import/<int:import_id>/verwerfen", methods=["POST"])
-def import_discard(import_id: int) -> ResponseReturnValue:
-    """Drop an uploaded list without importing it."""
-    record = _import(import_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    if record.status == "preview":
-        db.session.delete(record)
-        flash(_("The upload has been discarded; nothing was imported."), "info")
-    return redirect(url_for("subscribers_editor.import_upload"), 303)
-
-
-@bp.route("/import/<int:import_id>/bericht.csv")
-def import_report(import_id: int) -> ResponseReturnValue:
-    """Download an import's report of rows not imported."""
-    record = _import(import_id)
-    header = (_("Row"), _("Value"), _("Problem"), _("Reason"))
-    body = write_export(record.report, header)
-    response = Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="import-{record.id}-bericht.csv"'
     )
     return response

@@ -1,8 +1,10 @@
-"""Import a list of subscribers from CSV, and export one, fast enough for 100,000 rows.
+"""Import a list of subscribers from CSV, fast enough for 100,000 rows.
 
 An import reads and checks every row first (subscribers.csvio), loads what the database
 knows about the addresses in one query, and then writes in batches: no row-by-row ORM.
 Rows are imported as confirmed subscriptions with the consent note recorded per row.
+An upload in the editor area is kept as a preview until an editor imports or discards
+it. Exporting lives in subscribers.exporting (re-exported here for older callers).
 """
 
 from __future__ import annotations
@@ -18,24 +20,35 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from subscribers.addresses import suppression_hash
-from subscribers.csvio import (
-    AcceptedRow,
-    ImportParse,
-    ImportRow,
-    ReportLine,
-    classify_rows,
-    read_import,
-    write_export,
-)
+from subscribers.bulk import insert_rows
+from subscribers.csvcheck import AcceptedRow, ImportRow, ReportLine, classify_rows
+from subscribers.csvio import ImportParse, read_import
+from subscribers.exporting import EXPORT_HEADER, export_csv, export_rows
 from subscribers.models import (
     ConsentAction,
     ConsentEvent,
+    ImportStatus,
     Subscriber,
     SubscriberImport,
     Subscription,
     SubscriptionStatus,
     Suppression,
 )
+
+__all__ = [
+    "EXPORT_HEADER",
+    "ImportPlan",
+    "ImportResult",
+    "discard_preview",
+    "export_csv",
+    "export_rows",
+    "get_import",
+    "import_subscribers",
+    "plan_import",
+    "report_rows",
+    "run_import",
+    "save_preview",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +63,7 @@ Progress = Callable[[str, int, int], None]
 class _Known:
     subscriber_id: int
     subscription_id: int | None
-    status: str | None
+    status: SubscriptionStatus | None
     blocked: bool
 
 
@@ -177,24 +190,6 @@ def report_rows(lines: Iterable[ReportLine]) -> list[list[Any]]:
     return [[line.row_number, line.value, line.kind, str(line.reason)] for line in lines]
 
 
-def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows at once; on PostgreSQL with COPY, by far its fastest way in."""
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(table.insert(), rows)
-        return
-    columns = list(rows[0])
-    names = ", ".join(f'"{name}"' for name in columns)
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
-    ):
-        for row in rows:
-            copy.write_row([row[name] for name in columns])
-
-
 def save_preview(
     session: Session,
     plan: ImportPlan,
@@ -214,7 +209,7 @@ def save_preview(
         filename=filename[:255],
         publication=publication,
         consent_note=consent_note,
-        status="preview",
+        status=ImportStatus.PREVIEW,
         data=data,
         rows_total=plan.rows_total,
         imported=len(plan.accepted),
@@ -225,6 +220,20 @@ def save_preview(
     session.add(record)
     session.flush()
     return record
+
+
+def get_import(session: Session, import_id: int) -> SubscriberImport | None:
+    """Return an import (a kept preview or a finished one), or None."""
+    return session.get(SubscriberImport, import_id)
+
+
+def discard_preview(session: Session, record: SubscriberImport) -> bool:
+    """Drop a kept upload that was not imported; False when it was imported already."""
+    if record.status != ImportStatus.PREVIEW:
+        return False
+    session.delete(record)
+    session.flush()
+    return True
 
 
 def run_import(
@@ -262,7 +271,7 @@ def run_import(
         new_rows = [row for row in batch if row.key not in plan.known]
         ids: dict[str, int] = {}
         if new_rows:
-            _insert_rows(
+            insert_rows(
                 session,
                 subscribers,
                 [
@@ -296,20 +305,20 @@ def run_import(
                     {
                         "subscriber_id": subscriber_id,
                         "publication": publication,
-                        "status": SubscriptionStatus.CONFIRMED.value,
+                        "status": SubscriptionStatus.CONFIRMED,
                         "created_at": now,
                         "updated_at": now,
                         "confirmed_at": now,
                     }
                 )
         if to_insert:
-            _insert_rows(session, subscriptions, to_insert)
+            insert_rows(session, subscriptions, to_insert)
         if to_update:
             session.execute(
                 update(subscriptions)
                 .where(subscriptions.c.id == bindparam("sid"))
                 .values(
-                    status=SubscriptionStatus.CONFIRMED.value,
+                    status=SubscriptionStatus.CONFIRMED,
                     confirmed_at=now,
                     updated_at=now,
                     unsubscribed_at=None,
@@ -317,14 +326,14 @@ def run_import(
                 ),
                 to_update,
             )
-        _insert_rows(
+        insert_rows(
             session,
             events,
             [
                 {
                     "subscriber_id": ids[row.key],
                     "publication": publication,
-                    "action": ConsentAction.IMPORTED.value,
+                    "action": ConsentAction.IMPORTED,
                     "occurred_at": now,
                     "channel": "import",
                     "form_url": "",
@@ -341,7 +350,7 @@ def run_import(
         if progress is not None:
             progress("save", done, total)
     problems = plan.problems
-    record.status = "done"
+    record.status = ImportStatus.DONE
     record.data = None
     record.finished_at = now
     record.rows_total = plan.rows_total
@@ -387,67 +396,3 @@ def import_subscribers(
         now=now,
         progress=progress,
     )
-
-
-EXPORT_HEADER = (
-    "email",
-    "name",
-    "language",
-    "status",
-    "requested_at",
-    "confirmed_at",
-    "unsubscribed_at",
-    "bounced_at",
-)
-
-
-def export_rows(
-    session: Session, publication: str, *, statuses: Sequence[str] | None = None
-) -> Iterator[tuple[Any, ...]]:
-    """Yield one row per subscription to a publication (confirmed only by default)."""
-    wanted = list(statuses) if statuses else [SubscriptionStatus.CONFIRMED.value]
-
-    def iso(value: datetime | None) -> str:
-        return value.isoformat(timespec="seconds") if value is not None else ""
-
-    query = (
-        select(
-            Subscriber.email,
-            Subscriber.name,
-            Subscriber.language,
-            Subscription.status,
-            Subscription.requested_at,
-            Subscription.confirmed_at,
-            Subscription.unsubscribed_at,
-            Subscription.bounced_at,
-        )
-        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-        .where(Subscription.publication == publication, Subscription.status.in_(wanted))
-        .order_by(Subscriber.email_key)
-        .execution_options(yield_per=5000)
-    )
-    for (
-        email,
-        name,
-        language,
-        status,
-        requested,
-        confirmed,
-        unsubscribed,
-        bounced,
-    ) in session.execute(query):
-        yield (
-            email,
-            name,
-            language,
-            status,
-            iso(requested),
-            iso(confirmed),
-            iso(unsubscribed),
-            iso(bounced),
-        )
-
-
-def export_csv(session: Session, publication: str, *, statuses: Sequence[str] | None = None) -> str:
-    """Return a publication's list as CSV whose cells a spreadsheet will not run as formulas."""
-    return write_export(export_rows(session, publication, statuses=statuses), EXPORT_HEADER)

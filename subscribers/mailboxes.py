@@ -3,6 +3,9 @@
 This is the job side of bounce handling: it commits after each batch and only then marks
 the batch's messages as done (moved to cur/ with the Seen flag, or flagged \\Seen on the
 IMAP server). A crash in between means a batch is read again, never that one is lost.
+
+The caller (the scheduler's job, the process-bounces command) passes in the settings and
+the key ring; nothing here reads the Flask app.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
 from newsticker.core.db import utcnow
+from newsticker.core.tokens import KeyRing
 from subscribers import services
 
 logger = logging.getLogger(__name__)
@@ -33,24 +36,22 @@ class MailboxError(Exception):
     """The mailbox cannot be read; the message says which and why."""
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.config["NEWSTICKER_SETTINGS"]
-    return settings
-
-
-def _process(session: Session, messages: Sequence[bytes]) -> services.BounceRun:
-    settings = _settings()
+def _process(
+    session: Session, messages: Sequence[bytes], settings: Settings, keyring: KeyRing
+) -> services.BounceRun:
     return services.process_bounce_messages(
         session,
         messages,
-        keyring=services.current_keyring(),
+        keyring=keyring,
         now=utcnow(),
         return_path=settings.mail.return_path,
         policy=services.BouncePolicy.from_settings(settings),
     )
 
 
-def process_maildir(session: Session, path: Path, *, batch: int = BATCH) -> services.BounceRun:
+def process_maildir(
+    session: Session, path: Path, *, settings: Settings, keyring: KeyRing, batch: int = BATCH
+) -> services.BounceRun:
     """Process the new messages of a Maildir; each is moved to cur/ once counted."""
     new, cur = path / "new", path / "cur"
     if not new.is_dir() or not cur.is_dir():
@@ -60,7 +61,7 @@ def process_maildir(session: Session, path: Path, *, batch: int = BATCH) -> serv
     for start in range(0, len(files), batch):
         chunk = files[start : start + batch]
         messages = [_read(p) for p in chunk]
-        total.add(_process(session, messages))
+        total.add(_process(session, messages, settings, keyring))
         session.commit()
         for p in chunk:
             # The Maildir way to say "read": into cur/ with the S flag in the name.
@@ -92,11 +93,12 @@ def _connect_imap(settings: Settings) -> Any:
 def process_imap(
     session: Session,
     *,
+    settings: Settings,
+    keyring: KeyRing,
     connect: Callable[[Settings], Any] | None = None,
     batch: int = BATCH,
 ) -> services.BounceRun:
     """Process the unread messages of the IMAP folder; each is flagged read once counted."""
-    settings = _settings()
     b = settings.bounces
     if not b.imap_host:
         raise MailboxError("bounces.imap_host is not set")
@@ -113,7 +115,7 @@ def process_imap(
                 chunk = uids[start : start + batch]
                 fetched = [(uid, _fetch(conn, uid)) for uid in chunk]
                 done = [(uid, m) for uid, m in fetched if m is not None]
-                total.add(_process(session, [m for _uid, m in done]))
+                total.add(_process(session, [m for _uid, m in done], settings, keyring))
                 session.commit()
                 for uid, _message in done:
                     conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")

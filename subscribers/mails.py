@@ -1,4 +1,7 @@
-"""Mails to subscribers: confirmation request, "already subscribed" notice, copy of their data."""
+"""Mails to subscribers: confirmation request, "already subscribed" notice, copy of their data.
+
+The services pass in the settings and the finished links; nothing here reads the app.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from newsticker.config import get_settings
+from newsticker.config import Settings
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.mailrender import queue_rendered, render_mail
 
@@ -19,14 +22,8 @@ DATA_PURPOSE = "subscriber_data"
 MAIL_LANGUAGES = ("de", "en")
 
 
-def site_url(path: str) -> str:
-    """Return an absolute URL under the configured base URL (links in mails need them)."""
-    return get_settings().site.base_url + path
-
-
-def publication_names(slugs: Sequence[str]) -> list[str]:
+def publication_names(settings: Settings, slugs: Sequence[str]) -> list[str]:
     """Return the configured names of publications, in the given order."""
-    settings = get_settings()
     names = []
     for slug in slugs:
         pub = settings.publication(slug)
@@ -34,13 +31,14 @@ def publication_names(slugs: Sequence[str]) -> list[str]:
     return names
 
 
-def _language(language: str) -> str:
-    return language if language in MAIL_LANGUAGES else get_settings().site.default_language
+def _language(settings: Settings, language: str) -> str:
+    return language if language in MAIL_LANGUAGES else settings.site.default_language
 
 
 def queue_confirmation(
     session: Session,
     *,
+    settings: Settings,
     to: str,
     language: str,
     publications: Sequence[str],
@@ -52,11 +50,11 @@ def queue_confirmation(
     # way to send strangers a text of one's choosing.
     mail = render_mail(
         "subscription_confirm",
-        _language(language),
-        publications=publication_names(publications),
+        _language(settings, language),
+        publications=publication_names(settings, publications),
         confirm_url=confirm_url,
         expires_at=expires_at,
-        retention_days=get_settings().retention.pending_signup_days,
+        retention_days=settings.retention.pending_signup_days,
     )
     return queue_rendered(session, purpose=CONFIRM_PURPOSE, to=to, mail=mail)
 
@@ -64,6 +62,7 @@ def queue_confirmation(
 def queue_already_subscribed(
     session: Session,
     *,
+    settings: Settings,
     to: str,
     language: str,
     publications: Sequence[str],
@@ -72,17 +71,23 @@ def queue_already_subscribed(
     """Queue the notice that the address already receives what was asked for."""
     mail = render_mail(
         "subscription_already",
-        _language(language),
-        publications=publication_names(publications),
+        _language(settings, language),
+        publications=publication_names(settings, publications),
         preferences_url=preferences_url,
     )
     return queue_rendered(session, purpose=NOTICE_PURPOSE, to=to, mail=mail)
 
 
 def queue_data_copy(
-    session: Session, *, to: str, language: str, data_json: str, preferences_url: str
+    session: Session,
+    *,
+    settings: Settings,
+    to: str,
+    language: str,
+    data_json: str,
+    preferences_url: str,
 ) -> QueuedMail:
     """Queue the mail with a copy of everything stored about the subscriber."""
     context: dict[str, Any] = {"data_json": data_json, "preferences_url": preferences_url}
-    mail = render_mail("subscriber_data", _language(language), **context)
+    mail = render_mail("subscriber_data", _language(settings, language), **context)
     return queue_rendered(session, purpose=DATA_PURPOSE, to=to, mail=mail)

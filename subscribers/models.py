@@ -1,4 +1,9 @@
-"""Subscribers, their subscriptions, the consent log, confirmations, suppressions, bounces."""
+"""Subscribers, their subscriptions, the consent log, confirmations, suppressions, bounces.
+
+Statuses, consent actions, bounce kinds and import states are StrEnums stored through
+`StatusType` as VARCHARs of their old lengths: the schema is unchanged, and code reads
+enum members back.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newsticker.core.db import Base, UTCDateTime, utcnow
+from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
 
 
 class SubscriptionStatus(StrEnum):
@@ -33,10 +38,10 @@ class SubscriptionStatus(StrEnum):
 
 
 STATUS_LABELS: dict[str, Any] = {
-    SubscriptionStatus.PENDING.value: _l("Pending confirmation"),
-    SubscriptionStatus.CONFIRMED.value: _l("Confirmed"),
-    SubscriptionStatus.UNSUBSCRIBED.value: _l("Unsubscribed"),
-    SubscriptionStatus.BOUNCED.value: _l("Bounced"),
+    SubscriptionStatus.PENDING: _l("Pending confirmation"),
+    SubscriptionStatus.CONFIRMED: _l("Confirmed"),
+    SubscriptionStatus.UNSUBSCRIBED: _l("Unsubscribed"),
+    SubscriptionStatus.BOUNCED: _l("Bounced"),
 }
 
 
@@ -57,18 +62,33 @@ class ConsentAction(StrEnum):
 
 
 CONSENT_ACTION_LABELS: dict[str, Any] = {
-    ConsentAction.REQUESTED.value: _l("Subscription requested"),
-    ConsentAction.RESENT.value: _l("Confirmation mail sent again"),
-    ConsentAction.CONFIRMED.value: _l("Subscription confirmed"),
-    ConsentAction.SUBSCRIBED.value: _l("Subscribed on the preferences page"),
-    ConsentAction.ADDED.value: _l("Added by the editors"),
-    ConsentAction.IMPORTED.value: _l("Imported from a list"),
-    ConsentAction.WITHDRAWN.value: _l("Consent withdrawn (unsubscribed)"),
-    ConsentAction.BOUNCED.value: _l("Taken off the list: mail undeliverable"),
-    ConsentAction.BLOCKED.value: _l("Blocked by the editors"),
-    ConsentAction.UNBLOCKED.value: _l("Unblocked by the editors"),
-    ConsentAction.DATA_REQUESTED.value: _l("Copy of the data requested"),
+    ConsentAction.REQUESTED: _l("Subscription requested"),
+    ConsentAction.RESENT: _l("Confirmation mail sent again"),
+    ConsentAction.CONFIRMED: _l("Subscription confirmed"),
+    ConsentAction.SUBSCRIBED: _l("Subscribed on the preferences page"),
+    ConsentAction.ADDED: _l("Added by the editors"),
+    ConsentAction.IMPORTED: _l("Imported from a list"),
+    ConsentAction.WITHDRAWN: _l("Consent withdrawn (unsubscribed)"),
+    ConsentAction.BOUNCED: _l("Taken off the list: mail undeliverable"),
+    ConsentAction.BLOCKED: _l("Blocked by the editors"),
+    ConsentAction.UNBLOCKED: _l("Unblocked by the editors"),
+    ConsentAction.DATA_REQUESTED: _l("Copy of the data requested"),
 }
+
+
+class BounceKind(StrEnum):
+    """Whether a returned mail says the address is gone or only failed for now."""
+
+    HARD = "hard"  # permanent: unknown user, no such domain
+    SOFT = "soft"  # temporary: full mailbox, greylisting, a policy refusal
+
+
+class ImportStatus(StrEnum):
+    """Where an uploaded list stands."""
+
+    PREVIEW = "preview"  # checked and kept until an editor imports or discards it
+    DONE = "done"
+
 
 CHANNEL_LABELS: dict[str, Any] = {
     "one-click": _l("one-click unsubscribe from the mail program (RFC 8058)"),
@@ -123,7 +143,9 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     publication: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(12), default=SubscriptionStatus.PENDING.value)
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        StatusType(SubscriptionStatus, 12), default=SubscriptionStatus.PENDING
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -167,7 +189,7 @@ class ConsentEvent(Base):
     )
     # Empty for events about the person rather than one publication (blocked, data copy).
     publication: Mapped[str] = mapped_column(String(40), default="")
-    action: Mapped[str] = mapped_column(String(20))
+    action: Mapped[ConsentAction] = mapped_column(StatusType(ConsentAction, 20))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     channel: Mapped[str] = mapped_column(String(20), default="")
     ip: Mapped[str | None] = mapped_column(String(45))
@@ -207,7 +229,7 @@ class BounceEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(4))  # "hard" or "soft"
+    kind: Mapped[BounceKind] = mapped_column(StatusType(BounceKind, 4))
     status: Mapped[str] = mapped_column(String(12), default="")
     reason: Mapped[str] = mapped_column(String(1000), default="")
     source: Mapped[str] = mapped_column(String(20), default="")
@@ -227,7 +249,9 @@ class SubscriberImport(Base):
     filename: Mapped[str] = mapped_column(String(255), default="")
     publication: Mapped[str] = mapped_column(String(40))
     consent_note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(12), default="preview")
+    status: Mapped[ImportStatus] = mapped_column(
+        StatusType(ImportStatus, 12), default=ImportStatus.PREVIEW
+    )
     # The uploaded file, kept only between the preview and the confirmation.
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
     rows_total: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,262 +1,33 @@
-"""Public subscriber pages: subscribe, confirm, unsubscribe (RFC 8058), preferences, erasure."""
+"""Public subscriber pages behind a personal link: unsubscribe (RFC 8058), preferences, erasure.
+
+The blueprint (`bp`) and what its pages share live in subscribers.pages; importing this
+module also brings in subscribers.signup_views, so `subscribers.views.bp` carries every
+public subscriber page.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-import time
 from typing import Any
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import abort, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
 
-from newsticker.config import get_settings
 from newsticker.core.db import db, utcnow
 from newsticker.core.extensions import csrf, limiter
+from newsticker.core.site import app_settings, site_keyring, site_links
 from newsticker.core.tokens import TokenError
 from subscribers import services
-from subscribers.forms import (
-    ActionForm,
-    EraseForm,
-    PreferencesForm,
-    SubscribeForm,
-    publication_choices,
-)
-from subscribers.models import STATUS_LABELS, Subscriber
+from subscribers import signup_views as signup_views  # registers its routes on bp
+from subscribers.forms import ActionForm, EraseForm, PreferencesForm, publication_choices
+from subscribers.models import Subscriber
+from subscribers.pages import bp, client_ip, private_page, publication_name, token_limit
+from subscribers.site import site_salts
+
+__all__ = ["bp", "signup_views"]
 
 logger = logging.getLogger(__name__)
-
-bp = Blueprint("subscribers", __name__)
-
-FORM_STAMP_PURPOSE = "subscribers:form-started"
-FORM_STAMP_MAX_AGE = 6 * 3600
-# Confirmation tokens are random_token() output; anything else is refused unread.
-_RANDOM_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,100}")
-
-
-@bp.app_context_processor
-def _labels() -> dict[str, Any]:
-    return {"subscription_status_labels": STATUS_LABELS}
-
-
-def _publication_name(slug: str) -> str:
-    pub = get_settings().publication(slug)
-    return pub.name if pub is not None else slug
-
-
-def _ip() -> str | None:
-    return request.remote_addr
-
-
-def _private(response: Response) -> Response:
-    """Mark a page behind a personal link: never cached, never indexed, no referrer."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _page(template: str, status: int = 200, **context: Any) -> Response:
-    g.private_page = True
-    body = render_template(template, **context)
-    return _private(Response(body, status, mimetype="text/html"))
-
-
-def _token_limit() -> str:
-    return get_settings().rate_limits.token_pages_per_ip
-
-
-def _subscribe_limit() -> str:
-    return get_settings().rate_limits.subscribe_per_ip
-
-
-@bp.errorhandler(429)
-def _rate_limited(_exc: HTTPException) -> ResponseReturnValue:
-    description = None
-    if request.endpoint == "subscribers.subscribe":
-        description = _(
-            "Many sign-ups have come from your network in a short time. To protect this form "
-            "against abuse, please wait an hour and try again."
-        )
-    return render_template("errors/429.html", code=429, description=description), 429
-
-
-# ---------------------------------------------------------------- subscribing
-
-
-def _form_stamp() -> str:
-    return services.current_keyring().sign(FORM_STAMP_PURPOSE, int(time.time()))
-
-
-def _filled_too_fast(stamp: str) -> bool:
-    """Return True when the form came back faster than a person can fill it in."""
-    minimum = get_settings().rate_limits.min_fill_seconds
-    if minimum <= 0:
-        return False
-    try:
-        (started,) = services.current_keyring().verify(FORM_STAMP_PURPOSE, stamp or "")
-    except (TokenError, ValueError):
-        return True
-    elapsed = time.time() - int(started)
-    return elapsed < minimum or elapsed > FORM_STAMP_MAX_AGE
-
-
-def _succeeded(response: Response) -> bool:
-    return response.status_code == 303
-
-
-@bp.route("/abonnieren", methods=["GET", "POST"])
-@limiter.limit(_subscribe_limit, methods=["POST"], deduct_when=_succeeded)
-def subscribe() -> ResponseReturnValue:
-    """Show the subscription form and start the double opt-in."""
-    settings = get_settings()
-    form = SubscribeForm()
-    form.publications.choices = publication_choices(settings)
-    status = 200
-    if request.method == "GET":
-        language = str(get_locale() or settings.site.default_language)
-        form.language.data = language if language in services.LANGUAGES else "de"
-        form.started.data = _form_stamp()
-    elif not form.validate_on_submit():
-        status = 422
-    elif _filled_too_fast(form.started.data or ""):
-        form.form_errors.append(
-            _(
-                "You filled in the form very quickly. To protect us against spam, please "
-                "check your entries and send the form again."
-            )
-        )
-        form.started.data = _form_stamp()
-        status = 422
-    else:
-        email = form.email.normalised
-        outcome = services.request_subscription(
-            db.session,
-            services.SignupRequest(
-                email=email,
-                name=form.name.data or "",
-                language=form.language.data or "de",
-                publications=tuple(form.publications.data or ()),
-                ip=_ip(),
-                form_url=request.url,
-            ),
-            keyring=services.current_keyring(),
-            now=utcnow(),
-            window=services.MailWindow.from_settings(settings),
-        )
-        logger.info("sign-up: %s", outcome.value)
-        # The same answer whatever happened: the page must not tell whether an address
-        # is subscribed, pending, blocked or was mailed recently.
-        session["subscribe_email"] = email
-        return redirect(url_for("subscribers.thanks"), 303)
-    if status != 200:
-        form.started.data = form.started.data or _form_stamp()
-    return (
-        render_template(
-            "subscribers/subscribe.html",
-            form=form,
-            publications=settings.publications,
-            consent_text=services.CONSENT_TEXTS[services.CONSENT_TEXT_VERSION],
-        ),
-        status,
-    )
-
-
-@bp.route("/abonnieren/danke")
-def thanks() -> ResponseReturnValue:
-    """Ask the visitor to look for the confirmation mail."""
-    email = session.get("subscribe_email")
-    if not email:
-        return redirect(url_for("subscribers.subscribe"))
-    return _page(
-        "subscribers/thanks.html",
-        email=email,
-        link_hours=get_settings().subscribers.confirmation_link_hours,
-    )
-
-
-# ---------------------------------------------------------------- confirming
-
-
-def _confirm_page(result: services.ConfirmResult, token: str) -> Response:
-    state = result.state
-    status = {
-        services.ConfirmState.VALID: 200,
-        services.ConfirmState.CONFIRMED: 200,
-        services.ConfirmState.EXPIRED: 410,
-        services.ConfirmState.INVALID: 404,
-    }[state]
-    confirmation = result.confirmation
-    subscriber = result.subscriber
-    prefs = (
-        services.preferences_url(services.current_keyring(), subscriber.id)
-        if subscriber is not None and state == services.ConfirmState.CONFIRMED
-        else None
-    )
-    return _page(
-        "subscribers/confirm.html",
-        status,
-        state=state.value,
-        token=token,
-        publications=[_publication_name(p) for p in confirmation.publications]
-        if confirmation is not None
-        else [],
-        preferences_url=prefs,
-        form=ActionForm(),
-    )
-
-
-def _checked_token(token: str) -> str:
-    return token if _RANDOM_TOKEN_RE.fullmatch(token) else ""
-
-
-@bp.route("/bestaetigen/<token>", methods=["GET", "POST"])
-@limiter.limit(_token_limit)
-def confirm(token: str) -> ResponseReturnValue:
-    """Show the confirmation button (GET changes nothing) and confirm on POST."""
-    checked = _checked_token(token)
-    if request.method == "GET":
-        return _confirm_page(
-            services.inspect_confirmation(db.session, checked, now=utcnow()), token
-        )
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    result = services.confirm_subscription(db.session, checked, ip=_ip(), now=utcnow())
-    if result.state == services.ConfirmState.CONFIRMED:
-        return redirect(url_for("subscribers.confirm", token=token), 303)
-    return _confirm_page(result, token)
-
-
-@bp.route("/bestaetigen/<token>/neu", methods=["POST"])
-@limiter.limit(_token_limit)
-def resend(token: str) -> ResponseReturnValue:
-    """Send a new confirmation link for an expired one."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    outcome = services.resend_confirmation(
-        db.session,
-        _checked_token(token),
-        ip=_ip(),
-        now=utcnow(),
-        window=services.MailWindow.from_settings(get_settings()),
-    )
-    if outcome is None:
-        return redirect(url_for("subscribers.confirm", token=token), 303)
-    return _page("subscribers/resent.html", outcome=outcome.value)
 
 
 # ---------------------------------------------------------------- unsubscribing
@@ -264,36 +35,31 @@ def resend(token: str) -> ResponseReturnValue:
 
 def _unsubscribe_target(token: str) -> tuple[int, str]:
     try:
-        return services.read_unsubscribe_token(services.current_keyring(), token)
+        return services.read_unsubscribe_token(site_keyring(), token)
     except TokenError:
         abort(404)
 
 
 def _unsubscribe_context(subscriber_id: int, publication: str) -> dict[str, Any]:
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    subscription = (
-        services.subscription_of(subscriber, publication) if subscriber is not None else None
-    )
+    subscriber = services.get_subscriber(db.session, subscriber_id)
     prefs = (
-        services.preferences_url(services.current_keyring(), subscriber.id)
+        services.preferences_url(site_links(), site_keyring(), subscriber.id)
         if subscriber is not None
         else None
     )
     return {
-        "publication": _publication_name(publication),
-        "subscribed": subscription is not None
-        and subscription.status != "unsubscribed"
-        and subscriber is not None,
+        "publication": publication_name(publication),
+        "subscribed": services.is_subscribed(subscriber, publication),
         "preferences_url": prefs,
     }
 
 
 @bp.route("/abmelden/<token>", methods=["GET"])
-@limiter.limit(_token_limit)
+@limiter.limit(token_limit)
 def unsubscribe_page(token: str) -> ResponseReturnValue:
     """Show one button: link scanners fetch GET, so GET never unsubscribes."""
     subscriber_id, publication = _unsubscribe_target(token)
-    return _page(
+    return private_page(
         "subscribers/unsubscribe.html",
         token=token,
         done=False,
@@ -316,8 +82,8 @@ def unsubscribe(token: str) -> ResponseReturnValue:
     outcome = services.unsubscribe(
         db.session, subscriber_id, publication, channel=channel, now=utcnow()
     )
-    logger.info("unsubscribe via %s: %s", channel, outcome.value)
-    response = _page(
+    logger.info("unsubscribe via %s: %s", channel, outcome)
+    response = private_page(
         "subscribers/unsubscribe.html",
         token=token,
         done=True,
@@ -336,20 +102,20 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 
 def _subscriber_of(token: str) -> Subscriber:
     try:
-        subscriber_id = services.read_preferences_token(services.current_keyring(), token)
+        subscriber_id = services.read_preferences_token(site_keyring(), token)
     except TokenError:
         abort(404)
-    subscriber = db.session.get(Subscriber, subscriber_id)
+    subscriber = services.get_subscriber(db.session, subscriber_id)
     if subscriber is None:
         abort(404)
     return subscriber
 
 
 @bp.route("/einstellungen/<token>", methods=["GET", "POST"])
-@limiter.limit(_token_limit)
+@limiter.limit(token_limit)
 def preferences(token: str) -> ResponseReturnValue:
     """Let a subscriber choose publications, language and name."""
-    settings = get_settings()
+    settings = app_settings()
     subscriber = _subscriber_of(token)
     form = PreferencesForm()
     form.publications.choices = publication_choices(settings)
@@ -366,8 +132,9 @@ def preferences(token: str) -> ResponseReturnValue:
             language=form.language.data or subscriber.language,
             publications=form.publications.data or [],
             known_publications=[p.slug for p in settings.publications],
-            ip=_ip(),
+            ip=client_ip(),
             now=utcnow(),
+            salts=site_salts(),
         )
         if changes:
             flash(_("Your settings have been saved."), "success")
@@ -376,7 +143,7 @@ def preferences(token: str) -> ResponseReturnValue:
         return redirect(url_for("subscribers.preferences", token=token), 303)
     else:
         status = 422
-    return _page(
+    return private_page(
         "subscribers/preferences.html",
         status,
         form=form,
@@ -389,19 +156,22 @@ def preferences(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/einstellungen/<token>/daten", methods=["POST"])
-@limiter.limit(_token_limit)
+@limiter.limit(token_limit)
 def data_copy(token: str) -> ResponseReturnValue:
     """Mail the subscriber a copy of their data."""
     subscriber = _subscriber_of(token)
     if not ActionForm().validate_on_submit():
         abort(400)
+    settings = app_settings()
     sent = services.send_data_copy(
         db.session,
         subscriber,
-        keyring=services.current_keyring(),
-        ip=_ip(),
+        keyring=site_keyring(),
+        links=site_links(),
+        settings=settings,
+        ip=client_ip(),
         now=utcnow(),
-        window_hours=get_settings().rate_limits.confirmation_mails_per_address_hours,
+        window_hours=settings.rate_limits.confirmation_mails_per_address_hours,
     )
     if sent:
         flash(
@@ -416,7 +186,7 @@ def data_copy(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/einstellungen/<token>/loeschen", methods=["GET", "POST"])
-@limiter.limit(_token_limit)
+@limiter.limit(token_limit)
 def erase(token: str) -> ResponseReturnValue:
     """Erase the subscriber after a confirming tick."""
     subscriber = _subscriber_of(token)
@@ -425,8 +195,10 @@ def erase(token: str) -> ResponseReturnValue:
     if request.method == "POST":
         if form.validate_on_submit():
             email = subscriber.email
-            services.erase_subscriber(db.session, subscriber, salts=services.current_salts())
+            services.erase_subscriber(db.session, subscriber, salts=site_salts())
             logger.info("subscriber erased at their own request")
-            return _page("subscribers/erased.html", email=email)
+            return private_page("subscribers/erased.html", email=email)
         status = 422
-    return _page("subscribers/erase.html", status, form=form, token=token, subscriber=subscriber)
+    return private_page(
+        "subscribers/erase.html", status, form=form, token=token, subscriber=subscriber
+    )

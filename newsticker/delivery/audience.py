@@ -13,6 +13,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from newsticker.config import Settings
+from newsticker.core.links import Links
 from newsticker.core.tokens import KeyRing
 from subscribers import services as subscriber_services
 
@@ -47,9 +49,19 @@ def still_receiving(
     return subscriber_services.receiving_subscriber_ids(session, publication_slugs, ids)
 
 
-def links(keyring: KeyRing, base_url: str, subscriber_id: int, publication: str) -> dict[str, str]:
+def link_prefixes(site_links: Links) -> subscriber_services.LinkPrefixes:
+    """Return the URLs of the personal pages up to their token (once per send)."""
+    return subscriber_services.LinkPrefixes.from_links(site_links)
+
+
+def links(
+    keyring: KeyRing,
+    prefixes: subscriber_services.LinkPrefixes,
+    subscriber_id: int,
+    publication: str,
+) -> dict[str, str]:
     """Return the unsubscribe and preferences URLs of one subscriber (two HMACs, no query)."""
-    return subscriber_services.personal_links(keyring, base_url, subscriber_id, publication)
+    return subscriber_services.personal_links(keyring, prefixes, subscriber_id, publication)
 
 
 def verp_token(keyring: KeyRing, subscriber_id: int) -> str:
@@ -63,18 +75,22 @@ def reply_status(reply: str) -> str:
     return match.group(1) if match else ""
 
 
-def record_refusal(session: Session, subscriber_id: int, reply: str, *, now: datetime) -> None:
+def record_refusal(
+    session: Session, subscriber_id: int, reply: str, *, now: datetime, settings: Settings
+) -> None:
     """Count a 5xx reply as a bounce: hard, or soft for policy refusals (5.7.x, full mailbox).
 
     A relay on a blocklist refuses everyone with 5.7.x; that must not take the whole list
-    off, so such refusals count as soft bounces (as the bounce processing does).
+    off, so such refusals count as soft bounces (as the bounce processing does). The
+    thresholds are those of [bounces].
     """
     status = reply_status(reply)
+    policy = subscriber_services.BouncePolicy.from_settings(settings)
     if status.startswith(_POLICY_STATUSES):
         subscriber_services.record_soft_bounce(
-            session, subscriber_id, reply, status=status, now=now
+            session, subscriber_id, reply, status=status, now=now, policy=policy
         )
     else:
         subscriber_services.record_hard_bounce(
-            session, subscriber_id, reply, status=status, now=now
+            session, subscriber_id, reply, status=status, now=now, policy=policy
         )

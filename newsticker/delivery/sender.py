@@ -43,6 +43,7 @@ from newsticker.core.mail import (
     TemporaryMailError,
 )
 from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
+from newsticker.core.site import site_keyring, site_links
 from newsticker.core.tokens import KeyRing
 from newsticker.delivery import audience, services
 from newsticker.delivery.budget import Pacer
@@ -111,7 +112,7 @@ class IssueMessages:
         }
         self.default_language = settings.site.default_language
         self.keyring = keyring
-        self.base_url = settings.site.base_url
+        self.link_prefixes = audience.link_prefixes(site_links())
         self.sender = settings.mail.sender
         self.return_path = settings.mail.return_path
         self.mailto = audience_mailto(settings)
@@ -126,7 +127,7 @@ class IssueMessages:
         """Return the message for one claimed record: two signed links and a join."""
         template = self.templates.get(claimed.language) or self.templates[self.default_language]
         links = audience.links(
-            self.keyring, self.base_url, claimed.subscriber_id, claimed.publication
+            self.keyring, self.link_prefixes, claimed.subscriber_id, claimed.publication
         )
         envelope = self.fixed_envelope or envelope_sender(
             self.return_path,
@@ -292,10 +293,7 @@ class IssueSender:
 
 
 def _keyring(app: Flask) -> KeyRing:
-    from subscribers.services import current_keyring
-
-    with app.app_context():
-        return current_keyring()
+    return site_keyring(app)
 
 
 def _owner(index: int) -> str:

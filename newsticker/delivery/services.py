@@ -496,7 +496,9 @@ def record_results(
     if failed_rows:
         session.execute(_MARK_FAILED, failed_rows)
     for outcome in refused:
-        audience.record_refusal(session, outcome.subscriber_id, outcome.reply, now=now)
+        audience.record_refusal(
+            session, outcome.subscriber_id, outcome.reply, now=now, settings=settings
+        )
     done.sent, done.retried, done.failed = len(sent_rows), len(retry_rows), len(failed_rows)
     _update_failure_run(session, issue_id, outcomes, now=now, settings=settings, done=done)
     return done

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from newsticker.core.db import utcnow
-from newsticker.core.site import site_links
+from newsticker.core.site import site_keyring, site_links
 from newsticker.issues import services as issue_services
 from newsticker.issues.models import Issue, IssueStatus
 from newsticker.items import services as item_services
@@ -133,7 +133,14 @@ def _send_the_mails(session: Any, settings: Any, world: Any) -> None:
         )
     subscriber = session.get(Subscriber, world.ids["subscriber"])
     subs.send_data_copy(
-        session, subscriber, keyring=subs.current_keyring(), ip=None, now=now, window_hours=24
+        session,
+        subscriber,
+        keyring=site_keyring(),
+        links=site_links(),
+        settings=settings,
+        ip=None,
+        now=now,
+        window_hours=24,
     )
     # An already confirmed reader signs up again: a short notice instead of a link.
     subs.request_subscription(
@@ -146,7 +153,9 @@ def _send_the_mails(session: Any, settings: Any, world: Any) -> None:
             ip=None,
             form_url=settings.site.base_url + "/abonnieren",
         ),
-        keyring=subs.current_keyring(),
+        keyring=site_keyring(),
+        links=site_links(),
+        settings=settings,
         now=now,
     )
     pending = session.scalars(select(Item).where(Item.status == ItemStatus.SUBMITTED.value)).first()

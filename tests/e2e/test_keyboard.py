@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from newsticker.core.site import site_keyring
 from subscribers import services as subs
 from tests.security.world import build_world
 
@@ -191,7 +192,7 @@ def test_unsubscribe_with_the_keyboard(kb_page, live_server):
     settings = live_server.app.config["NEWSTICKER_SETTINGS"]
     world = live_server.run(lambda s: build_world(s, settings))
     with live_server.app.test_request_context():
-        token = subs.unsubscribe_token(subs.current_keyring(), world.ids["subscriber"], "ticker")
+        token = subs.unsubscribe_token(site_keyring(), world.ids["subscriber"], "ticker")
     page.goto(f"{live_server.url}/abmelden/{token}")
     problems = check_order_and_focus(page, "main form")
     assert not problems, "\n".join(problems)

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from newsticker.core.site import site_keyring, site_links
 from subscribers import services
 from tests.e2e.conftest import axe_violations, login
 
@@ -51,13 +52,14 @@ def test_subscribe_confirm_preferences_one_click_unsubscribe_consent_log(
 
     # A mailbox provider unsubscribes with RFC 8058: POST, no cookie, no redirect.
     with live_server.app.test_request_context():
-        ring = services.current_keyring()
+        ring = site_keyring()
 
     def find_id(session):
         return services.find_subscriber(session, ADDRESS).id
 
     subscriber_id = live_server.run(find_id)
-    url = services.personal_links(ring, live_server.url, subscriber_id, "ticker")["unsubscribe"]
+    prefixes = services.LinkPrefixes.from_links(site_links(live_server.app))
+    url = services.personal_links(ring, prefixes, subscriber_id, "ticker")["unsubscribe"]
     provider = browser.new_context()
     try:
         response = provider.request.post(

@@ -14,6 +14,7 @@ from newsticker.core.db import utcnow
 from newsticker.scheduling import in_unit_of_work
 from subscribers import mailboxes, services
 from subscribers.models import BounceEvent, ConsentEvent, Subscription
+from subscribers.site import site_salts
 from tests.integration.test_subscribers_factories import keyring, make_subscriber
 
 SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "bounce_samples"
@@ -181,6 +182,7 @@ def test_confirming_again_forgets_old_bounces(app, db):
         services.update_preferences(
             db, subscriber, name="", language="de", publications=["ticker"],
             known_publications=["ticker", "newsletter"], ip=None, now=utcnow(),
+            salts=site_salts(),
         )  # fmt: skip
     assert db.scalars(select(Subscription.status)).one() == "confirmed"
     assert db.scalars(select(BounceEvent)).all() == []
@@ -197,6 +199,11 @@ class TestJob:
         run = in_unit_of_work(app, jobs.process_bounces)()
         assert (run.read, run.hard, run.marked) == (9, 1, 1)
         assert in_unit_of_work(app, jobs.process_bounces)().read == 0
+
+
+def sources(app):
+    """Return what process_imap takes from the app: its settings and key ring."""
+    return {"settings": app.config["NEWSTICKER_SETTINGS"], "keyring": keyring(app)}
 
 
 class FakeImap:
@@ -241,11 +248,13 @@ class TestImap:
             }
         )
         with app.test_request_context():
-            run = mailboxes.process_imap(db, connect=lambda settings: fake)
+            run = mailboxes.process_imap(db, **sources(app), connect=lambda settings: fake)
         assert (run.read, run.hard, run.ignored, run.marked) == (2, 1, 1, 1)
         assert fake.seen == [b"7", b"8"] and fake.logged_out
         with app.test_request_context():
-            assert mailboxes.process_imap(db, connect=lambda settings: fake).read == 0
+            assert (
+                mailboxes.process_imap(db, **sources(app), connect=lambda settings: fake).read == 0
+            )
 
     def test_unreachable_server_is_a_clear_error(self, app, db):
         def refuse(settings):
@@ -255,4 +264,4 @@ class TestImap:
             app.test_request_context(),
             pytest.raises(mailboxes.MailboxError, match="imap.example.org"),
         ):
-            mailboxes.process_imap(db, connect=refuse)
+            mailboxes.process_imap(db, **sources(app), connect=refuse)

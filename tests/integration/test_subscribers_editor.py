@@ -19,6 +19,7 @@ from subscribers.models import (
     Subscription,
     Suppression,
 )
+from subscribers.site import site_salts
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.integration.test_subscribers_factories import (
     counts,
@@ -183,7 +184,7 @@ def test_add_by_hand_refuses_erased_and_unsubscribed_addresses(app, client, db, 
     weg = make_subscriber(db, "weg@example.org", status="unsubscribed")
     geloescht = make_subscriber(db, "geloescht@example.org")
     with app.test_request_context():
-        services.erase_subscriber(db, geloescht, salts=services.current_salts())
+        services.erase_subscriber(db, geloescht, salts=site_salts())
     db.commit()
     note = "Telefonisch um Aufnahme gebeten"
     for email, fragment in (

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.site import site_keyring
 from subscribers import services
 from subscribers.addresses import address_key, normalise_address
 from subscribers.models import ConsentAction, ConsentEvent, Subscriber, Subscription
@@ -108,8 +109,7 @@ def last_mail(db) -> QueuedMail:
 
 def keyring(app):
     """Return the app's key ring."""
-    with app.test_request_context():
-        return services.current_keyring()
+    return site_keyring(app)
 
 
 def test_factory_makes_a_confirmed_subscriber(db):

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from newsticker.core.db import utcnow
-from subscribers import importing, services
+from subscribers import importing
 from subscribers.addresses import address_key, normalise_address
 from subscribers.csvio import demo_import_rows, read_import
 from subscribers.models import SubscriberImport, Subscription
+from subscribers.site import site_salts
 from tests.integration.test_subscribers_factories import make_subscriber
 
 NOTE = "Verteiler der Stabsstelle, Anmeldungen per Mail 2020-2025"
@@ -250,9 +251,7 @@ def test_export_of_an_unknown_publication(runner):
 
 def plan(app, db, data: bytes, publication: str = "ticker"):
     with app.test_request_context():
-        return importing.plan_import(
-            db, data, publication=publication, salts=services.current_salts()
-        )
+        return importing.plan_import(db, data, publication=publication, salts=site_salts())
 
 
 def test_existing_states_decide_per_row(app, db):

@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.site import site_links
 from newsticker.core.tokens import KeyRing
 from subscribers import importing, services
 from subscribers.models import ConsentEvent, Subscriber, Subscription, Suppression
+from subscribers.site import site_salts
 from tests.integration.test_subscribers_factories import (
     confirm_token_from,
     counts,
@@ -33,7 +35,8 @@ def reader(db):
 
 
 def links(app, subscriber, publication="ticker"):
-    return services.personal_links(keyring(app), "http://localhost", subscriber.id, publication)
+    prefixes = services.LinkPrefixes.from_links(site_links(app))
+    return services.personal_links(keyring(app), prefixes, subscriber.id, publication)
 
 
 def path(url: str) -> str:
@@ -165,7 +168,7 @@ def test_token_for_another_publication_leaves_this_one_alone(app, db, reader):
 def test_erased_subscriber_gets_a_calm_answer(app, db, reader):
     url = path(links(app, reader)["unsubscribe"])
     with app.test_request_context():
-        services.erase_subscriber(db, db.get(Subscriber, reader.id), salts=services.current_salts())
+        services.erase_subscriber(db, db.get(Subscriber, reader.id), salts=site_salts())
     db.commit()
     response = app.test_client(use_cookies=False).post(url, data=ONE_CLICK)
     assert response.status_code == 200
@@ -301,7 +304,7 @@ def test_erasure_deletes_everything_and_keeps_only_a_hash(app, client, db, reade
     # A later import cannot bring the person back.
     with app.test_request_context():
         plan = importing.plan_import(
-            db, b"email\nLESER@example.org\n", publication="ticker", salts=services.current_salts()
+            db, b"email\nLESER@example.org\n", publication="ticker", salts=site_salts()
         )
     assert plan.accepted == []
     assert [line.kind for line in plan.report] == ["suppressed"]
@@ -309,7 +312,7 @@ def test_erasure_deletes_everything_and_keeps_only_a_hash(app, client, db, reade
 
 def test_erased_person_may_subscribe_again_themselves(app, client, db, reader, no_csrf):
     with app.test_request_context():
-        services.erase_subscriber(db, db.get(Subscriber, reader.id), salts=services.current_salts())
+        services.erase_subscriber(db, db.get(Subscriber, reader.id), salts=site_salts())
     db.commit()
     client.post("/abonnieren", data=subscribe_form(email="leser@example.org"))
     db.expire_all()
@@ -329,5 +332,5 @@ def test_sent_mails_of_other_features_survive_erasure(app, db, reader):
     )  # fmt: skip
     db.flush()
     with app.test_request_context():
-        services.erase_subscriber(db, db.get(Subscriber, reader.id), salts=services.current_salts())
+        services.erase_subscriber(db, db.get(Subscriber, reader.id), salts=site_salts())
     assert db.scalars(select(QueuedMail.purpose)).all() == ["item_receipt"]

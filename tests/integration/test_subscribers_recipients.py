@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from newsticker import jobs
 from newsticker.core.db import utcnow
+from newsticker.core.site import site_keyring
 from newsticker.scheduling import in_unit_of_work, registered_jobs
 from subscribers import services
 from subscribers.demo import load_demo_subscribers
@@ -55,11 +56,10 @@ def test_personal_links_of_a_recipient_unsubscribe_that_publication(app, client,
     subscriber = make_subscriber(db, "link@example.org", publications=("ticker", "newsletter"))
     db.commit()
     with app.test_request_context():
-        ring = services.current_keyring()
+        ring = site_keyring()
     (recipient,) = services.recipient_rows(db, ["newsletter", "ticker"])
-    links = services.personal_links(
-        ring, "https://news.example.org/", recipient.subscriber_id, recipient.publication
-    )
+    prefixes = services.LinkPrefixes("https://news.example.org/abmelden/", "")
+    links = services.personal_links(ring, prefixes, recipient.subscriber_id, recipient.publication)
     assert links["unsubscribe"].startswith("https://news.example.org/abmelden/")
     path = links["unsubscribe"].removeprefix("https://news.example.org")
     response = client.post(path, data={"List-Unsubscribe": "One-Click"})

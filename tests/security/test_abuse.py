@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from newsticker import create_app
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.site import site_keyring
 from newsticker.items.models import Item
 from subscribers import services as subs
 from subscribers.models import Subscriber
@@ -107,7 +108,7 @@ def test_one_click_unsubscribe_is_not_limited_per_address(app, client, db):
     load_demo(db, app.config["NEWSTICKER_SETTINGS"])
     db.commit()
     with app.test_request_context():
-        ring = subs.current_keyring()
+        ring = site_keyring()
     ids = db.scalars(select(Subscriber.id).order_by(Subscriber.id).limit(8)).all()
     for sid in ids:
         token = subs.unsubscribe_token(ring, sid, "ticker")

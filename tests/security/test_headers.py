@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask, abort
 
+from newsticker.core.site import site_keyring
 from tests.security.conftest import AUDIT, csrf_token, log_in, post_form
 from tests.security.test_access_control import fetch, routes, url_of
 from tests.security.world import ADMIN_EMAIL, PASSWORD, World
@@ -236,9 +237,7 @@ def test_logs_hold_no_passwords_tokens_or_secrets(app, world, db, caplog, catche
     visitor.post(f"/abmelden/{t['unsubscribe']}", data={"List-Unsubscribe": "One-Click"})
     visitor.post(f"/einreichung/{t['private']}/zurueckziehen", data={"csrf_token": token})
     with app.test_request_context():
-        secrets_seen["verp token"] = subs.verp_token(
-            subs.current_keyring(), world.ids["subscriber"]
-        )
+        secrets_seen["verp token"] = subs.verp_token(site_keyring(), world.ids["subscriber"])
     # The test's loopback catcher (aiosmtpd, logger "mail.log") stands in for the relay;
     # what it logs at DEBUG is the mail itself, links included.
     records = [r for r in caplog.records if not r.name.startswith("mail.log")]

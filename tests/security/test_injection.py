@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
-from newsticker.core.site import site_links
+from newsticker.core.site import site_keyring, site_links
 from newsticker.issues import services as issue_services
 from newsticker.issues.models import Issue, IssueEntry, IssueStatus
 from newsticker.items import services as item_services
@@ -422,9 +422,7 @@ def _preferences_url(app: Flask, subscriber_id: int) -> str:
     from subscribers import services
 
     with app.test_request_context():
-        return "/einstellungen/" + services.preferences_token(
-            services.current_keyring(), subscriber_id
-        )
+        return "/einstellungen/" + services.preferences_token(site_keyring(), subscriber_id)
 
 
 EDITOR_FORMS: list[tuple[str, str, dict[str, str], tuple[str, ...]]] = [

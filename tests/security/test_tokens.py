@@ -138,6 +138,8 @@ def test_links_in_old_mails_survive_key_rotation_but_not_removal(
             )
         }
     )
+    # The app builds its key ring once (newsticker.core.site); a new config means a restart.
+    app.extensions.pop("newsticker_keyring")
     assert client.get(f"/einstellungen/{token}").status_code == 404
 
 

@@ -25,7 +25,7 @@ from newsticker.auth.services import create_user
 from newsticker.config import Settings
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
-from newsticker.core.site import site_links
+from newsticker.core.site import site_keyring, site_links
 from newsticker.demo import load_demo
 from newsticker.issues.models import Issue, IssueStatus
 from newsticker.items import services as items
@@ -34,6 +34,7 @@ from newsticker.items.models import Item, ItemStatus
 from subscribers import importing
 from subscribers import services as subs
 from subscribers.models import Subscriber
+from subscribers.site import site_salts
 
 PASSWORD = "correct horse battery staple"
 ADMIN_EMAIL = "admin@example.org"
@@ -153,7 +154,9 @@ def build_world(session: Session, settings: Settings) -> World:
             ip="192.0.2.1",
             form_url="http://localhost/abonnieren",
         ),
-        keyring=subs.current_keyring(),
+        keyring=site_keyring(),
+        links=site_links(),
+        settings=settings,
         now=now,
     )
     mail = session.scalars(select(QueuedMail).where(QueuedMail.to_addr == PENDING_SIGNUP)).one()
@@ -164,14 +167,14 @@ def build_world(session: Session, settings: Settings) -> World:
         select(Subscriber).order_by(Subscriber.id).where(Subscriber.email != PENDING_SIGNUP)
     ).first()
     assert confirmed is not None
-    ring = subs.current_keyring()
+    ring = site_keyring()
     world.ids["subscriber"] = confirmed.id
     world.tokens["preferences"] = subs.preferences_token(ring, confirmed.id)
     world.tokens["unsubscribe"] = subs.unsubscribe_token(ring, confirmed.id, "ticker")
 
     # An uploaded list waiting for its preview.
     csv = b"email;name\nimport1@example.org;Eins\nkaputt;Zwei\n"
-    plan = importing.plan_import(session, csv, publication="ticker", salts=subs.current_salts())
+    plan = importing.plan_import(session, csv, publication="ticker", salts=site_salts())
     record = importing.save_preview(
         session,
         plan,

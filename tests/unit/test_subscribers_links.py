@@ -2,14 +2,21 @@
 
 import pytest
 
+from newsticker.config import Settings
 from newsticker.core.tokens import KeyRing, TokenError
 from subscribers import services
 
 RING = KeyRing(["unit-test-secret"])
 
 
+def prefixes(base: str) -> services.LinkPrefixes:
+    """Return the link prefixes a site under this base URL has (as LinkPrefixes.from_links)."""
+    base = base.rstrip("/")
+    return services.LinkPrefixes(f"{base}/abmelden/", f"{base}/einstellungen/")
+
+
 def test_personal_links_build_urls_and_headers_without_a_database():
-    links = services.personal_links(RING, "https://news.example.org/", 42, "ticker")
+    links = services.personal_links(RING, prefixes("https://news.example.org/"), 42, "ticker")
     assert links["unsubscribe"].startswith("https://news.example.org/abmelden/")
     assert links["preferences"].startswith("https://news.example.org/einstellungen/")
     assert links["list_unsubscribe"] == f"<{links['unsubscribe']}>"
@@ -21,12 +28,12 @@ def test_personal_links_build_urls_and_headers_without_a_database():
 
 
 def test_links_are_stable_per_subscriber_and_publication():
-    first = services.personal_links(RING, "https://x.example", 7, "ticker")
-    assert first == services.personal_links(RING, "https://x.example", 7, "ticker")
-    other = services.personal_links(RING, "https://x.example", 7, "newsletter")
+    first = services.personal_links(RING, prefixes("https://x.example"), 7, "ticker")
+    assert first == services.personal_links(RING, prefixes("https://x.example"), 7, "ticker")
+    other = services.personal_links(RING, prefixes("https://x.example"), 7, "newsletter")
     assert other["unsubscribe"] != first["unsubscribe"]
     assert other["preferences"] == first["preferences"]
-    assert services.personal_links(RING, "https://x.example", 8, "ticker") != first
+    assert services.personal_links(RING, prefixes("https://x.example"), 8, "ticker") != first
 
 
 def test_tokens_are_bound_to_their_purpose():
@@ -92,5 +99,6 @@ def test_suppression_salts_differ_per_secret_and_skip_empty_ones():
     assert services.suppression_salts(["a"]) == salts[:1]
 
 
-def test_bounce_policy_defaults_outside_an_app():
-    assert services.BouncePolicy.current() == services.BouncePolicy(1, 5, 30)
+def test_bounce_policy_defaults_are_those_of_the_config():
+    assert services.BouncePolicy() == services.BouncePolicy(1, 5, 30)
+    assert services.BouncePolicy.from_settings(Settings()) == services.BouncePolicy()

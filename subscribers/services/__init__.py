@@ -1,0 +1,188 @@
+"""The audience's services: subscribe, confirm, unsubscribe, preferences, erasure, recipients.
+
+Every function takes the session first and only flushes; the caller (a request, a
+command, a job) commits. Nothing here reads the Flask app: the callers pass in the key
+ring (`newsticker.core.site.site_keyring`), the links (`site_links`), the settings and
+the suppression salts (`suppression_salts` of the secret keys).
+
+One module per concern; this package re-exports the public names, so
+`from subscribers import services` and `services.request_subscription` keep working:
+
+- links: signed personal links, VERP tokens, suppression salts
+- lookups: finding and creating subscribers and subscriptions
+- consent: the consent log and confirmation links
+- signup: the double opt-in request and its mail
+- preferences: unsubscribing and the preferences page
+- privacy: data copy and erasure
+- admin: what editors do with the list
+- recipients: who receives an issue
+- retention: purging unconfirmed sign-ups
+- bounces: counting bounces
+"""
+
+from subscribers.services.admin import (
+    BLOCKED_FILTER,
+    SUBSCRIBED_ACTIONS,
+    WITHDRAWN_ACTIONS,
+    SubscriberFilters,
+    WeekGrowth,
+    add_subscriber,
+    block_subscriber,
+    consent_log,
+    growth_by_week,
+    mail_sent_times,
+    recent_imports,
+    search_subscribers,
+    subscription_counts,
+    unblock_subscriber,
+)
+from subscribers.services.bounces import (
+    BounceOutcome,
+    BouncePolicy,
+    BounceRun,
+    process_bounce_messages,
+    record_bounce,
+    record_hard_bounce,
+    record_soft_bounce,
+    verp_parts,
+)
+from subscribers.services.consent import (
+    CONSENT_TEXT_VERSION,
+    CONSENT_TEXTS,
+    ConfirmResult,
+    ConfirmState,
+    confirm_subscription,
+    inspect_confirmation,
+    log_consent,
+)
+from subscribers.services.links import (
+    ONE_CLICK_BODY,
+    PREFERENCES_PURPOSE,
+    SUPPRESSION_CONTEXT,
+    UNSUBSCRIBE_PURPOSE,
+    VERP_PURPOSE,
+    LinkPrefixes,
+    confirm_url,
+    list_unsubscribe_headers,
+    personal_links,
+    preferences_token,
+    preferences_url,
+    read_preferences_token,
+    read_unsubscribe_token,
+    suppression_salts,
+    unsubscribe_token,
+    verp_subscriber_id,
+    verp_token,
+)
+from subscribers.services.lookups import (
+    LANGUAGES,
+    SubscriberError,
+    confirmed_publications,
+    find_subscriber,
+    get_subscriber,
+    is_suppressed,
+    subscription_of,
+)
+from subscribers.services.preferences import (
+    PreferenceChanges,
+    UnsubscribeOutcome,
+    is_subscribed,
+    unsubscribe,
+    update_preferences,
+)
+from subscribers.services.privacy import (
+    MAIL_PURPOSES,
+    erase_subscriber,
+    send_data_copy,
+    subscriber_data,
+)
+from subscribers.services.recipients import (
+    Recipient,
+    count_recipients,
+    receiving_subscriber_ids,
+    recipient_rows,
+)
+from subscribers.services.retention import PurgeRun, purge_pending_signups
+from subscribers.services.signup import (
+    MailWindow,
+    SignupOutcome,
+    SignupRequest,
+    request_subscription,
+    resend_confirmation,
+)
+
+__all__ = [
+    "BLOCKED_FILTER",
+    "CONSENT_TEXTS",
+    "CONSENT_TEXT_VERSION",
+    "LANGUAGES",
+    "MAIL_PURPOSES",
+    "ONE_CLICK_BODY",
+    "PREFERENCES_PURPOSE",
+    "SUBSCRIBED_ACTIONS",
+    "SUPPRESSION_CONTEXT",
+    "UNSUBSCRIBE_PURPOSE",
+    "VERP_PURPOSE",
+    "WITHDRAWN_ACTIONS",
+    "BounceOutcome",
+    "BouncePolicy",
+    "BounceRun",
+    "ConfirmResult",
+    "ConfirmState",
+    "LinkPrefixes",
+    "MailWindow",
+    "PreferenceChanges",
+    "PurgeRun",
+    "Recipient",
+    "SignupOutcome",
+    "SignupRequest",
+    "SubscriberError",
+    "SubscriberFilters",
+    "UnsubscribeOutcome",
+    "WeekGrowth",
+    "add_subscriber",
+    "block_subscriber",
+    "confirm_subscription",
+    "confirm_url",
+    "confirmed_publications",
+    "consent_log",
+    "count_recipients",
+    "erase_subscriber",
+    "find_subscriber",
+    "get_subscriber",
+    "growth_by_week",
+    "inspect_confirmation",
+    "is_subscribed",
+    "is_suppressed",
+    "list_unsubscribe_headers",
+    "log_consent",
+    "mail_sent_times",
+    "personal_links",
+    "preferences_token",
+    "preferences_url",
+    "process_bounce_messages",
+    "purge_pending_signups",
+    "read_preferences_token",
+    "read_unsubscribe_token",
+    "receiving_subscriber_ids",
+    "recent_imports",
+    "recipient_rows",
+    "record_bounce",
+    "record_hard_bounce",
+    "record_soft_bounce",
+    "request_subscription",
+    "resend_confirmation",
+    "search_subscribers",
+    "send_data_copy",
+    "subscriber_data",
+    "subscription_counts",
+    "subscription_of",
+    "suppression_salts",
+    "unblock_subscriber",
+    "unsubscribe",
+    "unsubscribe_token",
+    "update_preferences",
+    "verp_parts",
+    "verp_subscriber_id",
+    "verp_token",
+]
