@@ -10,10 +10,13 @@ import click
 from flask import Flask
 
 from newsticker.core.commandline import pass_context, with_app
-from newsticker.core.db import db, utcnow
+from newsticker.core.db import utcnow
 from newsticker.core.errors import UserError
+from newsticker.core.site import app_settings, site_links
 from newsticker.delivery import services
+from newsticker.delivery.mails import EditorMails
 from newsticker.delivery.models import SendState
+from newsticker.delivery.services import SendDecision
 
 # Exit codes of send-issue besides 0 (every recipient sent or finally failed).
 EXIT_NOT_DONE = 1  # paused, cancelled or stopped: not every recipient was handled
@@ -73,7 +76,8 @@ def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
 
     now = utcnow()
     # The write first: it decides (and on SQLite takes the lock before any read).
-    if services.cancel_sending(session, issue_id, now=now, actor="cli"):
+    notify = EditorMails(site_links(app))
+    if services.cancel_sending(session, issue_id, now=now, notify=notify, actor="cli"):
         report = services.get_report(session, issue_id)
         click.echo(
             f"Issue {issue_id} cancelled: sent {report.sent if report else 0}, "
@@ -92,67 +96,52 @@ def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
 
 def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
     from newsticker.delivery.sender import IssueSender
-    from newsticker.issues.models import Issue, IssueStatus
 
-    settings = app.config["NEWSTICKER_SETTINGS"]
+    settings = app_settings(app)
     sender = IssueSender(app, settings)
     now = utcnow()
-    with app.app_context():
-        factory = db.session_factory
-    with factory() as session:
-        issue = session.get(Issue, issue_id)
-        if issue is None:
-            raise click.ClickException(f"there is no issue {issue_id}")
-        report = services.get_report(session, issue_id)
-        status, scheduled_at = issue.status, issue.scheduled_at
-        state = report.state if report else None
-    if state is None or state == SendState.HELD.value:
-        if status == IssueStatus.DRAFT.value:
-            raise click.ClickException(
-                f"issue {issue_id} is a draft: an editor must schedule it first "
-                "(a draft is never sent)"
+    try:
+        result = sender.in_transaction(
+            lambda session: services.send_or_queue(
+                session,
+                issue_id,
+                now=now,
+                send_now=send_now,
+                settings=settings,
+                links=sender.links,
+                actor="cli",
             )
-        if status != IssueStatus.SCHEDULED.value:
-            raise click.ClickException(f"issue {issue_id} is {status}; there is nothing to send")
-        if scheduled_at is not None and scheduled_at > now and not send_now:
-            when = scheduled_at.astimezone(settings.tz)
-            click.echo(
-                f"Issue {issue_id} is scheduled for {when:%Y-%m-%d %H:%M}; "
-                "the scheduler sends it then. Use --now to send it now."
-            )
-            return EXIT_QUEUED
-        if send_now:
-            sender.in_transaction(lambda session: _bring_forward(session, issue_id, now))
-        try:
-            started = sender.in_transaction(
-                lambda session: services.start_issue(
-                    session, issue_id, now=now, settings=settings, allow_held=True, actor="cli"
-                )
-            )
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from exc
-        if started is None:
-            click.echo(f"Issue {issue_id} was started elsewhere; joining its workers.")
-        else:
-            click.echo(f"Issue {issue_id}: {started.recipients} recipients.")
-    elif state == SendState.PAUSED.value:
-        with factory() as session:
-            report = services.get_report(session, issue_id)
-            reason = report.pause_reason if report else ""
+        )
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    decision = result.decision
+    if decision == SendDecision.MISSING:
+        raise click.ClickException(f"there is no issue {issue_id}")
+    if decision == SendDecision.DRAFT:
+        raise click.ClickException(
+            f"issue {issue_id} is a draft: an editor must schedule it first (a draft is never sent)"
+        )
+    if decision == SendDecision.UNSENDABLE:
+        raise click.ClickException(f"issue {issue_id} is {result.status}; there is nothing to send")
+    if decision == SendDecision.QUEUED:
+        assert result.scheduled_at is not None
+        when = result.scheduled_at.astimezone(settings.tz)
+        click.echo(
+            f"Issue {issue_id} is scheduled for {when:%Y-%m-%d %H:%M}; "
+            "the scheduler sends it then. Use --now to send it now."
+        )
+        return EXIT_QUEUED
+    if decision == SendDecision.PAUSED:
+        reason = result.report.pause_reason if result.report else ""
         click.echo(
             f"Issue {issue_id} is paused ({reason}). Resume it first: resume-issue {issue_id}"
         )
         return EXIT_NOT_DONE
+    if decision == SendDecision.STARTED and result.report is not None:
+        click.echo(f"Issue {issue_id}: {result.report.recipients} recipients.")
+    elif decision == SendDecision.JOINED:
+        click.echo(f"Issue {issue_id} was started elsewhere; joining its workers.")
     return _drain_with_progress(sender, issue_id)
-
-
-def _bring_forward(session: Any, issue_id: int, now: Any) -> None:
-    from newsticker.issues.models import Issue
-
-    issue = session.get(Issue, issue_id)
-    if issue is not None and issue.scheduled_at is not None and issue.scheduled_at > now:
-        issue.scheduled_at = now
-        session.flush()
 
 
 def _drain_with_progress(sender: Any, issue_id: int) -> int:
@@ -179,12 +168,12 @@ def _drain_with_progress(sender: Any, issue_id: int) -> int:
         f"cancelled {final.cancelled}, pending {final.pending} (of {final.total}); "
         f"by this process: sent {run.sent}, failed {run.failed}, to retry {run.retried}"
     )
-    if run.state == SendState.FINISHED.value and final.pending == 0:
+    if run.state == SendState.FINISHED and final.pending == 0:
         return 0
     report = final.report
-    if run.state == SendState.PAUSED.value:
+    if run.state == SendState.PAUSED:
         click.echo(f"Paused: {report.pause_reason if report else ''}")
-    elif run.state == SendState.CANCELLED.value:
+    elif run.state == SendState.CANCELLED:
         click.echo("Cancelled.")
     else:
         click.echo("Stopped before every recipient was handled; run it again to go on.")

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from newsticker.core.db import utcnow
+from newsticker.core.site import site_links
 from newsticker.issues import services as issue_services
 from newsticker.issues.models import Issue, IssueStatus
 from newsticker.items import services as item_services
@@ -100,6 +101,7 @@ def _send_the_mails(session: Any, settings: Any, world: Any) -> None:
                 addresses,
                 language=language,
                 settings=settings,
+                links=site_links(),
                 values={
                     "unsubscribe_url": settings.site.base_url + "/abonnieren",
                     "preferences_url": settings.site.base_url + "/abonnieren",
