@@ -15,15 +15,12 @@ from newsticker.config import Settings
 from newsticker.core.links import Links
 from newsticker.core.tokens import KeyRing
 from newsticker.delivery import audience
-from newsticker.delivery.compose import (
-    Composed,
+from newsticker.delivery.compose import Composed, MessageTemplate, PersonalValues, make_template
+from newsticker.delivery.headers import (
     DkimKey,
-    MessageTemplate,
-    PersonalValues,
     envelope_sender,
     list_headers,
     list_unsubscribe_header,
-    make_template,
 )
 from newsticker.delivery.services import Claimed
 from newsticker.issues.models import Issue

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from newsticker.config import Settings
 from newsticker.core.links import Links
 from newsticker.delivery import audience
-from newsticker.delivery.compose import domain_of, message_id
+from newsticker.delivery.headers import domain_of, message_id
 from newsticker.delivery.models import Delivery, DeliveryReport, DeliveryStatus, SendState
 from newsticker.delivery.services.reports import (
     DeliveryError,
