@@ -162,7 +162,8 @@ class Worker:
 
     def _claim(self) -> tuple[list[services.Claimed], SendState | None]:
         now = utcnow()
-        with self.factory() as session, session.begin():
+
+        def claim(session: Session) -> tuple[int, list[services.Claimed], SendState | None]:
             claimed = services.claim_batch(
                 session,
                 self.issue_id,
@@ -172,8 +173,9 @@ class Worker:
                 lease_seconds=self.lease,
             )
             kept = services.skip_unsubscribed(session, claimed, self.slugs, now=now)
-            state = services.send_state(session, self.issue_id)
-        skipped = len(claimed) - len(kept)
+            return len(claimed) - len(kept), kept, services.send_state(session, self.issue_id)
+
+        skipped, kept, state = self.crew.in_transaction(claim, self.factory)
         if skipped:
             with self.crew.lock:
                 self.run.add(skipped=skipped)

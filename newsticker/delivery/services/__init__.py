@@ -73,11 +73,7 @@ from newsticker.delivery.services.starting import (
     start_issue,
 )
 
-# The names of before the split.
-CANCELLABLE = tuple(CANCELLABLE_STATES)
-
 __all__ = [
-    "CANCELLABLE",
     "CANCELLABLE_STATES",
     "FINAL_STATES",
     "INSERT_CHUNK",
