@@ -206,8 +206,7 @@ def reorder(issue_id: int) -> ResponseReturnValue:
         )
     except services.IssueError as exc:
         return jsonify(error=str(exc)), 409
-    db.session.flush()
-    return jsonify(version=issue.version)
+    return jsonify(version=issue.version)  # the service's flush bumped it
 
 
 @bp.route("/<int:issue_id>/artikel", methods=["POST"])
