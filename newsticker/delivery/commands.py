@@ -1,22 +1,26 @@
-"""The `newsticker` commands of delivery: send-issue, pause-issue, resume-issue, cancel-issue."""
+"""The `newsticker` commands of delivery: send-issue, pause-issue, resume-issue, cancel-issue.
+
+The services are imported when a command runs: `newsticker --help` need not load the
+sending engine, the renderer and the subscribers package.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
+
+if TYPE_CHECKING:
+    from newsticker.delivery.services import Progress
 
 from newsticker.core.commandline import pass_context, with_app
 from newsticker.core.db import utcnow
 from newsticker.core.errors import UserError
 from newsticker.core.site import app_settings, site_links
-from newsticker.delivery import services
-from newsticker.delivery.mails import EditorMails
 from newsticker.delivery.models import SendState
-from newsticker.delivery.services import SendDecision
 
 # Exit codes of send-issue besides 0 (every recipient sent or finally failed).
 EXIT_NOT_DONE = 1  # paused, cancelled or stopped: not every recipient was handled
@@ -51,6 +55,8 @@ def send_issue_command(ctx: Any, issue_id: int, send_now: bool) -> None:
 @with_app
 def pause_issue_command(app: Flask, session: Any, issue_id: int, reason: str) -> None:
     """Pause sending an issue: workers stop claiming; resume-issue goes on."""
+    from newsticker.delivery import services
+
     if not services.pause_issue(session, issue_id, reason=reason, now=utcnow(), actor="cli"):
         raise click.ClickException(f"issue {issue_id} is not being sent, so it cannot pause")
     click.echo(f"Issue {issue_id} paused.")
@@ -61,6 +67,8 @@ def pause_issue_command(app: Flask, session: Any, issue_id: int, reason: str) ->
 @with_app
 def resume_issue_command(app: Flask, session: Any, issue_id: int) -> None:
     """Resume a paused issue (run send-issue, or let the scheduler send the rest)."""
+    from newsticker.delivery import services
+
     if not services.resume_issue(session, issue_id, now=utcnow(), actor="cli"):
         raise click.ClickException(f"issue {issue_id} is not paused")
     click.echo(f"Issue {issue_id} resumed; the scheduler sends the rest (or: send-issue).")
@@ -71,6 +79,8 @@ def resume_issue_command(app: Flask, session: Any, issue_id: int) -> None:
 @with_app
 def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
     """Cancel an issue; once sending, recipients not yet reached get nothing."""
+    from newsticker.delivery import services
+    from newsticker.delivery.mails import EditorMails
     from newsticker.issues.models import Issue
     from newsticker.issues.services import cancel_issue
 
@@ -95,7 +105,9 @@ def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
 
 
 def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
+    from newsticker.delivery import services
     from newsticker.delivery.sender import IssueSender
+    from newsticker.delivery.services import SendDecision
 
     settings = app_settings(app)
     sender = IssueSender(app, settings)
@@ -155,7 +167,7 @@ def _drain_with_progress(sender: Any, issue_id: int) -> int:
             shown = [first.done]
             bar.update(first.done)
 
-            def on_progress(progress: services.Progress) -> None:
+            def on_progress(progress: Progress) -> None:
                 bar.update(max(progress.done - shown[0], 0))
                 shown[0] = max(shown[0], progress.done)
 
