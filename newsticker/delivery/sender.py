@@ -15,8 +15,11 @@ after a failure), so the messages a crash can leave sent-but-unrecorded are at m
 buffer per worker. After a crash their lease runs out and they go again, with the same
 Message-ID.
 
-Every transaction of the sender is a unit of work (`in_transaction`): it commits, then
-hands the mails it queued for the editors (a report, a pause) to the app's dispatcher.
+The sender's transactions (claims, results, releases, finishing) are units of work
+(`in_transaction`): each commits, then hands the mails it queued for the editors (a
+report, a pause) to the app's dispatcher. (The pacer's slot reservations in budget.py
+are bare transactions of their own: they never queue mail.)
+
 Links in those mails and in the issue come from the app's `site_links`, the key ring that
 signs the personal links from `site_keyring`: no request context is ever faked.
 """
