@@ -243,7 +243,9 @@ def send_ours(
     sender = IssueSender(app, settings)
     began = time.perf_counter()
     report = sender.in_transaction(
-        lambda s: services.start_issue(s, issue_id, now=utcnow(), settings=settings)
+        lambda s: services.start_issue(
+            s, issue_id, now=utcnow(), settings=settings, links=sender.links
+        )
     )
     created = time.perf_counter()
     cpu_before = _cpu()
@@ -278,17 +280,18 @@ def send_raw(
 
     from newsticker import create_app
     from newsticker.core.db import db
+    from newsticker.core.site import site_keyring, site_links
     from newsticker.delivery import services
+    from newsticker.delivery.messages import IssueMessages
     from newsticker.delivery.models import Delivery
-    from newsticker.delivery.sender import IssueMessages, _keyring
     from newsticker.issues.models import Issue
 
     settings = settings_for(url, port, connections, instance)
     app = create_app(settings)
-    with app.app_context(), app.test_request_context():
+    with app.app_context():
         session = db.session
         issue = session.get(Issue, issue_id)
-        messages = IssueMessages(session, issue, settings, _keyring(app))
+        messages = IssueMessages(session, issue, settings, site_keyring(app), site_links(app))
         rows = session.scalars(
             select(Delivery).where(Delivery.issue_id == issue_id).limit(RAW_DISTINCT)
         ).all()

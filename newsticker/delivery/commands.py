@@ -1,18 +1,25 @@
-"""The `newsticker` commands of delivery: send-issue, pause-issue, resume-issue, cancel-issue."""
+"""The `newsticker` commands of delivery: send-issue, pause-issue, resume-issue, cancel-issue.
+
+The services are imported when a command runs: `newsticker --help` need not load the
+sending engine, the renderer and the subscribers package.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
 
+if TYPE_CHECKING:
+    from newsticker.delivery.services import Progress
+
 from newsticker.core.commandline import pass_context, with_app
-from newsticker.core.db import db, utcnow
+from newsticker.core.db import utcnow
 from newsticker.core.errors import UserError
-from newsticker.delivery import services
+from newsticker.core.site import app_settings, site_links
 from newsticker.delivery.models import SendState
 
 # Exit codes of send-issue besides 0 (every recipient sent or finally failed).
@@ -48,6 +55,8 @@ def send_issue_command(ctx: Any, issue_id: int, send_now: bool) -> None:
 @with_app
 def pause_issue_command(app: Flask, session: Any, issue_id: int, reason: str) -> None:
     """Pause sending an issue: workers stop claiming; resume-issue goes on."""
+    from newsticker.delivery import services
+
     if not services.pause_issue(session, issue_id, reason=reason, now=utcnow(), actor="cli"):
         raise click.ClickException(f"issue {issue_id} is not being sent, so it cannot pause")
     click.echo(f"Issue {issue_id} paused.")
@@ -58,6 +67,8 @@ def pause_issue_command(app: Flask, session: Any, issue_id: int, reason: str) ->
 @with_app
 def resume_issue_command(app: Flask, session: Any, issue_id: int) -> None:
     """Resume a paused issue (run send-issue, or let the scheduler send the rest)."""
+    from newsticker.delivery import services
+
     if not services.resume_issue(session, issue_id, now=utcnow(), actor="cli"):
         raise click.ClickException(f"issue {issue_id} is not paused")
     click.echo(f"Issue {issue_id} resumed; the scheduler sends the rest (or: send-issue).")
@@ -68,12 +79,15 @@ def resume_issue_command(app: Flask, session: Any, issue_id: int) -> None:
 @with_app
 def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
     """Cancel an issue; once sending, recipients not yet reached get nothing."""
+    from newsticker.delivery import services
+    from newsticker.delivery.mails import EditorMails
     from newsticker.issues.models import Issue
     from newsticker.issues.services import cancel_issue
 
     now = utcnow()
     # The write first: it decides (and on SQLite takes the lock before any read).
-    if services.cancel_sending(session, issue_id, now=now, actor="cli"):
+    notify = EditorMails(site_links(app))
+    if services.cancel_sending(session, issue_id, now=now, notify=notify, actor="cli"):
         report = services.get_report(session, issue_id)
         click.echo(
             f"Issue {issue_id} cancelled: sent {report.sent if report else 0}, "
@@ -91,68 +105,55 @@ def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
 
 
 def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
+    from newsticker.delivery import services
     from newsticker.delivery.sender import IssueSender
-    from newsticker.issues.models import Issue, IssueStatus
+    from newsticker.delivery.services import SendDecision
 
-    settings = app.config["NEWSTICKER_SETTINGS"]
+    settings = app_settings(app)
     sender = IssueSender(app, settings)
     now = utcnow()
-    with app.app_context():
-        factory = db.session_factory
-    with factory() as session:
-        issue = session.get(Issue, issue_id)
-        if issue is None:
-            raise click.ClickException(f"there is no issue {issue_id}")
-        report = services.get_report(session, issue_id)
-        status, scheduled_at = issue.status, issue.scheduled_at
-        state = report.state if report else None
-    if state is None or state == SendState.HELD.value:
-        if status == IssueStatus.DRAFT.value:
-            raise click.ClickException(
-                f"issue {issue_id} is a draft: an editor must schedule it first "
-                "(a draft is never sent)"
+    try:
+        result = sender.in_transaction(
+            lambda session: services.send_or_queue(
+                session,
+                issue_id,
+                now=now,
+                send_now=send_now,
+                settings=settings,
+                links=sender.links,
+                actor="cli",
             )
-        if status != IssueStatus.SCHEDULED.value:
-            raise click.ClickException(f"issue {issue_id} is {status}; there is nothing to send")
-        if scheduled_at is not None and scheduled_at > now and not send_now:
-            when = scheduled_at.astimezone(settings.tz)
-            click.echo(
-                f"Issue {issue_id} is scheduled for {when:%Y-%m-%d %H:%M}; "
-                "the scheduler sends it then. Use --now to send it now."
-            )
-            return EXIT_QUEUED
-        if send_now:
-            sender.in_transaction(lambda session: _bring_forward(session, issue_id, now))
-        try:
-            started = sender.in_transaction(
-                lambda session: services.start_issue(
-                    session, issue_id, now=now, settings=settings, allow_held=True, actor="cli"
-                )
-            )
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from exc
-        if started is None:
-            click.echo(f"Issue {issue_id} was started elsewhere; joining its workers.")
-        else:
-            click.echo(f"Issue {issue_id}: {started.recipients} recipients.")
-    elif state == SendState.PAUSED.value:
-        with factory() as session:
-            report = services.get_report(session, issue_id)
-            reason = report.pause_reason if report else ""
+        )
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    decision = result.decision
+    if decision == SendDecision.MISSING:
+        raise click.ClickException(f"there is no issue {issue_id}")
+    if decision == SendDecision.DRAFT:
+        raise click.ClickException(
+            f"issue {issue_id} is a draft: an editor must schedule it first (a draft is never sent)"
+        )
+    if decision == SendDecision.UNSENDABLE:
+        raise click.ClickException(f"issue {issue_id} is {result.status}; there is nothing to send")
+    if decision == SendDecision.QUEUED:
+        assert result.scheduled_at is not None
+        when = result.scheduled_at.astimezone(settings.tz)
+        click.echo(
+            f"Issue {issue_id} is scheduled for {when:%Y-%m-%d %H:%M}; "
+            "the scheduler sends it then. Use --now to send it now."
+        )
+        return EXIT_QUEUED
+    if decision == SendDecision.PAUSED:
+        reason = result.report.pause_reason if result.report else ""
         click.echo(
             f"Issue {issue_id} is paused ({reason}). Resume it first: resume-issue {issue_id}"
         )
         return EXIT_NOT_DONE
+    if decision == SendDecision.STARTED and result.report is not None:
+        click.echo(f"Issue {issue_id}: {result.report.recipients} recipients.")
+    elif decision == SendDecision.JOINED:
+        click.echo(f"Issue {issue_id} was started elsewhere; joining its workers.")
     return _drain_with_progress(sender, issue_id)
-
-
-def _bring_forward(session: Any, issue_id: int, now: Any) -> None:
-    from newsticker.issues.models import Issue
-
-    issue = session.get(Issue, issue_id)
-    if issue is not None and issue.scheduled_at is not None and issue.scheduled_at > now:
-        issue.scheduled_at = now
-        session.flush()
 
 
 def _drain_with_progress(sender: Any, issue_id: int) -> int:
@@ -166,7 +167,7 @@ def _drain_with_progress(sender: Any, issue_id: int) -> int:
             shown = [first.done]
             bar.update(first.done)
 
-            def on_progress(progress: services.Progress) -> None:
+            def on_progress(progress: Progress) -> None:
                 bar.update(max(progress.done - shown[0], 0))
                 shown[0] = max(shown[0], progress.done)
 
@@ -179,12 +180,12 @@ def _drain_with_progress(sender: Any, issue_id: int) -> int:
         f"cancelled {final.cancelled}, pending {final.pending} (of {final.total}); "
         f"by this process: sent {run.sent}, failed {run.failed}, to retry {run.retried}"
     )
-    if run.state == SendState.FINISHED.value and final.pending == 0:
+    if run.state == SendState.FINISHED and final.pending == 0:
         return 0
     report = final.report
-    if run.state == SendState.PAUSED.value:
+    if run.state == SendState.PAUSED:
         click.echo(f"Paused: {report.pause_reason if report else ''}")
-    elif run.state == SendState.CANCELLED.value:
+    elif run.state == SendState.CANCELLED:
         click.echo("Cancelled.")
     else:
         click.echo("Stopped before every recipient was handled; run it again to go on.")

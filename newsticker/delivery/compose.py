@@ -18,34 +18,51 @@ import binascii
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from email import policy
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime
 from typing import Protocol
-from urllib.parse import quote
 
 from markupsafe import escape
 
-from newsticker.config import Settings
+from newsticker.delivery.headers import (
+    DKIM_HEADERS,
+    DkimKey,
+    ListHeaders,
+    address_header,
+    domain_of,
+    encode_words,
+    envelope_sender,
+    fold_header,
+    list_headers,
+    list_unsubscribe_header,
+    message_id,
+)
+
+# The header names of before headers.py, still imported from here.
+__all__ = [
+    "DKIM_HEADERS",
+    "Composed",
+    "DkimKey",
+    "EncodedBody",
+    "Fillable",
+    "ListHeaders",
+    "MessageTemplate",
+    "PersonalValues",
+    "domain_of",
+    "encode_body",
+    "encode_words",
+    "envelope_sender",
+    "list_headers",
+    "list_unsubscribe_header",
+    "make_template",
+    "message_id",
+    "qp_encode",
+    "split_filled",
+]
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
-# Headers a DKIM signature covers; RFC 8058 asks for both List-Unsubscribe headers.
-DKIM_HEADERS = (
-    b"from",
-    b"to",
-    b"subject",
-    b"date",
-    b"message-id",
-    b"reply-to",
-    b"list-id",
-    b"list-unsubscribe",
-    b"list-unsubscribe-post",
-    b"feedback-id",
-    b"mime-version",
-    b"content-type",
-)
 PERSONAL_KEYS = ("greeting", "unsubscribe_url", "preferences_url")
 
 
@@ -176,90 +193,6 @@ class Composed:
     smtputf8: bool = False
 
 
-@dataclass(frozen=True)
-class DkimKey:
-    """A DKIM private key with its selector and domain."""
-
-    selector: bytes
-    domain: bytes
-    private_key: bytes
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DkimKey | None:
-        """Load the configured key, or return None when DKIM is not configured."""
-        mail = settings.mail
-        if not (mail.dkim_selector and mail.dkim_domain and mail.dkim_private_key):
-            return None
-        with open(mail.dkim_private_key, "rb") as handle:
-            key = handle.read()
-        return cls(mail.dkim_selector.encode(), mail.dkim_domain.encode(), key)
-
-    def sign(self, data: bytes) -> bytes:
-        """Return the DKIM-Signature header line for a message."""
-        import dkim
-
-        present = {
-            line.split(b":", 1)[0].strip().lower()
-            for line in data.split(b"\r\n\r\n", 1)[0].split(CRLF)
-            if line and line[:1] not in (b" ", b"\t")
-        }
-        signature: bytes = dkim.sign(
-            data,
-            self.selector,
-            self.domain,
-            self.private_key,
-            canonicalize=(b"relaxed", b"relaxed"),
-            include_headers=[h for h in DKIM_HEADERS if h in present],
-            linesep=CRLF,
-        )
-        return signature
-
-
-def _fold(name: str, value: str) -> bytes:
-    # The header classes encode non-ASCII (RFC 2047) and fold long values.
-    header = policy.SMTP.header_factory(name, value)
-    return header.fold(policy=policy.SMTP).encode("ascii")
-
-
-def _address_header(name: str, address: str) -> str:
-    if not name:
-        return address
-    if name.isascii():
-        return formataddr((name, address))
-    return f"{encode_words(name)} <{address}>"
-
-
-def encode_words(text: str) -> str:
-    """Return text as RFC 2047 encoded words of at most 75 characters, folded.
-
-    Words are split after a space where possible (the space stays inside the encoded
-    word), as readers drop the white space between two encoded words.
-    """
-    words: list[bytes] = []
-    chunk = b""
-    for token in re.findall(r"\S+\s*|\s+", text):
-        data = token.encode("utf-8")
-        if chunk and len(chunk) + len(data) > 45:  # 45 bytes are 60 base64 characters
-            words.append(chunk)
-            chunk = b""
-        while len(data) > 45:
-            cut = 45
-            while cut and (data[cut] & 0xC0) == 0x80:  # never cut inside a character
-                cut -= 1
-            words.append(data[:cut])
-            data = data[cut:]
-        chunk += data
-    words.append(chunk)
-    return "\r\n ".join(
-        f"=?utf-8?b?{binascii.b2a_base64(word, newline=False).decode('ascii')}?=" for word in words
-    )
-
-
-def domain_of(address: str) -> str:
-    """Return the domain of an address or "Name <address>" value."""
-    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
-
-
 @dataclass
 class MessageTemplate:
     """One issue in one language, ready to become a message for any recipient."""
@@ -299,7 +232,7 @@ class MessageTemplate:
         }
         html_values = {key: _qp_value(str(escape(value))) for key, value in raw.items()}
         text_values = {key: _qp_value(value) for key, value in raw.items()}
-        to_header = _address_header(name, address)
+        to_header = address_header(name, address)
         smtputf8 = not address.isascii()
         head = [
             self._date_header(),
@@ -335,27 +268,6 @@ class MessageTemplate:
         return Composed(personal.envelope_from, address, data, smtputf8)
 
 
-@dataclass(frozen=True)
-class ListHeaders:
-    """Headers of a publication that are the same for every recipient of an issue."""
-
-    sender: str
-    reply_to: str
-    list_id: str
-    feedback_id: str
-
-
-def list_headers(
-    settings: Settings, *, issue_id: int, publication_slug: str, publication_name: str
-) -> ListHeaders:
-    """Return From, Reply-To, List-Id and Feedback-ID for an issue of a publication."""
-    domain = domain_of(settings.mail.sender)
-    list_name = publication_name.replace('"', "'")
-    list_id = f'"{list_name}" <{publication_slug}.{domain}>'
-    feedback = f"{issue_id}:{publication_slug}:newsletter:{settings.mail.feedback_id_sender}"
-    return ListHeaders(settings.mail.sender, settings.mail.reply_to, list_id, feedback)
-
-
 def make_template(
     prepared: Fillable,
     headers: ListHeaders,
@@ -368,12 +280,12 @@ def make_template(
     boundary = f"=_nt_{secrets.token_hex(12)}".encode("ascii")
     head = b"".join(
         [
-            _fold("From", headers.sender),
-            _fold("Reply-To", headers.reply_to) if headers.reply_to else b"",
-            _fold("Subject", prepared.subject),
-            _fold("List-Id", headers.list_id),
+            fold_header("From", headers.sender),
+            fold_header("Reply-To", headers.reply_to) if headers.reply_to else b"",
+            fold_header("Subject", prepared.subject),
+            fold_header("List-Id", headers.list_id),
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
-            _fold("Feedback-ID", headers.feedback_id),
+            fold_header("Feedback-ID", headers.feedback_id),
             b"MIME-Version: 1.0\r\n",
             b'Content-Type: multipart/alternative; boundary="',
             boundary,
@@ -417,25 +329,3 @@ def _join(pieces: Sequence[str], slots: Sequence[str], values: Mapping[str, str]
         out.extend((piece, values[slot]))
     out.append(pieces[-1])
     return "".join(out)
-
-
-def list_unsubscribe_header(unsubscribe_url: str, mailto: str, publication: str) -> bytes:
-    """Return List-Unsubscribe with the one-click https link and a mailto (RFC 2369, 8058)."""
-    subject = quote(f"unsubscribe {publication}")
-    return (
-        f"List-Unsubscribe: <{unsubscribe_url}>,\r\n <mailto:{mailto}?subject={subject}>\r\n"
-    ).encode("ascii")
-
-
-def envelope_sender(return_path: str, sender: str, token: Callable[[], str]) -> str:
-    """Return the envelope sender: the VERP return path with the recipient's token, or fixed."""
-    if "{token}" in return_path:
-        return return_path.replace("{token}", token())
-    if return_path:
-        return return_path
-    return parseaddr(sender)[1]
-
-
-def message_id(issue_key: str, subscriber_id: int, domain: str) -> str:
-    """Return the Message-ID of an issue's mail to one subscriber (stable across retries)."""
-    return f"<{issue_key}.{subscriber_id}@{domain}>"

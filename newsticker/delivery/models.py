@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newsticker.core.db import Base, UTCDateTime, utcnow
+from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
 
 
 class DeliveryStatus(StrEnum):
@@ -35,10 +35,10 @@ class DeliveryStatus(StrEnum):
 # Statuses that are final: nothing more happens to such a record.
 DONE_STATUSES = frozenset(
     {
-        DeliveryStatus.SENT.value,
-        DeliveryStatus.FAILED.value,
-        DeliveryStatus.SKIPPED.value,
-        DeliveryStatus.CANCELLED.value,
+        DeliveryStatus.SENT,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.SKIPPED,
+        DeliveryStatus.CANCELLED,
     }
 )
 
@@ -53,12 +53,17 @@ class SendState(StrEnum):
     FINISHED = "finished"  # every record is final; the report was mailed
 
 
-SEND_STATE_LABELS: dict[str, Any] = {
-    SendState.SENDING.value: _l("Sending"),
-    SendState.PAUSED.value: _l("Paused"),
-    SendState.HELD.value: _l("Held: missed its time"),
-    SendState.CANCELLED.value: _l("Cancelled"),
-    SendState.FINISHED.value: _l("Finished"),
+# States in which nothing more happens to a send.
+FINAL_STATES = frozenset({SendState.FINISHED, SendState.CANCELLED})
+# States from which a send can still be cancelled.
+CANCELLABLE_STATES = frozenset({SendState.SENDING, SendState.PAUSED, SendState.HELD})
+
+SEND_STATE_LABELS: dict[SendState, Any] = {
+    SendState.SENDING: _l("Sending"),
+    SendState.PAUSED: _l("Paused"),
+    SendState.HELD: _l("Held: missed its time"),
+    SendState.CANCELLED: _l("Cancelled"),
+    SendState.FINISHED: _l("Finished"),
 }
 
 
@@ -85,7 +90,9 @@ class Delivery(Base):
     address: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(5), default="de")
-    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        StatusType(DeliveryStatus, 10), default=DeliveryStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # When the record may be claimed next: now, after a retry's wait, or when a lease ends.
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -106,7 +113,7 @@ class DeliveryReport(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), unique=True)
-    state: Mapped[str] = mapped_column(String(10), default=SendState.SENDING.value)
+    state: Mapped[SendState] = mapped_column(StatusType(SendState, 10), default=SendState.SENDING)
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,14 +16,18 @@ from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.db import db, utcnow
 from newsticker.core.errors import UserError
-from newsticker.core.mail import SmtpTransport
-from newsticker.core.mailqueue import send_queued_mail, take_pending_ids
+from newsticker.core.site import site_links
+from newsticker.core.unit_of_work import app_dispatcher, unit_of_work
 from newsticker.delivery import services
+from newsticker.delivery.mails import EditorMails
 from newsticker.delivery.models import SEND_STATE_LABELS, SendState
 from newsticker.issues.models import STATUS_LABELS, Issue, IssueStatus
 
 bp = Blueprint("delivery", __name__, url_prefix="/redaktion/versand")
 protect_editor_blueprint(bp)
+# Templates (pages and the editors' mails) compare states with the enums' members.
+bp.add_app_template_global(SendState, "SendState")
+bp.add_app_template_global(IssueStatus, "IssueStatus")
 
 # While sending, the progress page reloads itself this often (no JavaScript needed).
 REFRESH_SECONDS = 5
@@ -49,15 +53,9 @@ def _act(work: Callable[[Session], Any]) -> Any:
     read first (the login lookup of this request) could not write after their commits.
     Mails the action queued go out after the commit.
     """
-    factory = db.session_factory
-    with factory() as session:
-        with session.begin():
-            result = work(session)
-        ids = take_pending_ids(session)
-    if ids:
-        transport = SmtpTransport(get_settings().smtp)
-        send_queued_mail(factory, transport, ids=ids)
-    return result
+    dispatch = app_dispatcher(current_app._get_current_object())  # type: ignore[attr-defined]
+    with db.session_factory() as session, unit_of_work(session, dispatch):
+        return work(session)
 
 
 @bp.route("/")
@@ -80,11 +78,11 @@ def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
     issue = _issue(issue_id)
     state = services.progress(db.session, issue_id, now=utcnow())
     publication = get_settings().publication(issue.publication)
-    sending = state.state == SendState.SENDING.value
+    sending = state.state == SendState.SENDING
     # About to start: refresh too, so the editor sees the send begin.
     due_soon = (
         state.state is None
-        and issue.status == IssueStatus.SCHEDULED.value
+        and issue.status == IssueStatus.SCHEDULED
         and issue.scheduled_at is not None
         and issue.scheduled_at <= utcnow() + DUE_SOON
     )
@@ -106,7 +104,7 @@ def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
         record_days=get_settings().retention.delivery_record_days,
         compose_url=(
             url_for("issues_editor.compose", issue_id=issue_id)
-            if "issues_editor.compose" in current_app.view_functions
+            if site_links().has("issues_editor.compose")
             else None
         ),
     )
@@ -152,14 +150,20 @@ def send_held(issue_id: int) -> ResponseReturnValue:
     _issue(issue_id)
     settings = get_settings()
     try:
-        report = _act(
-            lambda s: services.start_issue(
-                s, issue_id, now=utcnow(), settings=settings, allow_held=True, actor=_actor()
+        result = _act(
+            lambda s: services.send_or_queue(
+                s,
+                issue_id,
+                now=utcnow(),
+                send_now=True,
+                settings=settings,
+                links=site_links(),
+                actor=_actor(),
             )
         )
     except UserError as exc:
         return _refuse(issue_id, str(exc))
-    if report is None:
+    if result.decision != services.SendDecision.STARTED:
         return _refuse(issue_id, _("This issue is not waiting to be sent."))
     flash(_("Sending has begun. The scheduler picks it up within a minute."), "success")
     return _back(issue_id)
@@ -173,7 +177,11 @@ def cancel(issue_id: int) -> ResponseReturnValue:
         return _refuse(
             issue_id, _("Please tick the box to confirm that the send is to be cancelled."), 422
         )
-    if not _act(lambda s: services.cancel_sending(s, issue_id, now=utcnow(), actor=_actor())):
+    notify = EditorMails(site_links())
+    cancelled = _act(
+        lambda s: services.cancel_sending(s, issue_id, now=utcnow(), notify=notify, actor=_actor())
+    )
+    if not cancelled:
         return _refuse(issue_id, _("This send cannot be cancelled any more."))
     flash(_("Sending is cancelled. The report was mailed to the editors."), "success")
     return _back(issue_id)

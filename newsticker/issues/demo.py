@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
 from newsticker.core.db import utcnow
+from newsticker.core.site import site_links
 from newsticker.issues.models import Issue, IssueEntry, IssueStatus, KeyFigure
 from newsticker.issues.services import (
     WEEKDAYS,
@@ -66,7 +67,7 @@ def _sent_ticker(session: Session, settings: Settings, now: datetime) -> Issue:
         subject="Newsticker: Sprachcafé und neue Sprechzeiten",
         preheader="Was diese Woche in Flensburg los ist",
         editorial="Willkommen zum ersten Newsticker aus dem neuen System!",
-        status=IssueStatus.SCHEDULED.value,
+        status=IssueStatus.SCHEDULED,
         scheduled_at=sent_at,
         window_start=sent_at,
         created_at=sent_at - timedelta(days=3),
@@ -91,7 +92,7 @@ def _sent_ticker(session: Session, settings: Settings, now: datetime) -> Issue:
         issue.entries.append(IssueEntry(section="announcements", position=0, item=notice))
     session.add(issue)
     session.flush()
-    start_sending(session, issue, now=sent_at)
+    start_sending(session, issue, now=sent_at, links=site_links())
     mark_sent(session, issue, now=sent_at)
     return issue
 

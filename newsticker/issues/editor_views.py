@@ -1,30 +1,36 @@
-"""The composer in the editor area: draft, compose, preview, test, schedule, cancel."""
+"""The composer in the editor area: draft, compose, preview, test, schedule, cancel.
+
+Each change is a small controller: it reads its form and hands a closure that calls
+the service to `composer.carry`, which validates, answers refusals and redirects.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.db import db
+from newsticker.core.site import site_links
 from newsticker.issues import services
+from newsticker.issues.composer import (
+    Edit,
+    carry,
+    compose_page,
+    language_choices_of,
+    load_issue,
+    mail_language,
+    preview_frame,
+    preview_page,
+    preview_values,
+    user_id,
+)
 from newsticker.issues.forms import (
     ArticleForm,
     DraftForm,
@@ -34,67 +40,23 @@ from newsticker.issues.forms import (
     TestSendForm,
     VersionForm,
 )
-from newsticker.issues.models import SECTION_LABELS, STATUS_LABELS, Issue
-from newsticker.issues.rendering import (
-    MAIL_LANGUAGES,
-    default_subject,
-    entry_occurrence,
-    format_figure_value,
-    measure_size,
-    render_issue,
-)
+from newsticker.issues.models import STATUS_LABELS, IssueStatus
+from newsticker.issues.rendering import MAIL_LANGUAGES, format_figure_value
 from newsticker.items.models import Item
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("issues_editor", __name__, url_prefix="/redaktion/ausgaben")
 protect_editor_blueprint(bp)
+# Templates compare an issue's status with the enum's members, not with strings.
+bp.add_app_template_global(IssueStatus, "IssueStatus")
 
-# The preview frames: no scripts, no forms, no plugins; only the composer may frame them.
-PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data: 'self' https:; "
-    "frame-ancestors 'self'; sandbox"
-)
-PREVIEW_WIDTHS = (375, 600)
+ENTRY_ACTIONS = ("up", "down", "remove")
 
 
 @bp.app_template_filter("figure_value")
 def _figure_value(value: str, unit: str) -> str:
     return format_figure_value(value, unit, str(get_locale() or "de"))
-
-
-def _user_id() -> int | None:
-    return getattr(current_user, "id", None)
-
-
-def _issue(issue_id: int) -> Issue:
-    issue = db.session.get(Issue, issue_id)
-    if issue is None:
-        abort(404)
-    return issue
-
-
-def _language() -> str:
-    lang = str(get_locale() or "de")
-    return lang if lang in MAIL_LANGUAGES else "de"
-
-
-def _preview_values() -> dict[str, str]:
-    """Return stand-ins for the personal values in previews and test sends."""
-    settings = get_settings()
-    target = (
-        url_for("subscribers.subscribe")
-        if "subscribers.subscribe" in _view_functions()
-        else url_for("public.index")
-    )
-    link = settings.site.base_url + target
-    return {"unsubscribe_url": link, "preferences_url": link}
-
-
-def _view_functions() -> dict[str, Any]:
-    from flask import current_app
-
-    return current_app.view_functions
 
 
 # ---------------------------------------------------------------- the list
@@ -128,7 +90,7 @@ def draft() -> ResponseReturnValue:
             get_settings(),
             form.publication.data or "",
             now=services.current_time(),
-            user_id=_user_id(),
+            user_id=user_id(),
         )
     except services.IssueError as exc:
         flash(str(exc), "error")
@@ -152,217 +114,80 @@ def draft() -> ResponseReturnValue:
 # ---------------------------------------------------------------- the composer
 
 
-def _compose(
-    issue: Issue, status: int = 200, *, error: str | None = None, **forms: Any
-) -> ResponseReturnValue:
-    settings = get_settings()
-    publication = settings.publication(issue.publication)
-    if publication is None:
-        abort(404)
-    now = services.current_time()
-    version = str(issue.version)
-    issue_form = forms.get("issue_form") or IssueForm(
-        formdata=None,
-        data={
-            "subject": issue.subject,
-            "preheader": issue.preheader,
-            "editorial": issue.editorial,
-        },
-    )
-    article_form = forms.get("article_form") or ArticleForm(formdata=None)
-    figure_form = forms.get("figure_form") or FigureForm(formdata=None)
-    test_form = forms.get("test_form") or TestSendForm(
-        formdata=None,
-        data={"addresses": getattr(current_user, "email", ""), "language": _language()},
-    )
-    send_at = issue.scheduled_at or issue.window_start
-    if send_at is None or send_at <= now:
-        send_at = services.next_send_time(publication, settings.tz, now)
-    local = send_at.astimezone(settings.tz)
-    schedule_form = forms.get("schedule_form") or ScheduleForm(
-        formdata=None, data={"send_date": local.date(), "send_time": local.time()}
-    )
-    for form in (issue_form, article_form, figure_form, schedule_form):
-        form.version.data = version
-    _language_choices(article_form)
-    prepared = render_issue(issue, _language())
-    size = measure_size(prepared, settings.delivery.max_html_bytes)
-    sections = []
-    for key in publication.sections:
-        entries = [] if key == "figures" else issue.section_entries(key)
-        sections.append(
-            {
-                "key": key,
-                "title": SECTION_LABELS[key],
-                "entries": [_entry_info(e, settings.tz) for e in entries],
-            }
-        )
-    available = services.available_items(db.session, issue, now=now) if issue.is_draft else []
-    with_default = default_subject(issue, publication, settings)
-    return (
-        render_template(
-            "issues_editor/compose.html",
-            issue=issue,
-            publication=publication,
-            sections=sections,
-            figures=sorted(issue.figures, key=lambda f: (f.position, f.id)),
-            available=available,
-            issue_form=issue_form,
-            article_form=article_form,
-            figure_form=figure_form,
-            test_form=test_form,
-            schedule_form=schedule_form,
-            action_form=VersionForm(formdata=None, data={"version": version}),
-            size=size,
-            default_subject=with_default,
-            status_labels=STATUS_LABELS,
-            error=error,
-            entry_count=services.rendered_entry_count(issue),
-            preview_widths=PREVIEW_WIDTHS,
-        ),
-        status,
-    )
-
-
-def _language_choices(form: ArticleForm) -> None:
-    from newsticker.items.forms import choices, language_choices
-
-    form.language.choices = choices(language_choices(sign_language=False))
-
-
-def _entry_info(entry: Any, tz: Any) -> dict[str, Any]:
-    """Return what the composer shows of an entry, with a warning when it will be left out."""
-    from newsticker.items.display import when_text
-
-    info: dict[str, Any] = {"entry": entry, "when": "", "warning": ""}
-    item: Item | None = entry.item
-    if item is None:
-        if not entry.is_article:
-            info["warning"] = _("The item was deleted; this entry will be left out.")
-        return info
-    if item.status != "approved":
-        info["warning"] = _("The item is no longer published; this entry will be left out.")
-        return info
-    if item.starts_at is not None:
-        start, end = entry_occurrence(item, entry.occurrence_start, tz)
-        if start is None:
-            info["warning"] = _(
-                "The item's dates changed and this date no longer exists; it will be left out."
-            )
-        else:
-            info["when"] = when_text(start, end, item.all_day, tz)
-    return info
-
-
 @bp.route("/<int:issue_id>")
 def compose(issue_id: int) -> ResponseReturnValue:
     """Show the composer of an issue."""
-    return _compose(_issue(issue_id))
-
-
-def _refused(issue: Issue, exc: services.IssueError, **forms: Any) -> ResponseReturnValue:
-    """Answer a refused change: nothing is stored; show the current state and why."""
-    db.session.rollback()
-    issue = _issue(issue.id)
-    db.session.refresh(issue)
-    status = 409 if isinstance(exc, services.StaleIssue) or exc.field is None else 422
-    form = next(iter(forms.values()), None) if forms else None
-    if form is not None and exc.field and hasattr(form, exc.field):
-        getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, exc.message]
-        return _compose(issue, status, **forms)
-    return _compose(issue, status, error=str(exc), **forms)
-
-
-def _done(issue: Issue, message: str, anchor: str = "") -> ResponseReturnValue:
-    flash(message, "success")
-    target = url_for("issues_editor.compose", issue_id=issue.id)
-    return redirect(target + (f"#{anchor}" if anchor else ""), 303)
+    return compose_page(load_issue(issue_id))
 
 
 @bp.route("/<int:issue_id>", methods=["POST"])
 def save(issue_id: int) -> ResponseReturnValue:
     """Save subject, preheader and editorial."""
-    issue = _issue(issue_id)
+    issue = load_issue(issue_id)
     form = IssueForm()
-    if not form.validate_on_submit():
-        return _compose(issue, 422, issue_form=form)
-    try:
+
+    def change(edit: Edit) -> str:
         services.update_issue(
             db.session,
             issue,
             subject=form.subject.data or "",
             preheader=form.preheader.data or "",
             editorial=form.editorial.data or "",
-            version=form.version_number(),
-            user_id=_user_id(),
-            now=services.current_time(),
+            **edit,
         )
-    except services.IssueError as exc:
-        return _refused(issue, exc, issue_form=form)
-    return _done(issue, _("The issue is saved."), "content")
+        return _("The issue is saved.")
+
+    return carry(issue, form, change, name="issue_form", anchor="content")
 
 
 @bp.route("/<int:issue_id>/eintraege", methods=["POST"])
 def add_entry(issue_id: int) -> ResponseReturnValue:
     """Add a published item to the issue."""
-    issue = _issue(issue_id)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    raw = request.form.get("item_id", "")
-    item = db.session.get(Item, int(raw)) if raw.isdigit() else None
-    if item is None:
-        return _refused(issue, services.IssueError(_("There is no item with this number.")))
-    try:
-        tz = get_settings().tz
-        now = services.current_time()
+    issue = load_issue(issue_id)
+
+    def change(edit: Edit) -> str:
+        raw = request.form.get("item_id", "")
+        item = db.session.get(Item, int(raw)) if raw.isdigit() else None
+        if item is None:
+            raise services.IssueError(_("There is no item with this number."))
+        now = edit["now"]
         services.add_item(
             db.session,
             issue,
             item,
             occurrence_start=services.next_occurrence(
-                item, now=max(now, issue.window_start or now), tz=tz
+                item, now=max(now, issue.window_start or now), tz=get_settings().tz
             ),
-            version=form.version_number(),
-            user_id=_user_id(),
-            now=now,
+            **edit,
         )
-    except services.IssueError as exc:
-        return _refused(issue, exc)
-    return _done(issue, _("“%(title)s” is added.", title=item.title), "sections")
+        return _("“%(title)s” is added.", title=item.title)
+
+    return carry(issue, VersionForm(), change, anchor="sections")
 
 
 @bp.route("/<int:issue_id>/eintraege/<int:entry_id>", methods=["POST"])
 def change_entry(issue_id: int, entry_id: int) -> ResponseReturnValue:
     """Move an entry up or down, or remove it."""
-    issue = _issue(issue_id)
-    form = VersionForm()
+    issue = load_issue(issue_id)
     action = request.form.get("action", "")
-    if not form.validate_on_submit() or action not in ("up", "down", "remove"):
+    if action not in ENTRY_ACTIONS:
         abort(400)
-    common: dict[str, Any] = {
-        "version": form.version_number(),
-        "user_id": _user_id(),
-        "now": services.current_time(),
-    }
-    try:
+
+    def change(edit: Edit) -> str:
         if action == "remove":
-            entry = services.remove_entry(db.session, issue, entry_id, **common)
+            entry = services.remove_entry(db.session, issue, entry_id, **edit)
             title = entry.item.title if entry.item is not None else entry.title
-            message = _("“%(title)s” is removed from the issue.", title=title)
-        else:
-            offset = -1 if action == "up" else 1
-            services.move_entry(db.session, issue, entry_id, offset, **common)
-            message = _("The order is saved.")
-    except services.IssueError as exc:
-        return _refused(issue, exc)
-    return _done(issue, message, "sections")
+            return _("“%(title)s” is removed from the issue.", title=title)
+        services.move_entry(db.session, issue, entry_id, -1 if action == "up" else 1, **edit)
+        return _("The order is saved.")
+
+    return carry(issue, VersionForm(), change, anchor="sections")
 
 
 @bp.route("/<int:issue_id>/reihenfolge", methods=["POST"])
 def reorder(issue_id: int) -> ResponseReturnValue:
     """Save a section's order sent by drag and drop; answer with the new version."""
-    issue = _issue(issue_id)
+    issue = load_issue(issue_id)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -376,24 +201,22 @@ def reorder(issue_id: int) -> ResponseReturnValue:
             request.form.get("section", ""),
             [int(raw) for raw in raw_ids],
             version=form.version_number(),
-            user_id=_user_id(),
+            user_id=user_id(),
             now=services.current_time(),
         )
     except services.IssueError as exc:
         return jsonify(error=str(exc)), 409
-    db.session.flush()
-    return jsonify(version=issue.version)
+    return jsonify(version=issue.version)  # the service's flush bumped it
 
 
 @bp.route("/<int:issue_id>/artikel", methods=["POST"])
 def add_article(issue_id: int) -> ResponseReturnValue:
     """Add an article written for the issue."""
-    issue = _issue(issue_id)
+    issue = load_issue(issue_id)
     form = ArticleForm()
-    _language_choices(form)
-    if not form.validate_on_submit():
-        return _compose(issue, 422, article_form=form)
-    try:
+    language_choices_of(form)
+
+    def change(edit: Edit) -> str:
         services.add_article(
             db.session,
             issue,
@@ -401,67 +224,49 @@ def add_article(issue_id: int) -> ResponseReturnValue:
             body=form.body.data or "",
             link=form.link.data or "",
             language=form.language.data or "de",
-            version=form.version_number(),
-            user_id=_user_id(),
-            now=services.current_time(),
+            **edit,
         )
-    except services.IssueError as exc:
-        return _refused(issue, exc, article_form=form)
-    return _done(issue, _("The article is added."), "sections")
+        return _("The article is added.")
+
+    return carry(issue, form, change, name="article_form", anchor="sections")
 
 
 @bp.route("/<int:issue_id>/zahlen", methods=["POST"])
 def add_figure(issue_id: int) -> ResponseReturnValue:
     """Add a key figure."""
-    issue = _issue(issue_id)
+    issue = load_issue(issue_id)
     form = FigureForm()
-    if not form.validate_on_submit():
-        return _compose(issue, 422, figure_form=form)
-    try:
-        services.add_figure(
-            db.session,
-            issue,
-            services.FigureData(
-                label=form.label.data or "",
-                value=form.value.data or "",
-                unit=form.unit.data or "",
-                period=form.period.data or "",
-                source=form.source.data or "",
-            ),
-            language=_language(),
-            version=form.version_number(),
-            user_id=_user_id(),
-            now=services.current_time(),
+
+    def change(edit: Edit) -> str:
+        data = services.FigureData(
+            label=form.label.data or "",
+            value=form.value.data or "",
+            unit=form.unit.data or "",
+            period=form.period.data or "",
+            source=form.source.data or "",
         )
-    except services.IssueError as exc:
-        return _refused(issue, exc, figure_form=form)
-    return _done(issue, _("The key figure is added."), "figures")
+        services.add_figure(db.session, issue, data, language=mail_language(), **edit)
+        return _("The key figure is added.")
+
+    return carry(issue, form, change, name="figure_form", anchor="figures")
 
 
 @bp.route("/<int:issue_id>/zahlen/<int:figure_id>", methods=["POST"])
 def change_figure(issue_id: int, figure_id: int) -> ResponseReturnValue:
     """Move a key figure up or down, or remove it."""
-    issue = _issue(issue_id)
-    form = VersionForm()
+    issue = load_issue(issue_id)
     action = request.form.get("action", "")
-    if not form.validate_on_submit() or action not in ("up", "down", "remove"):
+    if action not in ENTRY_ACTIONS:
         abort(400)
-    common: dict[str, Any] = {
-        "version": form.version_number(),
-        "user_id": _user_id(),
-        "now": services.current_time(),
-    }
-    try:
+
+    def change(edit: Edit) -> str:
         if action == "remove":
-            services.remove_figure(db.session, issue, figure_id, **common)
-            message = _("The key figure is removed.")
-        else:
-            offset = -1 if action == "up" else 1
-            services.move_figure(db.session, issue, figure_id, offset, **common)
-            message = _("The order is saved.")
-    except services.IssueError as exc:
-        return _refused(issue, exc)
-    return _done(issue, message, "figures")
+            services.remove_figure(db.session, issue, figure_id, **edit)
+            return _("The key figure is removed.")
+        services.move_figure(db.session, issue, figure_id, -1 if action == "up" else 1, **edit)
+        return _("The order is saved.")
+
+    return carry(issue, VersionForm(), change, anchor="figures")
 
 
 # ---------------------------------------------------------------- preview and test
@@ -470,53 +275,28 @@ def change_figure(issue_id: int, figure_id: int) -> ResponseReturnValue:
 @bp.route("/<int:issue_id>/vorschau")
 def preview(issue_id: int) -> ResponseReturnValue:
     """Show the issue as a phone and a desktop show it, and as plain text."""
-    issue = _issue(issue_id)
-    language = request.args.get("sprache", _language())
-    if language not in MAIL_LANGUAGES:
-        language = "de"
-    prepared = _prepared(issue, language)
-    _html, text = prepared.fill(_preview_values())
-    size = measure_size(prepared, get_settings().delivery.max_html_bytes)
-    return render_template(
-        "issues_editor/preview.html",
-        issue=issue,
-        prepared=prepared,
-        text=text,
-        language=language,
-        mail_languages=MAIL_LANGUAGES,
-        widths=PREVIEW_WIDTHS,
-        size=size,
-    )
-
-
-def _prepared(issue: Issue, language: str) -> Any:
-    from newsticker.issues.rendering import prepare_issue
-
-    return prepare_issue(db.session, issue, language)
+    language = request.args.get("sprache", mail_language())
+    return preview_page(load_issue(issue_id), language if language in MAIL_LANGUAGES else "de")
 
 
 @bp.route("/<int:issue_id>/vorschau.html")
 def preview_html(issue_id: int) -> ResponseReturnValue:
     """Serve the issue's HTML for a sandboxed preview frame."""
-    issue = _issue(issue_id)
+    issue = load_issue(issue_id)
     language = request.args.get("sprache", "de")
     if language not in MAIL_LANGUAGES:
         abort(404)
-    html, _text = _prepared(issue, language).fill(_preview_values())
-    response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = PREVIEW_CSP
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    return preview_frame(issue, language)
 
 
 @bp.route("/<int:issue_id>/test", methods=["POST"])
 def test_send(issue_id: int) -> ResponseReturnValue:
     """Send the issue, marked as a test, to the given addresses."""
-    issue = _issue(issue_id)
+    issue = load_issue(issue_id)
     form = TestSendForm()
-    if not form.validate_on_submit():
-        return _compose(issue, 422, test_form=form)
-    try:
+
+    def change(_edit: Edit) -> str:
+        links = site_links()
         addresses = services.parse_addresses(form.addresses.data or "")
         count = services.send_test(
             db.session,
@@ -524,15 +304,14 @@ def test_send(issue_id: int) -> ResponseReturnValue:
             addresses,
             language=form.language.data or "de",
             settings=get_settings(),
-            values=_preview_values(),
+            links=links,
+            values=preview_values(links),
         )
-    except services.IssueError as exc:
-        return _refused(issue, exc, test_form=form)
-    return _done(
-        issue,
-        _("The test mail is on its way to %(addresses)s.", addresses=", ".join(addresses[:count])),
-        "test",
-    )
+        return _(
+            "The test mail is on its way to %(addresses)s.", addresses=", ".join(addresses[:count])
+        )
+
+    return carry(issue, form, change, name="test_form", anchor="test")
 
 
 # ---------------------------------------------------------------- schedule and cancel
@@ -541,55 +320,42 @@ def test_send(issue_id: int) -> ResponseReturnValue:
 @bp.route("/<int:issue_id>/planen", methods=["POST"])
 def schedule(issue_id: int) -> ResponseReturnValue:
     """Schedule the issue for a local date and time."""
-    issue = _issue(issue_id)
+    issue = load_issue(issue_id)
     form = ScheduleForm()
-    if not form.validate_on_submit():
-        return _compose(issue, 422, schedule_form=form)
-    settings = get_settings()
-    assert form.send_date.data is not None
-    assert form.send_time.data is not None
-    try:
-        send_at = services.local_send_time(form.send_date.data, form.send_time.data, settings.tz)
-        services.schedule_issue(
+
+    def change(edit: Edit) -> str:
+        assert form.send_date.data is not None
+        assert form.send_time.data is not None
+        settings = get_settings()
+        send_at = services.schedule_at_local_time(
             db.session,
             issue,
-            send_at=send_at,
-            now=services.current_time(),
-            max_html_bytes=settings.delivery.max_html_bytes,
+            day=form.send_date.data,
+            at=form.send_time.data,
+            settings=settings,
+            links=site_links(),
             override_size=bool(form.override_size.data),
-            version=form.version_number(),
-            user_id=_user_id(),
+            **edit,
         )
-    except services.IssueError as exc:
-        return _refused(issue, exc, schedule_form=form)
-    local = send_at.astimezone(settings.tz)
-    return _done(
-        issue,
-        _(
+        local = send_at.astimezone(settings.tz)
+        return _(
             "Issue %(number)d is scheduled for %(date)s at %(time)s.",
             number=issue.number,
             date=local.strftime("%d.%m.%Y"),
             time=local.strftime("%H:%M"),
-        ),
-    )
-
-
-def _state_change(issue_id: int, change: Any, message: str) -> ResponseReturnValue:
-    issue = _issue(issue_id)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        change(
-            db.session,
-            issue,
-            version=form.version_number(),
-            user_id=_user_id(),
-            now=services.current_time(),
         )
-    except services.IssueError as exc:
-        return _refused(issue, exc)
-    return _done(issue, message % {"number": issue.number})
+
+    return carry(issue, form, change, name="schedule_form")
+
+
+def _state_change(issue_id: int, service: Callable[..., None], message: str) -> ResponseReturnValue:
+    issue = load_issue(issue_id)
+
+    def change(edit: Edit) -> str:
+        service(db.session, issue, **edit)
+        return message % {"number": issue.number}
+
+    return carry(issue, VersionForm(), change)
 
 
 @bp.route("/<int:issue_id>/zurueckholen", methods=["POST"])

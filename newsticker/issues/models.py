@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newsticker.core.db import Base, UTCDateTime, utcnow
+from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
 from newsticker.items.models import Item
 
 
@@ -25,23 +25,20 @@ class IssueStatus(StrEnum):
 
 
 # Statuses whose rendering is frozen in snapshots (delivery may add "paused" here).
-FROZEN_STATUSES = frozenset({IssueStatus.SENDING.value, IssueStatus.SENT.value})
+FROZEN_STATUSES = frozenset({IssueStatus.SENDING, IssueStatus.SENT})
 # Issues in these statuses count as "published" when a new draft picks its items.
 CLAIMING_STATUSES = frozenset(
-    {
-        IssueStatus.DRAFT.value,
-        IssueStatus.SCHEDULED.value,
-        IssueStatus.SENDING.value,
-        IssueStatus.SENT.value,
-    }
+    {IssueStatus.DRAFT, IssueStatus.SCHEDULED, IssueStatus.SENDING, IssueStatus.SENT}
 )
+# Issues in these statuses lead the editor's list.
+OPEN_STATUSES = frozenset({IssueStatus.DRAFT, IssueStatus.SCHEDULED, IssueStatus.SENDING})
 
-STATUS_LABELS: dict[str, Any] = {
-    IssueStatus.DRAFT.value: _l("Draft"),
-    IssueStatus.SCHEDULED.value: _l("Scheduled"),
-    IssueStatus.SENDING.value: _l("Sending"),
-    IssueStatus.SENT.value: _l("Sent"),
-    IssueStatus.CANCELLED.value: _l("Cancelled"),
+STATUS_LABELS: dict[IssueStatus, Any] = {
+    IssueStatus.DRAFT: _l("Draft"),
+    IssueStatus.SCHEDULED: _l("Scheduled"),
+    IssueStatus.SENDING: _l("Sending"),
+    IssueStatus.SENT: _l("Sent"),
+    IssueStatus.CANCELLED: _l("Cancelled"),
 }
 
 # Sections an issue can have; which ones and in what order is publication config.
@@ -71,7 +68,9 @@ class Issue(Base):
     subject: Mapped[str] = mapped_column(String(200), default="")
     preheader: Mapped[str] = mapped_column(String(200), default="")
     editorial: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default=IssueStatus.DRAFT.value)
+    status: Mapped[IssueStatus] = mapped_column(
+        StatusType(IssueStatus, 20), default=IssueStatus.DRAFT
+    )
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Events from this moment on are what the draft offered (the planned send time).
@@ -104,7 +103,7 @@ class Issue(Base):
     @property
     def is_draft(self) -> bool:
         """Return whether the issue can still be edited."""
-        return self.status == IssueStatus.DRAFT.value
+        return self.status == IssueStatus.DRAFT
 
     @property
     def is_frozen(self) -> bool:

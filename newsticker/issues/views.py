@@ -11,10 +11,10 @@ from werkzeug.wrappers import Response
 
 from newsticker.config import PublicationSettings, get_settings
 from newsticker.core.db import db
+from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.models import Issue, IssueSnapshot
 from newsticker.issues.rendering import MAIL_LANGUAGES, issue_date, prepared_from_snapshot
-from newsticker.items.mails import absolute_url
 
 bp = Blueprint("issues", __name__)
 
@@ -41,7 +41,7 @@ def _feed_links(slug: str | None = None) -> list[tuple[str, str]]:
     return [
         (
             _("%(name)s: all issues (Atom)", name=p.name),
-            absolute_url("issues.feed", slug=p.slug),
+            site_links().url("issues.feed", slug=p.slug),
         )
         for p in publications
     ]
@@ -93,7 +93,8 @@ def _archived(slug: str, number: int) -> Issue:
 def issue(slug: str, number: int) -> ResponseReturnValue:
     """Show a sent issue as it was sent, without the personal links."""
     snapshot = _snapshot(_archived(slug, number))
-    response = Response(prepared_from_snapshot(snapshot).web_html(), mimetype="text/html")
+    prepared = prepared_from_snapshot(snapshot, links=site_links())
+    response = Response(prepared.web_html(), mimetype="text/html")
     response.headers["Content-Security-Policy"] = ARCHIVE_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Language"] = snapshot.language
@@ -105,7 +106,8 @@ def issue(slug: str, number: int) -> ResponseReturnValue:
 def issue_text(slug: str, number: int) -> ResponseReturnValue:
     """Show a sent issue's plain-text version."""
     snapshot = _snapshot(_archived(slug, number))
-    response = Response(prepared_from_snapshot(snapshot).web_text(), mimetype="text/plain")
+    prepared = prepared_from_snapshot(snapshot, links=site_links())
+    response = Response(prepared.web_text(), mimetype="text/plain")
     response.headers["Content-Language"] = snapshot.language
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
@@ -118,18 +120,19 @@ def feed(slug: str) -> ResponseReturnValue:
     settings = get_settings()
     issues = services.archived_issues(db.session, slug, limit=FEED_SIZE)
     fg = FeedGenerator()
-    feed_url = absolute_url("issues.feed", slug=slug)
+    links = site_links()
+    feed_url = links.url("issues.feed", slug=slug)
     fg.id(feed_url)
     fg.title(pub.name)
     fg.subtitle(pub.description or pub.name)
-    fg.link(href=absolute_url("issues.publication", slug=slug), rel="alternate", type="text/html")
+    fg.link(href=links.url("issues.publication", slug=slug), rel="alternate", type="text/html")
     fg.link(href=feed_url, rel="self", type=ATOM_MIMETYPE)
     fg.language(settings.site.default_language)
     fg.author({"name": settings.site.name})
     fg.updated(max((issue_date(i) for i in issues), default=services.current_time()))
     # feedgen puts each new entry first: add the oldest first so the newest leads.
     for item in reversed(issues):
-        url = absolute_url("issues.issue", slug=slug, number=item.number)
+        url = links.url("issues.issue", slug=slug, number=item.number)
         entry = fg.add_entry()
         entry.id(url)
         entry.title(item.subject or _("Issue %(number)d", number=item.number))

@@ -101,6 +101,7 @@ def _send_the_mails(session: Any, settings: Any, world: Any) -> None:
                 addresses,
                 language=language,
                 settings=settings,
+                links=site_links(),
                 values={
                     "unsubscribe_url": settings.site.base_url + "/abonnieren",
                     "preferences_url": settings.site.base_url + "/abonnieren",

@@ -20,6 +20,7 @@ def live_settings_overrides():
 
 
 def schedule_demo_ticker(session, settings):
+    from newsticker.core.site import site_links
     from newsticker.demo import load_demo
     from newsticker.issues.services import open_draft, schedule_issue
     from subscribers.services import recipient_rows
@@ -33,6 +34,7 @@ def schedule_demo_ticker(session, settings):
         send_at=send_at,
         now=utcnow(),
         max_html_bytes=settings.delivery.max_html_bytes,
+        links=site_links(),
         version=None,
         user_id=None,
     )

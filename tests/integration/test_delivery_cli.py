@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from newsticker.core.db import utcnow
+from newsticker.core.site import site_links
 from newsticker.delivery import services
 from newsticker.issues.models import Issue, IssueStatus
 from tests.conftest import CommandRunner, fresh_database
@@ -78,7 +79,10 @@ def test_pause_resume_and_cancel_from_the_command_line(cli, relay):
     issue_id = seed(cli, count=3)
     settings = cli.app.config["NEWSTICKER_SETTINGS"]
     in_transaction(
-        cli.app, lambda s: services.start_issue(s, issue_id, now=utcnow(), settings=settings)
+        cli.app,
+        lambda s: services.start_issue(
+            s, issue_id, now=utcnow(), settings=settings, links=site_links(cli.app)
+        ),
     )
     assert cli.invoke("pause-issue", str(issue_id)).exit_code == 0
     paused = cli.invoke("send-issue", str(issue_id))

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.site import site_links
 from newsticker.delivery import services
 from newsticker.delivery.models import Delivery
 from newsticker.delivery.sender import IssueSender
@@ -37,7 +38,10 @@ def prepare(tmp_path, count, port, **overrides):
 
     issue_id, addresses = in_transaction(app, seed)
     in_transaction(
-        app, lambda s: services.start_issue(s, issue_id, now=utcnow(), settings=settings)
+        app,
+        lambda s: services.start_issue(
+            s, issue_id, now=utcnow(), settings=settings, links=site_links(app)
+        ),
     )
     return app, issue_id, addresses
 

@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from newsticker.config import get_settings
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.site import site_links
 from newsticker.delivery import services
+from newsticker.delivery.mails import EditorMails
 from newsticker.delivery.models import Delivery, DeliveryReport
 from newsticker.issues.models import IssueStatus
 from subscribers import services as subscriber_services
@@ -29,7 +31,9 @@ def settings_overrides():
 
 
 def start(db, issue, now=None):
-    return services.start_issue(db, issue.id, now=now or utcnow(), settings=get_settings())
+    return services.start_issue(
+        db, issue.id, now=now or utcnow(), settings=get_settings(), links=site_links()
+    )
 
 
 def records(db, issue):
@@ -50,7 +54,13 @@ def outcome(row, kind, reply="250 OK"):
 
 def record(db, issue, outcomes, owner="w1", now=None):
     return services.record_results(
-        db, issue.id, outcomes, owner=owner, now=now or utcnow(), settings=get_settings()
+        db,
+        issue.id,
+        outcomes,
+        owner=owner,
+        now=now or utcnow(),
+        settings=get_settings(),
+        notify=EditorMails(site_links()),
     )
 
 
@@ -214,7 +224,7 @@ def test_finishing_marks_the_issue_sent_and_mails_the_report(db):
     issue = scheduled_issue(db)
     start(db, issue)
     rows = claim(db, issue)
-    assert not services.finish_if_done(db, issue.id, now=utcnow())
+    assert not services.finish_if_done(db, issue.id, now=utcnow(), notify=EditorMails(site_links()))
     record(
         db,
         issue,
@@ -224,8 +234,10 @@ def test_finishing_marks_the_issue_sent_and_mails_the_report(db):
             outcome(rows[2], "failed", "550 5.1.1 nope"),
         ],
     )
-    assert services.finish_if_done(db, issue.id, now=utcnow())
-    assert not services.finish_if_done(db, issue.id, now=utcnow())  # once only
+    assert services.finish_if_done(db, issue.id, now=utcnow(), notify=EditorMails(site_links()))
+    assert not services.finish_if_done(
+        db, issue.id, now=utcnow(), notify=EditorMails(site_links())
+    )  # once only
     report = services.get_report(db, issue.id)
     assert (report.state, report.sent, report.failed) == ("finished", 2, 1)
     assert report.failure_reasons == [["550 5.1.1 nope", 1]]
@@ -242,12 +254,15 @@ def test_cancel_stops_the_rest_and_keeps_what_was_sent(db):
     start(db, issue)
     rows = claim(db, issue, limit=1)
     record(db, issue, [outcome(rows[0], "sent")])
-    assert services.cancel_sending(db, issue.id, now=utcnow(), actor="redaktion@example.org")
+    notify = EditorMails(site_links())
+    assert services.cancel_sending(
+        db, issue.id, now=utcnow(), notify=notify, actor="redaktion@example.org"
+    )
     report = services.get_report(db, issue.id)
     assert (report.state, report.sent, report.cancelled) == ("cancelled", 1, 3)
     assert issue.status == IssueStatus.CANCELLED.value
     assert claim(db, issue) == []
-    assert not services.cancel_sending(db, issue.id, now=utcnow())
+    assert not services.cancel_sending(db, issue.id, now=utcnow(), notify=notify)
     assert db.scalar(
         select(func.count()).select_from(QueuedMail).where(QueuedMail.purpose == "delivery_report")
     )
@@ -293,9 +308,12 @@ def test_an_issue_grown_too_large_since_scheduling_is_not_started(db, app):
         update={"delivery": get_settings().delivery.model_copy(update={"max_html_bytes": 1_000})}
     )
     with pytest.raises(services.DeliveryError, match="zu groß"):
-        services.start_issue(db, issue.id, now=utcnow(), settings=settings)
+        services.start_issue(db, issue.id, now=utcnow(), settings=settings, links=site_links())
     assert records(db, issue) == []
     assert issue.status == IssueStatus.SCHEDULED.value
     issue.size_override = True
     db.flush()
-    assert services.start_issue(db, issue.id, now=utcnow(), settings=settings) is not None
+    started = services.start_issue(
+        db, issue.id, now=utcnow(), settings=settings, links=site_links()
+    )
+    assert started is not None

@@ -10,6 +10,7 @@ from newsticker import jobs
 from newsticker.config import get_settings
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
+from newsticker.core.site import site_links
 from newsticker.delivery import services
 from newsticker.delivery.sender import IssueSender
 from newsticker.issues.models import Issue, IssueStatus
@@ -78,7 +79,13 @@ def test_an_issue_far_past_its_time_is_held_until_an_editor_sends_it(tmp_path):
         report = in_transaction(
             app,
             lambda s: services.start_issue(
-                s, issue_id, now=utcnow(), settings=settings, allow_held=True, actor=EDITOR
+                s,
+                issue_id,
+                now=utcnow(),
+                settings=settings,
+                links=site_links(app),
+                allow_held=True,
+                actor=EDITOR,
             ),
         )
         assert report.recipients == 5

@@ -6,7 +6,9 @@ import pytest
 
 from newsticker.config import get_settings
 from newsticker.core.db import utcnow
+from newsticker.core.site import site_links
 from newsticker.delivery import services
+from newsticker.delivery.mails import EditorMails
 from tests.integration.test_delivery_factories import scheduled_issue, seed_subscribers
 from tests.integration.test_items_factories import create_editor, login
 
@@ -27,7 +29,7 @@ def editor_client(client, db):
 def sending(db):
     seed_subscribers(db, 6)
     issue = scheduled_issue(db)
-    services.start_issue(db, issue.id, now=utcnow(), settings=get_settings())
+    services.start_issue(db, issue.id, now=utcnow(), settings=get_settings(), links=site_links())
     return issue
 
 
@@ -84,10 +86,11 @@ def test_the_report_lists_failures_and_the_log(editor_client, db, sending):
     outcomes = [services.Outcome(r.id, r.subscriber_id, "sent", "250 ok", 0) for r in rows[1:]] + [
         services.Outcome(rows[0].id, rows[0].subscriber_id, "failed", "550 5.1.1 gone", 0)
     ]
+    notify = EditorMails(site_links())
     services.record_results(
-        db, sending.id, outcomes, owner="t", now=utcnow(), settings=get_settings()
+        db, sending.id, outcomes, owner="t", now=utcnow(), settings=get_settings(), notify=notify
     )
-    assert services.finish_if_done(db, sending.id, now=utcnow())
+    assert services.finish_if_done(db, sending.id, now=utcnow(), notify=notify)
     html = page(editor_client, sending).get_data(as_text=True)
     assert "550 5.1.1 gone" in html and rows[0].address in html
     assert 'http-equiv="refresh"' not in html
@@ -116,10 +119,11 @@ def _finish(db, issue, *, failed_address_index=0):
         )
         for i, r in enumerate(rows)
     ]
+    notify = EditorMails(site_links())
     services.record_results(
-        db, issue.id, outcomes, owner="t", now=utcnow(), settings=get_settings()
+        db, issue.id, outcomes, owner="t", now=utcnow(), settings=get_settings(), notify=notify
     )
-    assert services.finish_if_done(db, issue.id, now=utcnow())
+    assert services.finish_if_done(db, issue.id, now=utcnow(), notify=notify)
     return rows
 
 
@@ -134,7 +138,9 @@ def test_records_of_sends_over_for_longer_than_the_retention_are_deleted(db):
     seed_subscribers(db, 6)
     old, recent, running = (scheduled_issue(db, number=n) for n in (1, 2, 3))
     for issue in (old, recent, running):
-        services.start_issue(db, issue.id, now=utcnow(), settings=get_settings())
+        services.start_issue(
+            db, issue.id, now=utcnow(), settings=get_settings(), links=site_links()
+        )
     _finish(db, old)
     _finish(db, recent)
     days = get_settings().retention.delivery_record_days
@@ -162,7 +168,7 @@ def test_the_report_page_of_a_purged_send_shows_its_figures_and_reasons(editor_c
 
     seed_subscribers(db, 6)
     issue = scheduled_issue(db)
-    services.start_issue(db, issue.id, now=utcnow(), settings=get_settings())
+    services.start_issue(db, issue.id, now=utcnow(), settings=get_settings(), links=site_links())
     rows = _finish(db, issue)
     services.get_report(db, issue.id).finished_at = utcnow() - timedelta(days=400)
     db.commit()

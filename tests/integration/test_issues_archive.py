@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 import pytest
 
 from newsticker.config import get_settings
+from newsticker.core.site import site_links
 from newsticker.issues import services
 from tests.integration.test_issues_factories import make_issue, make_item
 
@@ -22,10 +23,11 @@ def sent(db):
         send_at=now + timedelta(minutes=5),
         now=now,
         max_html_bytes=get_settings().delivery.max_html_bytes,
+        links=site_links(),
         version=issue.version,
         user_id=None,
     )
-    services.start_sending(db, issue, now=now)
+    services.start_sending(db, issue, now=now, links=site_links())
     services.mark_sent(db, issue, now=now)
     db.flush()
     return issue

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from newsticker.config import get_settings
+from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.models import Issue, IssueEntry, IssueSnapshot
 from newsticker.issues.rendering import (
@@ -184,6 +185,7 @@ def scheduled(db, **kwargs):
         send_at=now() + timedelta(hours=1),
         now=now(),
         max_html_bytes=get_settings().delivery.max_html_bytes,
+        links=site_links(),
         version=issue.version,
         user_id=None,
     )
@@ -198,10 +200,10 @@ def test_due_issues(db):
 
 def test_start_sending_freezes_a_snapshot_per_language_and_is_idempotent(db):
     issue = scheduled(db)
-    snapshots = services.start_sending(db, issue, now=now())
+    snapshots = services.start_sending(db, issue, now=now(), links=site_links())
     assert issue.status == "sending"
     assert sorted(s.language for s in snapshots) == ["de", "en"]
-    assert services.start_sending(db, issue, now=now()) == snapshots
+    assert services.start_sending(db, issue, now=now(), links=site_links()) == snapshots
     # Editing the item afterwards does not change what is sent.
     issue.entries[0].item.title = "Geändert nach dem Start"
     db.flush()
@@ -215,7 +217,7 @@ def test_start_sending_freezes_a_snapshot_per_language_and_is_idempotent(db):
 
 def test_a_sent_issue_cannot_be_changed(db):
     issue = scheduled(db)
-    services.start_sending(db, issue, now=now())
+    services.start_sending(db, issue, now=now(), links=site_links())
     with pytest.raises(services.IssueError):
         services.update_issue(
             db,

@@ -348,7 +348,7 @@ def _send_and_archive(app: Flask, db: Session, client: Any, issue: Issue) -> tup
     issue.status = IssueStatus.SCHEDULED.value
     issue.scheduled_at = utcnow() - timedelta(minutes=1)
     with app.test_request_context(base_url=app.config["NEWSTICKER_SETTINGS"].site.base_url):
-        issue_services.start_sending(db, issue, now=utcnow())
+        issue_services.start_sending(db, issue, now=utcnow(), links=site_links(app))
         issue_services.mark_sent(db, issue, now=utcnow())
     db.commit()
     url = f"/archiv/ticker/{issue.number}"

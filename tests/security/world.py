@@ -280,6 +280,7 @@ def set_outbox_key(world: World, key: str) -> None:
 
 def _sending_issue(session: Session, settings: Settings, now: Any) -> int:
     """Schedule a copy of the ticker for now and start sending it; return its id."""
+    from newsticker.core.site import site_links
     from newsticker.delivery import services as delivery
     from newsticker.issues.models import IssueEntry
 
@@ -310,5 +311,5 @@ def _sending_issue(session: Session, settings: Settings, now: Any) -> int:
         )
     session.add(issue)
     session.flush()
-    delivery.start_issue(session, issue.id, now=now, settings=settings)
+    delivery.start_issue(session, issue.id, now=now, settings=settings, links=site_links())
     return issue.id

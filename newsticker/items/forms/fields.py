@@ -39,6 +39,10 @@ def clean_text(value: Any) -> str:
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
     if _TAG_LIKE.search(text):
         text = html.unescape(nh3.clean(text, tags=set())).strip()
+        # Unescaping can rebuild a tag-like start from pieces the cleaner left as text
+        # ("<<?>?" becomes "<?"): drop such "<" so nothing stored looks like markup.
+        while _TAG_LIKE.search(text):
+            text = _TAG_LIKE.sub(lambda match: match.group(0)[1:], text)
     return text
 
 

@@ -1,0 +1,266 @@
+"""The composer page and the one shape of every change made from it.
+
+`compose_page` builds the composer of an issue: its forms (filled from the issue, or the
+ones an editor just sent back with errors), its sections with warnings for entries
+that will be left out, the size of the mail and what may be added. `carry` is what
+every change in the composer does: validate the form, call the service, and answer with
+a redirect and a message, or with the composer showing why nothing was stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from newsticker.config import get_settings
+from newsticker.core.db import db
+from newsticker.core.links import Links
+from newsticker.core.site import site_links
+from newsticker.issues import services
+from newsticker.issues.forms import (
+    ArticleForm,
+    FigureForm,
+    IssueForm,
+    ScheduleForm,
+    TestSendForm,
+    VersionForm,
+)
+from newsticker.issues.models import SECTION_LABELS, STATUS_LABELS, Issue, IssueEntry
+from newsticker.issues.rendering import (
+    MAIL_LANGUAGES,
+    default_subject,
+    entry_occurrence,
+    measure_size,
+    prepare_issue,
+    render_issue,
+)
+from newsticker.items.display import when_text
+from newsticker.items.forms import choices, language_choices
+from newsticker.items.models import Item, ItemStatus
+
+PREVIEW_WIDTHS = (375, 600)
+# The preview frames: no scripts, no forms, no plugins; only the composer may frame them.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: 'self' https:; "
+    "frame-ancestors 'self'; sandbox"
+)
+
+# What a change gets besides its form: the version the editor saw, who, and when.
+Edit = dict[str, Any]
+
+
+def user_id() -> int | None:
+    """Return the id of the editor who is logged in."""
+    return getattr(current_user, "id", None)
+
+
+def load_issue(issue_id: int) -> Issue:
+    """Return the issue, or answer 404."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        abort(404)
+    return issue
+
+
+def mail_language() -> str:
+    """Return the editor's language if issues are mailed in it, else German."""
+    lang = str(get_locale() or "de")
+    return lang if lang in MAIL_LANGUAGES else "de"
+
+
+def preview_values(links: Links) -> dict[str, str]:
+    """Return stand-ins for the personal values in previews and test sends."""
+    target = "subscribers.subscribe" if links.has("subscribers.subscribe") else "public.index"
+    link = links.url(target)
+    return {"unsubscribe_url": link, "preferences_url": link}
+
+
+def language_choices_of(form: ArticleForm) -> None:
+    """Offer the languages an article may be written in."""
+    form.language.choices = choices(language_choices(sign_language=False))
+
+
+def compose_page(
+    issue: Issue, status: int = 200, *, error: str | None = None, **forms: Any
+) -> ResponseReturnValue:
+    """Answer with the composer of an issue; forms given replace the fresh ones."""
+    settings = get_settings()
+    publication = settings.publication(issue.publication)
+    if publication is None:
+        abort(404)
+    now = services.current_time()
+    version = str(issue.version)
+    issue_form = forms.get("issue_form") or IssueForm(
+        formdata=None,
+        data={
+            "subject": issue.subject,
+            "preheader": issue.preheader,
+            "editorial": issue.editorial,
+        },
+    )
+    article_form = forms.get("article_form") or ArticleForm(formdata=None)
+    figure_form = forms.get("figure_form") or FigureForm(formdata=None)
+    test_form = forms.get("test_form") or TestSendForm(
+        formdata=None,
+        data={"addresses": getattr(current_user, "email", ""), "language": mail_language()},
+    )
+    send_at = issue.scheduled_at or issue.window_start
+    if send_at is None or send_at <= now:
+        send_at = services.next_send_time(publication, settings.tz, now)
+    local = send_at.astimezone(settings.tz)
+    schedule_form = forms.get("schedule_form") or ScheduleForm(
+        formdata=None, data={"send_date": local.date(), "send_time": local.time()}
+    )
+    for form in (issue_form, article_form, figure_form, schedule_form):
+        form.version.data = version
+    language_choices_of(article_form)
+    prepared = render_issue(issue, mail_language(), links=site_links())
+    size = measure_size(prepared, settings.delivery.max_html_bytes)
+    sections = []
+    for key in publication.sections:
+        entries = [] if key == "figures" else issue.section_entries(key)
+        sections.append(
+            {
+                "key": key,
+                "title": SECTION_LABELS[key],
+                "entries": [entry_info(e, settings.tz) for e in entries],
+            }
+        )
+    available = services.available_items(db.session, issue, now=now) if issue.is_draft else []
+    return (
+        render_template(
+            "issues_editor/compose.html",
+            issue=issue,
+            publication=publication,
+            sections=sections,
+            figures=sorted(issue.figures, key=lambda f: (f.position, f.id)),
+            available=available,
+            issue_form=issue_form,
+            article_form=article_form,
+            figure_form=figure_form,
+            test_form=test_form,
+            schedule_form=schedule_form,
+            action_form=VersionForm(formdata=None, data={"version": version}),
+            size=size,
+            default_subject=default_subject(issue, publication, settings),
+            status_labels=STATUS_LABELS,
+            error=error,
+            entry_count=services.rendered_entry_count(issue),
+            preview_widths=PREVIEW_WIDTHS,
+        ),
+        status,
+    )
+
+
+def entry_info(entry: IssueEntry, tz: ZoneInfo) -> dict[str, Any]:
+    """Return what the composer shows of an entry, with a warning when it will be left out."""
+    info: dict[str, Any] = {"entry": entry, "when": "", "warning": ""}
+    item: Item | None = entry.item
+    if item is None:
+        if not entry.is_article:
+            info["warning"] = _("The item was deleted; this entry will be left out.")
+        return info
+    if item.status != ItemStatus.APPROVED:
+        info["warning"] = _("The item is no longer published; this entry will be left out.")
+        return info
+    if item.starts_at is not None:
+        start, end = entry_occurrence(item, entry.occurrence_start, tz)
+        if start is None:
+            info["warning"] = _(
+                "The item's dates changed and this date no longer exists; it will be left out."
+            )
+        else:
+            info["when"] = when_text(start, end, item.all_day, tz)
+    return info
+
+
+def preview_page(issue: Issue, language: str) -> ResponseReturnValue:
+    """Answer with the preview of an issue in a mail language: two widths and the text."""
+    links = site_links()
+    prepared = prepare_issue(db.session, issue, language, links=links)
+    _html, text = prepared.fill(preview_values(links))
+    size = measure_size(prepared, get_settings().delivery.max_html_bytes)
+    return render_template(
+        "issues_editor/preview.html",
+        issue=issue,
+        prepared=prepared,
+        text=text,
+        language=language,
+        mail_languages=MAIL_LANGUAGES,
+        widths=PREVIEW_WIDTHS,
+        size=size,
+    )
+
+
+def preview_frame(issue: Issue, language: str) -> Response:
+    """Answer with the issue's HTML for a sandboxed preview frame."""
+    links = site_links()
+    html, _text = prepare_issue(db.session, issue, language, links=links).fill(
+        preview_values(links)
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def refused(issue: Issue, exc: services.IssueError, **forms: Any) -> ResponseReturnValue:
+    """Answer a refused change: nothing is stored; show the current state and why."""
+    db.session.rollback()
+    issue = load_issue(issue.id)
+    db.session.refresh(issue)
+    status = 409 if isinstance(exc, services.StaleIssue) or exc.field is None else 422
+    form = next(iter(forms.values()), None) if forms else None
+    if form is not None and exc.field and hasattr(form, exc.field):
+        getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, exc.message]
+        return compose_page(issue, status, **forms)
+    return compose_page(issue, status, error=str(exc), **forms)
+
+
+def done(issue: Issue, message: str, anchor: str = "") -> ResponseReturnValue:
+    """Answer a change that went through: back to the composer, with the message."""
+    flash(message, "success")
+    target = url_for("issues_editor.compose", issue_id=issue.id)
+    return redirect(target + (f"#{anchor}" if anchor else ""), 303)
+
+
+def carry(
+    issue: Issue,
+    form: FlaskForm,
+    change: Callable[[Edit], str],
+    *,
+    name: str | None = None,
+    anchor: str = "",
+) -> ResponseReturnValue:
+    """Validate a composer form, make the change, and answer as every change does.
+
+    `name` is the form's name in the composer page: an invalid form is shown there again
+    with its errors (422). Without a name the form is only a button, and an invalid one
+    (a missing CSRF token, say) answers 400. `change` gets the version the editor saw,
+    who they are and the time, and returns the message to show; an IssueError it raises
+    is shown in the composer, and nothing is stored.
+    """
+    forms = {name: form} if name else {}
+    if not form.validate_on_submit():
+        if name is None:
+            abort(400)
+        return compose_page(issue, 422, **forms)
+    edit: Edit = {
+        "version": form.version_number() if isinstance(form, VersionForm) else None,
+        "user_id": user_id(),
+        "now": services.current_time(),
+    }
+    try:
+        message = change(edit)
+    except services.IssueError as exc:
+        return refused(issue, exc, **forms)
+    return done(issue, message, anchor)

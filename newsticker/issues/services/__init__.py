@@ -1,0 +1,157 @@
+"""Services for issues: drafting from approved items, composing, the way to sent, queries.
+
+Every change goes through here; views, the CLI and jobs only call these functions and
+own the transaction (services flush, never commit). The package has a module per
+concern, and this module re-exports the names the rest of the code imports:
+
+- `changes`: IssueError, StaleIssue, the version check every change makes;
+- `drafting`: the next draft from approved items, issue numbers, send times;
+- `composing`: subject, editorial, entries and their order, checks of editor text;
+- `figures`: the key figures of "facts and figures";
+- `lifecycle`: the transition table, scheduling, sending, test sends;
+- `queries`: the editor's list, the archive, items to add by hand.
+"""
+
+from __future__ import annotations
+
+from newsticker.issues.services.changes import (
+    IssueError,
+    StaleIssue,
+    begin_change,
+    check_version,
+    current_time,
+)
+from newsticker.issues.services.composing import (
+    EDITORIAL_MAX,
+    PREHEADER_MAX,
+    SUBJECT_MAX,
+    add_article,
+    add_item,
+    check_link,
+    check_markdown,
+    move_entry,
+    remove_entry,
+    reorder_section,
+    update_issue,
+)
+from newsticker.issues.services.drafting import (
+    HORIZON_DAYS,
+    MAX_CANDIDATES,
+    MAX_DATES_PER_ITEM,
+    WEEKDAYS,
+    Candidate,
+    DraftResult,
+    candidates,
+    claimed_keys,
+    draft_issue,
+    local_send_time,
+    next_send_time,
+    open_draft,
+    publication_settings,
+)
+from newsticker.issues.services.figures import (
+    MAX_FIGURE_ABS,
+    MAX_FIGURES,
+    FigureData,
+    add_figure,
+    move_figure,
+    parse_figure_value,
+    remove_figure,
+)
+from newsticker.issues.services.lifecycle import (
+    MAX_TEST_ADDRESSES,
+    REFUSALS,
+    TRANSITIONS,
+    IssueAction,
+    allows,
+    bring_forward,
+    cancel_issue,
+    check_sendable,
+    due_issues,
+    mark_sent,
+    parse_addresses,
+    rendered_entry_count,
+    require,
+    restore_issue,
+    schedule_at_local_time,
+    schedule_issue,
+    send_test,
+    size_problem,
+    start_sending,
+    stop_sending,
+    transition,
+    unschedule_issue,
+)
+from newsticker.issues.services.queries import (
+    archived_issue,
+    archived_issues,
+    available_items,
+    editor_issues,
+    next_occurrence,
+)
+
+__all__ = [
+    "EDITORIAL_MAX",
+    "HORIZON_DAYS",
+    "MAX_CANDIDATES",
+    "MAX_DATES_PER_ITEM",
+    "MAX_FIGURES",
+    "MAX_FIGURE_ABS",
+    "MAX_TEST_ADDRESSES",
+    "PREHEADER_MAX",
+    "REFUSALS",
+    "SUBJECT_MAX",
+    "TRANSITIONS",
+    "WEEKDAYS",
+    "Candidate",
+    "DraftResult",
+    "FigureData",
+    "IssueAction",
+    "IssueError",
+    "StaleIssue",
+    "add_article",
+    "add_figure",
+    "add_item",
+    "allows",
+    "archived_issue",
+    "archived_issues",
+    "available_items",
+    "begin_change",
+    "bring_forward",
+    "cancel_issue",
+    "candidates",
+    "check_link",
+    "check_markdown",
+    "check_sendable",
+    "check_version",
+    "claimed_keys",
+    "current_time",
+    "draft_issue",
+    "due_issues",
+    "editor_issues",
+    "local_send_time",
+    "mark_sent",
+    "move_entry",
+    "move_figure",
+    "next_occurrence",
+    "next_send_time",
+    "open_draft",
+    "parse_addresses",
+    "parse_figure_value",
+    "publication_settings",
+    "remove_entry",
+    "remove_figure",
+    "rendered_entry_count",
+    "reorder_section",
+    "require",
+    "restore_issue",
+    "schedule_at_local_time",
+    "schedule_issue",
+    "send_test",
+    "size_problem",
+    "start_sending",
+    "stop_sending",
+    "transition",
+    "unschedule_issue",
+    "update_issue",
+]

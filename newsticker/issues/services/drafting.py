@@ -1,0 +1,271 @@
+"""Drafting: the next issue of a publication, built from approved items not yet in one.
+
+A draft offers what falls between its planned send time and the publication's horizon:
+events (a recurring one with at most a few of its dates) and current announcements and
+calls. Items (or, for a recurring event, dates) already in a live issue of the same
+publication are "claimed" and not offered again, so running the draft twice never
+duplicates anything. Send times are local wall-clock times in the site's time zone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from newsticker.config import PublicationSettings, Settings
+from newsticker.issues.models import (
+    CLAIMING_STATUSES,
+    ITEM_SECTIONS,
+    SECTION_KINDS,
+    Issue,
+    IssueEntry,
+    IssueStatus,
+)
+from newsticker.issues.services.changes import IssueError, flush_issue, touch
+from newsticker.items.models import Item
+from newsticker.items.services import PublicFilters, current_notices, upcoming_occurrences
+
+logger = logging.getLogger(__name__)
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# How far ahead a draft offers events, by cadence.
+HORIZON_DAYS = {"weekly": 14, "monthly": 35, "quarterly": 92}
+# A recurring event appears with at most this many dates in one issue.
+MAX_DATES_PER_ITEM = {"weekly": 2, "monthly": 1, "quarterly": 1}
+MAX_CANDIDATES = 300
+
+
+# ---------------------------------------------------------------- publications and times
+
+
+def publication_settings(settings: Settings, slug: str) -> PublicationSettings:
+    """Return the configured publication, or raise IssueError naming the valid slugs."""
+    publication = settings.publication(slug)
+    if publication is None:
+        raise IssueError(
+            _l(
+                "There is no publication “%(slug)s”. Configured publications: %(slugs)s.",
+                slug=slug,
+                slugs=", ".join(p.slug for p in settings.publications),
+            ),
+            field="publication",
+        )
+    return publication
+
+
+def next_send_time(publication: PublicationSettings, tz: ZoneInfo, after: datetime) -> datetime:
+    """Return the publication's next regular send time after a moment (aware UTC)."""
+    local = after.astimezone(tz)
+    weekday = WEEKDAYS.index(publication.send_weekday)
+    for days in range(8):
+        day = local.date() + timedelta(days=(weekday - local.weekday()) % 7 + 7 * (days // 7))
+        candidate = datetime.combine(day, publication.send_time, tz)
+        if candidate > local:
+            return candidate.astimezone(UTC)
+    raise AssertionError("a weekday recurs within eight days")
+
+
+def local_send_time(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """Return a local date and time as aware UTC, refusing times a DST change skips or repeats."""
+    naive = datetime.combine(day, at)
+    first = naive.replace(tzinfo=tz, fold=0)
+    second = naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        # zoneinfo gives the two offsets of a repeated hour, or of a skipped one; a
+        # skipped wall time does not survive the round trip through UTC.
+        back = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+        if back != naive:
+            raise IssueError(
+                _l(
+                    "%(time)s does not exist on %(date)s: the clocks go forward that night. "
+                    "Please choose another time.",
+                    time=at.strftime("%H:%M"),
+                    date=day.strftime("%d.%m.%Y"),
+                ),
+                field="send_time",
+            )
+        raise IssueError(
+            _l(
+                "%(time)s happens twice on %(date)s: the clocks go back that night. Please "
+                "choose another time.",
+                time=at.strftime("%H:%M"),
+                date=day.strftime("%d.%m.%Y"),
+            ),
+            field="send_time",
+        )
+    return first.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- what a draft may take
+
+
+def claimed_keys(
+    session: Session, publication: str, *, exclude_issue_id: int | None = None
+) -> set[tuple[int, datetime | None]]:
+    """Return (item id, date) pairs already in a live issue of the publication."""
+    query = (
+        select(IssueEntry.item_id, IssueEntry.occurrence_start)
+        .join(Issue, Issue.id == IssueEntry.issue_id)
+        .where(
+            Issue.publication == publication,
+            Issue.status.in_(CLAIMING_STATUSES),
+            IssueEntry.item_id.is_not(None),
+        )
+    )
+    if exclude_issue_id is not None:
+        query = query.where(Issue.id != exclude_issue_id)
+    return {(item_id, start) for item_id, start in session.execute(query) if item_id is not None}
+
+
+def _claimed_items(claimed: set[tuple[int, datetime | None]]) -> set[int]:
+    return {item_id for item_id, _start in claimed}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An item (with a date, for an event) a draft may take."""
+
+    section: str
+    item: Item
+    occurrence_start: datetime | None
+    starts_at: datetime | None
+
+
+def candidates(
+    session: Session,
+    publication: PublicationSettings,
+    *,
+    window_start: datetime,
+    tz: ZoneInfo,
+    claimed: set[tuple[int, datetime | None]],
+) -> list[Candidate]:
+    """Return the approved items not yet in a live issue of the publication, by section."""
+    found: list[Candidate] = []
+    for section in publication.sections:
+        if section == "events":
+            found.extend(_event_candidates(session, publication, window_start, tz, claimed))
+        elif section in ("announcements", "calls"):
+            kind = SECTION_KINDS[section]
+            items, _more = current_notices(
+                session, PublicFilters(kind=kind), now=window_start, limit=MAX_CANDIDATES
+            )
+            taken = _claimed_items(claimed)
+            found.extend(Candidate(section, i, None, None) for i in items if i.id not in taken)
+    return found
+
+
+def _event_candidates(
+    session: Session,
+    publication: PublicationSettings,
+    window_start: datetime,
+    tz: ZoneInfo,
+    claimed: set[tuple[int, datetime | None]],
+) -> list[Candidate]:
+    horizon = window_start + timedelta(days=HORIZON_DAYS[publication.cadence])
+    dates, _more = upcoming_occurrences(
+        session, PublicFilters(), now=window_start, tz=tz, limit=MAX_CANDIDATES
+    )
+    per_item: dict[int, int] = {}
+    cap = MAX_DATES_PER_ITEM[publication.cadence]
+    found: list[Candidate] = []
+    for occ in dates:
+        if occ.starts_at >= horizon:
+            continue
+        pinned = occ.starts_at if occ.item.recurrence is not None else None
+        if (occ.item.id, pinned) in claimed:
+            continue
+        if pinned is None and occ.item.id in _claimed_items(claimed):
+            continue
+        if per_item.get(occ.item.id, 0) >= cap:
+            continue
+        per_item[occ.item.id] = per_item.get(occ.item.id, 0) + 1
+        found.append(Candidate("events", occ.item, pinned, occ.starts_at))
+    return found
+
+
+# ---------------------------------------------------------------- the draft
+
+
+@dataclass
+class DraftResult:
+    """What drafting did: the draft, whether it is new, and how many entries it got."""
+
+    issue: Issue
+    created: bool
+    added: int
+
+
+def next_number(session: Session, publication: str) -> int:
+    """Return the number the publication's next issue gets."""
+    highest = session.scalar(select(func.max(Issue.number)).where(Issue.publication == publication))
+    return (highest or 0) + 1
+
+
+def open_draft(session: Session, publication: str) -> Issue | None:
+    """Return the publication's current draft, if there is one."""
+    return session.scalars(
+        select(Issue)
+        .where(Issue.publication == publication, Issue.status == IssueStatus.DRAFT)
+        .order_by(Issue.number.desc())
+    ).first()
+
+
+def draft_issue(
+    session: Session,
+    settings: Settings,
+    slug: str,
+    *,
+    now: datetime,
+    user_id: int | None = None,
+) -> DraftResult:
+    """Build the publication's next draft from approved items not yet in one of its issues.
+
+    With a draft already open, add only what is new to it: running this twice never
+    duplicates an item or creates a second draft.
+    """
+    publication = publication_settings(settings, slug)
+    issue = open_draft(session, slug)
+    created = issue is None
+    if issue is None:
+        window_start = next_send_time(publication, settings.tz, now)
+        issue = Issue(
+            publication=slug,
+            number=next_number(session, slug),
+            status=IssueStatus.DRAFT,
+            window_start=window_start,
+            created_at=now,
+            updated_at=now,
+            created_by_id=user_id,
+            updated_by_id=user_id,
+        )
+        session.add(issue)
+        flush_issue(session)
+    window_start = max(issue.window_start or now, now)
+    claimed = claimed_keys(session, slug)
+    added = 0
+    positions = {section: len(issue.section_entries(section)) for section in ITEM_SECTIONS}
+    for candidate in candidates(
+        session, publication, window_start=window_start, tz=settings.tz, claimed=claimed
+    ):
+        issue.entries.append(
+            IssueEntry(
+                section=candidate.section,
+                position=positions[candidate.section],
+                item=candidate.item,
+                item_id=candidate.item.id,
+                occurrence_start=candidate.occurrence_start,
+            )
+        )
+        positions[candidate.section] += 1
+        added += 1
+    if added and not created:
+        touch(session, issue, user_id=user_id, now=now)
+    flush_issue(session)
+    logger.info("draft %s of %s: %s new entries", issue.id, slug, added)
+    return DraftResult(issue=issue, created=created, added=added)
