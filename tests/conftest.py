@@ -180,6 +180,12 @@ def db(app: Flask) -> Session:
 
 
 @pytest.fixture
+def no_csrf(app: Flask) -> None:
+    """Turn CSRF checks off (they have tests of their own); modules use it through pytestmark."""
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """Return a test client."""
     return app.test_client()

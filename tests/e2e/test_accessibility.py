@@ -108,7 +108,7 @@ def _subscribe(page: Any) -> None:
 
 
 def _submit_item(page: Any) -> None:
-    from tests.integration.test_items_factories import event_form
+    from tests.factories import event_form
 
     data = event_form(submitter_email="axe-submit@example.org")
     for name in ("title", "summary", "organiser", "start_date", "start_time", "submitter_email"):

@@ -6,7 +6,7 @@ import time
 
 from newsticker.core.db import db as database
 from newsticker.delivery.budget import Exhausted, Grant, Pacer, reserve
-from tests.integration.test_delivery_factories import committed_app
+from tests.factories import committed_app
 
 NOW = 1_800_000_000.0  # a fixed clock, at the start of a minute
 

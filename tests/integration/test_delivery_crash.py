@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from newsticker.delivery.models import Delivery
 from newsticker.delivery.sender import FLUSH_EVERY
 from tests.conftest import fresh_database
-from tests.integration.test_delivery_factories import (
+from tests.factories import (
     Relay,
     config_app,
     in_transaction,

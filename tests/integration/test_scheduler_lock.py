@@ -78,7 +78,7 @@ def test_two_schedulers_with_a_due_issue_send_it_once(tmp_path):
     from collections import Counter
 
     from tests.conftest import fresh_database
-    from tests.integration.test_delivery_factories import (
+    from tests.factories import (
         Relay,
         config_app,
         in_transaction,

@@ -13,7 +13,7 @@ from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import KeyRing
 from subscribers import importing, services
 from subscribers.models import ConsentEvent, Subscriber, Subscription, Suppression
-from tests.integration.test_subscribers_factories import (
+from tests.factories import (
     confirm_token_from,
     counts,
     keyring,
@@ -197,11 +197,6 @@ class TestKeyRotation:
 
 
 # ---------------------------------------------------------------- preferences
-
-
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
 
 
 def test_preferences_page_shows_the_current_state(app, client, db, reader):

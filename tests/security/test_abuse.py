@@ -22,7 +22,7 @@ from newsticker.items.models import Item
 from subscribers import services as subs
 from subscribers.models import Subscriber
 from tests.conftest import make_settings
-from tests.integration.test_items_factories import event_form, image_bytes, post_multipart
+from tests.factories import event_form, image_bytes, post_multipart
 from tests.security.conftest import AUDIT
 
 REDIS_DB = 13
@@ -38,9 +38,7 @@ def settings_overrides() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(autouse=True)
-def _no_csrf(app: Flask) -> None:
-    app.config["WTF_CSRF_ENABLED"] = False
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 def _ip(n: int) -> dict[str, Any]:
