@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from newsticker import create_app
@@ -40,6 +41,9 @@ EDITOR_PASSWORD = "correct horse battery staple"
 
 pytestmark = pytest.mark.e2e
 
+# Assertions wait as long as actions do (a busy machine renders slowly), not 5 s.
+expect.set_options(timeout=15_000)
+
 
 @dataclass
 class LiveServer:
@@ -56,6 +60,17 @@ class LiveServer:
     def run(self, func: Any) -> Any:
         """Run func(session) in one committed transaction of the server's app."""
         with app_unit_of_work(self.app) as session:
+            return func(session)
+
+    def run_in_request(self, func: Any) -> Any:
+        """Run func(session) as run() does, inside a request for the site's base URL.
+
+        For code that builds links with url_for, such as tests.security.world.build_world.
+        """
+        with (
+            app_unit_of_work(self.app) as session,
+            self.app.test_request_context(base_url=self.url),
+        ):
             return func(session)
 
 

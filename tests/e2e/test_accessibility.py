@@ -221,7 +221,7 @@ def audit(
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_no_wcag_violations_on_any_page(browser, live_server, language):
     settings = live_server.app.config["NEWSTICKER_SETTINGS"]
-    world = live_server.run(lambda s: build_world(s, settings))
+    world = live_server.run_in_request(lambda s: build_world(s, settings))
     mails = live_server.mails()
     assert mails, "the world's sign-up should have sent a confirmation mail"
     set_outbox_key(world, mails[0].key)
