@@ -7,7 +7,6 @@ browser sees what a user would.
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from werkzeug.serving import make_server
 from newsticker import create_app
 from newsticker.core.catcher import CaughtMail, MailCatcher, read_caught
 from newsticker.core.unit_of_work import app_unit_of_work
-from tests.conftest import free_port, fresh_database, make_settings
+from tests.conftest import free_port, fresh_database, make_settings, unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -112,10 +111,10 @@ def live_server(tmp_path: Path, live_settings_overrides: dict[str, Any]) -> Iter
 def browser() -> Iterator[Any]:
     """Launch Debian's Chromium through Playwright once per run."""
     if not shutil.which("chromium") and not Path(CHROMIUM).exists():
-        message = "Debian's chromium is not installed (bash .ci/test installs it as root)"
-        if os.environ.get("NEWSTICKER_REQUIRE_BROWSER"):
-            pytest.fail(message + "; NEWSTICKER_REQUIRE_BROWSER is set, so this fails")
-        pytest.skip(message)
+        unavailable(
+            "Debian's chromium is not installed (bash .ci/test installs it as root)",
+            required_by="NEWSTICKER_REQUIRE_BROWSER",
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

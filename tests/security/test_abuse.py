@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -21,7 +20,7 @@ from newsticker.core.mailqueue import QueuedMail
 from newsticker.items.models import Item
 from subscribers import services as subs
 from subscribers.models import Subscriber
-from tests.conftest import make_settings
+from tests.conftest import make_settings, unavailable
 from tests.factories import event_form, image_bytes, post_multipart
 from tests.security.conftest import AUDIT
 
@@ -316,10 +315,9 @@ def _redis() -> Any:
     try:
         client.ping()
     except redis.exceptions.ConnectionError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is not reachable at {REDIS_URL} in CI: {exc}")
-        pytest.skip(
-            f"Redis is not reachable at {REDIS_URL} (start redis-server to run this): {exc}"
+        unavailable(
+            f"Redis is not reachable at {REDIS_URL} (start redis-server to run this): {exc}",
+            required_by="NEWSTICKER_REQUIRE_REDIS",
         )
     return client
 
