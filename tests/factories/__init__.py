@@ -8,8 +8,10 @@ One module per domain; import from here (`from tests.factories import make_item`
 - `subscribers`: subscribers with consent (`make_subscriber`), sign-up forms, their mails.
 - `delivery`: many subscribers at once, scheduled issues, apps that commit for real.
 - `relay`: a recording SMTP relay on loopback that can misbehave, speak TLS, ask for AUTH.
+- `certificates`: a test CA and a server certificate for it, made with openssl.
 """
 
+from tests.factories.certificates import Certificates, make_certificates, openssl_missing
 from tests.factories.delivery import (
     FAST,
     committed_app,
@@ -48,6 +50,7 @@ __all__ = [
     "FAST",
     "TZ",
     "Behaviour",
+    "Certificates",
     "Received",
     "Relay",
     "committed_app",
@@ -62,10 +65,12 @@ __all__ = [
     "last_mail",
     "local",
     "login",
+    "make_certificates",
     "make_issue",
     "make_item",
     "make_subscriber",
     "make_user",
+    "openssl_missing",
     "post_multipart",
     "scheduled_issue",
     "seed_subscribers",

@@ -56,6 +56,15 @@ class _Handler:
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.relay.logins is not None and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
@@ -129,7 +138,9 @@ class Relay:
             # A relay with a certificate insists on STARTTLS, as real relays do.
             options.update(tls_context=tls, require_starttls=True)
         if logins is not None:
-            options.update(authenticator=self._authenticate, auth_required=True)
+            # Without a login the handler refuses MAIL (aiosmtpd's auth_required would warn
+            # about implicit TLS, where auth_require_tls is off because all of it is TLS).
+            options.update(authenticator=self._authenticate)
         self.controller = Controller(
             _Handler(self),
             hostname="127.0.0.1",
