@@ -11,7 +11,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from click.testing import CliRunner
@@ -28,6 +28,19 @@ from newsticker.core.db import make_engine
 from newsticker.migrations import upgrade_database
 
 TEST_DATABASE_ENV = "NEWSTICKER_TEST_DATABASE_URL"
+
+
+def unavailable(reason: str, *, required_by: str) -> NoReturn:
+    """Skip a test whose tool or service is missing here; fail it where it is required.
+
+    It is required in CI (CI=true: .ci/run sets it) and wherever the NEWSTICKER_REQUIRE_*
+    variable named by `required_by` is set, so a missing install never passes as a skip.
+    """
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true, so this fails instead of skipping")
+    if os.environ.get(required_by):
+        pytest.fail(f"{reason}; {required_by} is set, so this fails instead of skipping")
+    pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -177,6 +190,12 @@ def db(app: Flask) -> Session:
     from newsticker.core.db import db as database
 
     return database.session
+
+
+@pytest.fixture
+def no_csrf(app: Flask) -> None:
+    """Turn CSRF checks off (they have tests of their own); modules use it through pytestmark."""
+    app.config["WTF_CSRF_ENABLED"] = False
 
 
 @pytest.fixture

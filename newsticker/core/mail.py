@@ -40,6 +40,15 @@ class PermanentMailError(MailError):
     """The relay refused for good (5xx): do not try this recipient again."""
 
 
+class RelayLoginRefused(TemporaryMailError):
+    """The relay refused our SMTP login: our configuration's fault, never a recipient's.
+
+    Temporary on purpose: every recipient waits (the send pauses on its failure run, a
+    transactional mail is retried) until an admin fixes the password, and nobody is
+    counted as a bounce.
+    """
+
+
 # Headers are built and folded by core.headers and stored as they are: the library
 # never parses (and so never decodes) a value of ours. Where the Python version has it,
 # the generator also refuses a header line that does not start a header or continue one.
@@ -270,7 +279,7 @@ class SmtpTransport:
                 client.login(s.user, s.password)
         except smtplib.SMTPAuthenticationError as exc:
             _close_quietly(client)
-            raise PermanentMailError(f"SMTP login refused: {exc.smtp_code}") from exc
+            raise RelayLoginRefused(f"SMTP login refused: {exc.smtp_code}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             _close_quietly(client)
             raise TemporaryMailError(f"cannot connect to {s.host}:{s.port}: {exc}") from exc

@@ -108,7 +108,7 @@ def _subscribe(page: Any) -> None:
 
 
 def _submit_item(page: Any) -> None:
-    from tests.integration.test_items_factories import event_form
+    from tests.factories import event_form
 
     data = event_form(submitter_email="axe-submit@example.org")
     for name in ("title", "summary", "organiser", "start_date", "start_time", "submitter_email"):
@@ -221,7 +221,7 @@ def audit(
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_no_wcag_violations_on_any_page(browser, live_server, language):
     settings = live_server.app.config["NEWSTICKER_SETTINGS"]
-    world = live_server.run(lambda s: build_world(s, settings))
+    world = live_server.run_in_request(lambda s: build_world(s, settings))
     mails = live_server.mails()
     assert mails, "the world's sign-up should have sent a confirmation mail"
     set_outbox_key(world, mails[0].key)

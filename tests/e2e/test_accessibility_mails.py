@@ -166,8 +166,8 @@ def _send_the_mails(session: Any, settings: Any, world: Any) -> None:
 
 def test_every_mail_is_accessible_in_light_and_dark_mode(browser, live_server):
     settings = live_server.app.config["NEWSTICKER_SETTINGS"]
-    world = live_server.run(lambda s: build_world(s, settings))
-    live_server.run(lambda s: _send_the_mails(s, settings, world))
+    world = live_server.run_in_request(lambda s: build_world(s, settings))
+    live_server.run_in_request(lambda s: _send_the_mails(s, settings, world))
     mails = live_server.mails()
     kinds = {re.sub(r"\d+", "#", m.subject) for m in mails}
     assert len(mails) >= 10 and len(kinds) >= 6, kinds

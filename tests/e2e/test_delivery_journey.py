@@ -1,14 +1,15 @@
 """An editor watches the demo ticker go out; every demo subscriber finds it in the inbox."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from newsticker.core.db import utcnow
 from newsticker.delivery.sender import send_due_issues
 from tests.e2e.conftest import login
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -52,26 +53,29 @@ def test_scheduled_ticker_goes_out_while_the_editor_watches(page, live_server, e
 
     login(page, live_server, *editor)
     page.goto(f"{live_server.url}/redaktion/versand/{issue_id}")
-    assert page.get_by_text("Geplant für").is_visible()
+    expect(page.get_by_text("Geplant für")).to_be_visible()
     # Nothing reloads unless the editor asks for it (WCAG 2.2.1).
-    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    refresh = page.locator('meta[http-equiv="refresh"]')
+    expect(refresh).to_have_count(0)
     page.get_by_role("link", name="Diese Seite alle 5 Sekunden aktualisieren").click()
-    assert page.locator('meta[http-equiv="refresh"]').count() == 1
+    expect(refresh).to_have_count(1)
 
     # The scheduler's job, once the time has come (what `python scheduler.py` runs).
-    time.sleep(max((send_at - utcnow()).total_seconds(), 0) + 0.2)
+    wait_until(lambda: utcnow() > send_at, timeout=30, what="the issue's sending time")
     job = threading.Thread(target=send_due_issues, args=(app, settings), daemon=True)
     job.start()
 
-    page.get_by_role("heading", name="Fortschritt").wait_for(timeout=30_000)
-    assert page.locator('meta[http-equiv="refresh"]').count() == 1  # refreshes without JS
-    assert page.get_by_role("button", name="Versand anhalten").is_visible()
+    expect(page.get_by_role("heading", name="Fortschritt")).to_be_visible(timeout=30_000)
+    expect(refresh).to_have_count(1)  # refreshes without JS
+    expect(page.get_by_role("button", name="Versand anhalten")).to_be_visible()
     # The page reloads itself until the send is done.
-    page.get_by_text("Abgeschlossen", exact=True).first.wait_for(timeout=60_000)
+    expect(page.get_by_text("Abgeschlossen", exact=True).first).to_be_visible(timeout=60_000)
     job.join(timeout=30)
-    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    assert not job.is_alive()
+    expect(refresh).to_have_count(0)
     meter = page.locator("#delivery-meter")
-    assert meter.get_attribute("value") == meter.get_attribute("max") == str(len(recipients))
+    expect(meter).to_have_attribute("value", str(len(recipients)))
+    expect(meter).to_have_attribute("max", str(len(recipients)))
 
     mails = live_server.mails()
     for address in recipients:
@@ -83,4 +87,6 @@ def test_scheduled_ticker_goes_out_while_the_editor_watches(page, live_server, e
     assert report and "Versandbericht" in report[0].subject
 
     page.goto(f"{live_server.url}/redaktion/versand/")
-    assert page.get_by_role("link", name="Newsticker Engagement & Zusammenleben").first.is_visible()
+    expect(
+        page.get_by_role("link", name="Newsticker Engagement & Zusammenleben").first
+    ).to_be_visible()

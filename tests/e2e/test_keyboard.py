@@ -7,9 +7,11 @@ run, and is the first thing in the main content when they do not.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from newsticker.core.site import site_keyring
 from subscribers import services as subs
@@ -120,7 +122,7 @@ def check_error_summary(page: Any, scripts: bool) -> None:
     assert summary.get_attribute("role") == "alert"
     assert summary.get_attribute("tabindex") == "-1"
     if scripts:
-        assert page.evaluate("document.activeElement.id") == "error-summary"
+        expect(summary).to_be_focused()
         # The summary shows where the focus is (it is focused by script, not by Tab).
         assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
         page.keyboard.press("Tab")
@@ -139,7 +141,7 @@ def check_error_summary(page: Any, scripts: bool) -> None:
     field = page.locator(target)
     assert field.count() == 1
     # Following the link moves the view (and, in Chromium, the sequential focus point) there.
-    assert page.evaluate("location.hash") == target
+    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
 
 
 @pytest.fixture(params=[True, False], ids=["with-scripts", "without-scripts"])
@@ -168,7 +170,7 @@ def test_subscribe_with_the_keyboard(kb_page, live_server):
     tab_to(page, "input[name=publications]")
     page.keyboard.press("Space")
     submit_by_keyboard(page, "main form.subs-form")
-    assert "Fast geschafft" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text("Fast geschafft")
     assert [m.to for m in live_server.mails()] == ["tastatur@example.org"]
 
 
@@ -184,13 +186,13 @@ def test_submit_with_the_keyboard(kb_page, live_server):
     if summaries.count():
         summaries.first.focus()
         page.keyboard.press("Enter")
-        assert page.locator("main form.item-form details").first.get_attribute("open") is not None
+        expect(page.locator("main form.item-form details").first).to_have_js_property("open", True)
 
 
 def test_unsubscribe_with_the_keyboard(kb_page, live_server):
     page = kb_page
     settings = live_server.app.config["NEWSTICKER_SETTINGS"]
-    world = live_server.run(lambda s: build_world(s, settings))
+    world = live_server.run_in_request(lambda s: build_world(s, settings))
     with live_server.app.test_request_context():
         token = subs.unsubscribe_token(site_keyring(), world.ids["subscriber"], "ticker")
     page.goto(f"{live_server.url}/abmelden/{token}")
@@ -198,5 +200,5 @@ def test_unsubscribe_with_the_keyboard(kb_page, live_server):
     assert not problems, "\n".join(problems)
     submit_by_keyboard(page, "main form", from_top=True)
     # The outcome is a status message for screen readers.
-    assert "nicht mehr" in page.locator("main p[role=status]").inner_text()
-    assert page.locator("h1").inner_text() == "Sie wurden abgemeldet"
+    expect(page.locator("main p[role=status]")).to_contain_text("nicht mehr")
+    expect(page.locator("h1")).to_have_text("Sie wurden abgemeldet")

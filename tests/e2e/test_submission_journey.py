@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from newsticker.core.db import utcnow
 from tests.e2e.conftest import axe_violations, login
@@ -57,8 +58,8 @@ def test_submission_journey(page, live_server, editor):
     page.get_by_role("link", name="Einreichung ändern").click()
     page.get_by_label("Titel", exact=True).fill("Nachbarschaftsfrühstück in Fruerlund")
     page.get_by_role("button", name="Änderungen speichern").click()
-    page.get_by_text("Ihre Änderungen sind gespeichert.").wait_for()
-    assert page.get_by_role("heading", name="Nachbarschaftsfrühstück in Fruerlund").is_visible()
+    expect(page.get_by_text("Ihre Änderungen sind gespeichert.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Nachbarschaftsfrühstück in Fruerlund")).to_be_visible()
 
     # 4. An editor logs in and approves.
     login(page, live_server, *editor)
@@ -77,7 +78,7 @@ def test_submission_journey(page, live_server, editor):
     feed = page.request.get(head.get_attribute("href"))
     assert feed.ok and feed.headers["content-type"].startswith("text/calendar")
     assert "SUMMARY:Nachbarschaftsfrühstück in Fruerlund" in feed.text()
-    assert page.locator('link[rel="alternate"][type="application/atom+xml"]').count() == 1
+    expect(page.locator('link[rel="alternate"][type="application/atom+xml"]')).to_have_count(1)
 
     page.get_by_label("Suchbegriff").fill("fruehstueck")
     page.get_by_role("button", name="Suchen").click()
@@ -98,9 +99,8 @@ def test_form_errors_on_a_phone_without_javascript(browser, live_server):
         page.get_by_label("Titel", exact=True).fill("Nur ein Titel")
         page.get_by_role("button", name="Zur Prüfung senden").click()
         summary = page.locator("#error-summary")
-        summary.wait_for()
-        assert "Bitte beschreiben Sie" in summary.inner_text()
-        assert page.get_by_label("Titel", exact=True).input_value() == "Nur ein Titel"
+        expect(summary).to_contain_text("Bitte beschreiben Sie")
+        expect(page.get_by_label("Titel", exact=True)).to_have_value("Nur ein Titel")
         assert page.evaluate("document.documentElement.scrollWidth <= 321")
         assert live_server.mails() == []
     finally:

@@ -4,6 +4,7 @@ prints the proof of consent."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from newsticker.core.site import site_keyring, site_links
 from subscribers import services
@@ -25,7 +26,7 @@ def test_subscribe_confirm_preferences_one_click_unsubscribe_consent_log(
     page.get_by_label("Name (freiwillig)").fill("Lea Leserin")
     page.get_by_label("Newsticker Engagement & Zusammenleben").check()
     page.get_by_role("button", name="Abonnieren").click()
-    assert page.get_by_role("heading", name="Fast geschafft").is_visible()
+    expect(page.get_by_role("heading", name="Fast geschafft")).to_be_visible()
 
     # The confirmation mail arrives in the catcher.
     (mail,) = live_server.mails()
@@ -35,20 +36,20 @@ def test_subscribe_confirm_preferences_one_click_unsubscribe_consent_log(
 
     # Opening the link changes nothing; the button confirms.
     page.goto(link)
-    assert page.get_by_role("heading", name="Abonnement bestätigen").is_visible()
+    expect(page.get_by_role("heading", name="Abonnement bestätigen")).to_be_visible()
     page.get_by_role("button", name="Abonnement bestätigen").click()
-    assert page.get_by_role("heading", name="Ihr Abonnement ist bestätigt").is_visible()
+    expect(page.get_by_role("heading", name="Ihr Abonnement ist bestätigt")).to_be_visible()
 
     # Preferences: add the newsletter, switch the mails to English.
     page.get_by_role("link", name="Meine Einstellungen öffnen").click()
-    assert page.get_by_role("heading", name="Ihre Einstellungen").is_visible()
+    expect(page.get_by_role("heading", name="Ihre Einstellungen")).to_be_visible()
     assert axe_violations(page) == []
-    assert page.get_by_label("Newsticker Engagement & Zusammenleben").is_checked()
+    expect(page.get_by_label("Newsticker Engagement & Zusammenleben")).to_be_checked()
     page.get_by_label("Integration in Flensburg").check()
     page.get_by_label("English").check()
     page.get_by_role("button", name="Einstellungen speichern").click()
-    assert page.get_by_text("Ihre Einstellungen wurden gespeichert.").is_visible()
-    assert page.get_by_label("Integration in Flensburg").is_checked()
+    expect(page.get_by_text("Ihre Einstellungen wurden gespeichert.")).to_be_visible()
+    expect(page.get_by_label("Integration in Flensburg")).to_be_checked()
 
     # A mailbox provider unsubscribes with RFC 8058: POST, no cookie, no redirect.
     with live_server.app.test_request_context():
@@ -71,7 +72,7 @@ def test_subscribe_confirm_preferences_one_click_unsubscribe_consent_log(
     finally:
         provider.close()
     page.goto(url)
-    assert page.get_by_role("heading", name="Sie sind nicht angemeldet").is_visible()
+    expect(page.get_by_role("heading", name="Sie sind nicht angemeldet")).to_be_visible()
 
     # The admin finds the address and prints the proof of consent.
     login(page, live_server, *editor)
@@ -80,7 +81,7 @@ def test_subscribe_confirm_preferences_one_click_unsubscribe_consent_log(
     page.get_by_role("button", name="Suchen").click()
     page.get_by_role("link", name=ADDRESS).click()
     page.get_by_role("link", name="Einwilligungsnachweis (druckbar)").click()
-    assert page.get_by_role("heading", name="Einwilligungsnachweis").is_visible()
+    expect(page.get_by_role("heading", name="Einwilligungsnachweis")).to_be_visible()
     log = page.locator("table.subs-log").inner_text()
     for text in (
         "Abonnement angefordert",
@@ -94,5 +95,5 @@ def test_subscribe_confirm_preferences_one_click_unsubscribe_consent_log(
     ):
         assert text in log, text
     page.emulate_media(media="print")
-    assert not page.locator(".site-header nav").is_visible()
-    assert page.locator("table.subs-log").is_visible()
+    expect(page.locator(".site-header nav")).to_be_hidden()
+    expect(page.locator("table.subs-log")).to_be_visible()

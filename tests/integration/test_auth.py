@@ -24,11 +24,6 @@ def login(client, email, password, ip="10.0.0.1"):
     )
 
 
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
 def test_password_is_hashed_with_scrypt(db, editor):
     stored = db.scalars(select(User)).one()
     assert stored.password_hash.startswith("scrypt:")

@@ -16,13 +16,6 @@ def run(runner):
     return runner.invoke
 
 
-@pytest.fixture
-def engine(runner):
-    engine = create_engine(runner.database_url)
-    yield engine
-    engine.dispose()
-
-
 def test_create_user_with_password_from_stdin(run, engine):
     result = run(
         "create-user",

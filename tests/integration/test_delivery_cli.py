@@ -9,7 +9,7 @@ from newsticker.core.site import site_links
 from newsticker.delivery import services
 from newsticker.issues.models import Issue, IssueStatus
 from tests.conftest import CommandRunner, fresh_database
-from tests.integration.test_delivery_factories import (
+from tests.factories import (
     Relay,
     config_app,
     in_transaction,

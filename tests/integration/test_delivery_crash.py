@@ -1,5 +1,6 @@
 """Real sender processes: killed mid-send and restarted; two of them on one issue."""
 
+import contextlib
 import os
 import random
 import signal
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from newsticker.delivery.models import Delivery
 from newsticker.delivery.sender import FLUSH_EVERY
 from tests.conftest import fresh_database
-from tests.integration.test_delivery_factories import (
+from tests.factories import (
     Relay,
     config_app,
     in_transaction,
@@ -21,6 +22,7 @@ from tests.integration.test_delivery_factories import (
     seed_subscribers,
     write_config,
 )
+from tests.waiting import wait_until
 
 RECIPIENTS = 2000
 KILLS = 10
@@ -84,18 +86,19 @@ def test_killed_ten_times_every_recipient_gets_it_duplicates_only_in_flight(tmp_
             proc = sender(config, issue_id)
             before = len(relay.received)
             if rng.random() < 0.5:
-                # Somewhere in start-up, record creation or sending.
-                deadline = time.time() + rng.uniform(0.3, 2.8)
-                while time.time() < deadline and proc.poll() is None:
-                    time.sleep(0.01)
+                # At a random moment: in start-up, record creation or sending.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=rng.uniform(0.3, 2.8))
             else:
                 # While messages go out: after a random number of them.
                 wanted = before + rng.randint(1, 150)
-                deadline = time.time() + 20
-                while len(relay.received) < wanted and time.time() < deadline:
-                    if proc.poll() is not None:
-                        break
-                    time.sleep(0.002)
+                # (The lambda is called at once, within this round of the loop.)
+                wait_until(
+                    lambda: len(relay.received) >= wanted or proc.poll() is not None,  # noqa: B023
+                    timeout=60,
+                    interval=0.002,
+                    what=f"{wanted - before} more messages at the relay",
+                )
             if proc.poll() is not None:
                 break  # it finished before we could kill it
             proc.send_signal(signal.SIGKILL)

@@ -13,12 +13,12 @@ from newsticker.delivery.models import Delivery
 from newsticker.delivery.sender import IssueSender
 from subscribers.models import Subscription
 from tests.conftest import free_port
-from tests.factories import make_user
-from tests.integration.test_delivery_factories import (
+from tests.factories import (
     Behaviour,
     Relay,
     committed_app,
     in_transaction,
+    make_user,
     scheduled_issue,
     seed_subscribers,
 )

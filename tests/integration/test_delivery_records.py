@@ -16,9 +16,7 @@ from newsticker.issues.models import IssueStatus
 from subscribers import services as subscriber_services
 from subscribers.models import Subscription
 from subscribers.site import site_salts
-from tests.factories import make_user
-from tests.integration.test_delivery_factories import scheduled_issue, seed_subscribers
-from tests.integration.test_subscribers_factories import make_subscriber
+from tests.factories import make_subscriber, make_user, scheduled_issue, seed_subscribers
 
 
 @pytest.fixture

@@ -15,16 +15,18 @@ from newsticker.delivery import services
 from newsticker.delivery.sender import IssueSender
 from newsticker.issues.models import Issue, IssueStatus
 from newsticker.scheduling import in_unit_of_work, registered_jobs
-from tests.factories import make_user
-from tests.integration.test_delivery_factories import (
+from tests.factories import (
+    TZ,
     Relay,
     committed_app,
     in_transaction,
+    make_issue,
+    make_item,
+    make_user,
     scheduled_issue,
     seed_subscribers,
+    today,
 )
-from tests.integration.test_issues_factories import make_issue
-from tests.integration.test_items_factories import TZ, make_item, today
 
 EDITOR = "redaktion@example.org"
 

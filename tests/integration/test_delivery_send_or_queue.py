@@ -17,14 +17,15 @@ from newsticker.delivery import services
 from newsticker.delivery.mails import EditorMails
 from newsticker.delivery.services import SendDecision
 from newsticker.issues.models import Issue, IssueStatus
-from tests.integration.test_delivery_factories import (
+from tests.factories import (
     committed_app,
+    create_editor,
     in_transaction,
+    login,
+    make_issue,
     scheduled_issue,
     seed_subscribers,
 )
-from tests.integration.test_issues_factories import make_issue
-from tests.integration.test_items_factories import create_editor, login
 
 
 def send(db, issue_id, *, send_now=False, now=None, settings=None):

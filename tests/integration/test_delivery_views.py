@@ -9,19 +9,13 @@ from newsticker.core.db import utcnow
 from newsticker.core.site import site_links
 from newsticker.delivery import services
 from newsticker.delivery.mails import EditorMails
-from tests.integration.test_delivery_factories import scheduled_issue, seed_subscribers
-from tests.integration.test_items_factories import create_editor, login
+from tests.factories import scheduled_issue, seed_subscribers
 
-
-@pytest.fixture(autouse=True)
-def _no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 @pytest.fixture
-def editor_client(client, db):
-    create_editor(db)
-    login(client)
+def editor_client(client, editor):
     return client
 
 

@@ -7,12 +7,6 @@ from flask import abort
 
 from newsticker.core.http import safe_next_url
 
-
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
 PAGES = ["/", "/datenschutz", "/redaktion/login", "/does-not-exist", "/healthz"]
 
 

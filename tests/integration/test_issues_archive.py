@@ -10,7 +10,7 @@ import pytest
 from newsticker.config import get_settings
 from newsticker.core.site import site_links
 from newsticker.issues import services
-from tests.integration.test_issues_factories import make_issue, make_item
+from tests.factories import make_issue, make_item
 
 
 @pytest.fixture

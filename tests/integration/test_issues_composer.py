@@ -12,25 +12,14 @@ from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.issues.models import Issue, IssueEntry, KeyFigure
 from newsticker.items.recurrence import Recurrence
-from tests.integration.test_issues_factories import (
-    create_editor,
+from tests.factories import (
     local,
-    login,
     make_issue,
     make_item,
     today,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
-def editor(client, db):
-    create_editor(db)
-    login(client)
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 @pytest.fixture

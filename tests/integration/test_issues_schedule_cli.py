@@ -19,7 +19,7 @@ from newsticker import create_app
 from newsticker.config import load_settings
 from newsticker.core.unit_of_work import app_unit_of_work
 from newsticker.issues.models import Issue, IssueStatus
-from tests.integration.test_issues_factories import create_editor, login, make_issue, make_item
+from tests.factories import create_editor, login, make_issue, make_item
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -19,7 +19,7 @@ from newsticker.issues.rendering import (
     render_issue,
 )
 from newsticker.items.recurrence import Recurrence
-from tests.integration.test_issues_factories import local, make_issue, make_item, today
+from tests.factories import local, make_issue, make_item, today
 
 
 def now():

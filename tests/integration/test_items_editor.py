@@ -9,26 +9,14 @@ from sqlalchemy import select
 
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.items.models import Item, ItemAudit
-from tests.integration.test_items_factories import (
-    create_editor,
+from tests.factories import (
     event_form,
-    login,
     make_item,
     today,
 )
-from tests.integration.test_items_factories import post_multipart as post_to
+from tests.factories import post_multipart as post_to
 
-
-@pytest.fixture(autouse=True)
-def _no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
-def editor(client, db):
-    user = create_editor(db)
-    login(client)
-    return user
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 def test_queue_needs_a_login(client, db):
@@ -58,7 +46,7 @@ def test_queue_filters(client, db, editor):
     make_item(db, title="Gesundheitstag", status="submitted", field_of_action="health")
     make_item(db, title="Jobmesse", status="submitted", field_of_action="work")
     far = today() + timedelta(days=200)
-    from tests.integration.test_items_factories import local
+    from tests.factories import local
 
     make_item(db, title="Sommerfest", status="submitted", starts_at=local(far, 15), ends_at=None)
     html = client.get("/redaktion/einreichungen?status=submitted&field_of_action=health").get_data(

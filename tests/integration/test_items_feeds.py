@@ -9,7 +9,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
 from newsticker.items.recurrence import Recurrence
-from tests.integration.test_items_factories import TZ, local, make_item, today
+from tests.factories import TZ, local, make_item, today
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

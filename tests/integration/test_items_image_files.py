@@ -13,7 +13,7 @@ from newsticker.core.unit_of_work import unit_of_work
 from newsticker.items import services
 from newsticker.items.images import process_image, store_image, upload_dir
 from newsticker.items.models import Item
-from tests.integration.test_items_factories import (
+from tests.factories import (
     TZ,
     create_editor,
     event_form,
@@ -21,7 +21,7 @@ from tests.integration.test_items_factories import (
     login,
     make_item,
 )
-from tests.integration.test_items_factories import post_multipart as post_to
+from tests.factories import post_multipart as post_to
 
 
 class Refused(Exception):

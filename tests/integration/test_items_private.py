@@ -12,14 +12,11 @@ from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import token_digest
 from newsticker.items.models import Item, ItemAudit
-from tests.integration.test_items_factories import event_form, make_item
-from tests.integration.test_items_factories import post_multipart as post_to
+from tests.factories import event_form, make_item
+from tests.factories import post_multipart as post_to
 from tests.integration.test_items_submit import post
 
-
-@pytest.fixture(autouse=True)
-def _no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from newsticker.core.db import utcnow
 from newsticker.items import services
 from newsticker.items.models import Item
 from newsticker.items.recurrence import Recurrence
-from tests.integration.test_items_factories import TZ, local, make_item, today
+from tests.factories import TZ, local, make_item, today
 
 
 def test_only_approved_current_items_are_listed(client, db):

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import token_digest
 from newsticker.items.models import Item, ItemAudit
-from tests.integration.test_items_factories import (
+from tests.factories import (
     event_form,
     image_bytes,
     make_item,
@@ -23,10 +23,7 @@ from tests.integration.test_items_factories import (
     today,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 def counts(db) -> tuple[int, int]:

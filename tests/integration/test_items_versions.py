@@ -12,14 +12,14 @@ from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.items import services
 from newsticker.items.models import Item, ItemAudit
-from tests.integration.test_items_factories import (
+from tests.factories import (
     TZ,
     create_editor,
     event_form,
     login,
     make_item,
 )
-from tests.integration.test_items_factories import post_multipart as post_to
+from tests.factories import post_multipart as post_to
 
 STALE_DE = "Jemand anderes hat diesen Eintrag geändert, während Sie daran gearbeitet haben."
 

@@ -3,10 +3,22 @@
 import logging
 import subprocess
 import sys
-import time
+from collections import Counter
 
 from newsticker.core.db import make_engine
+from newsticker.delivery import services
+from newsticker.delivery.models import SendState
 from newsticker.scheduling import LeaderLock, build_scheduler, registered_jobs
+from tests.conftest import fresh_database
+from tests.factories import (
+    Relay,
+    config_app,
+    in_transaction,
+    scheduled_issue,
+    seed_subscribers,
+    write_config,
+)
+from tests.waiting import ProcessOutput, wait_until
 
 
 def test_second_lock_waits_until_the_first_is_released(database_url, app):
@@ -52,65 +64,67 @@ def test_scheduler_uses_app_database_and_local_time_zone(app):
     assert defaults["misfire_grace_time"] == 3600
 
 
-def test_two_scheduler_processes_one_leads(runner, tmp_path):
-    env = {"NEWSTICKER_CONFIG": str(runner.config_file), "PATH": "/usr/bin:/bin"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "newsticker.scheduling"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+LEADS = "this process leads"
+WAITS = "another scheduler leads"
+
+
+def start_scheduler(config) -> ProcessOutput:
+    """Start `python -m newsticker.scheduling` on a config file; collect what it prints."""
+    env = {"NEWSTICKER_CONFIG": str(config), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsticker.scheduling"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return ProcessOutput(proc)
+
+
+def stop_all(schedulers: list[ProcessOutput]) -> list[str]:
+    """Terminate the schedulers; return what each printed."""
+    for scheduler in schedulers:
+        scheduler.proc.terminate()
+    return [scheduler.finish(timeout=20) for scheduler in schedulers]
+
+
+def test_two_scheduler_processes_one_leads(runner):
+    schedulers = [start_scheduler(runner.config_file) for _ in range(2)]
+    try:
+        wait_until(
+            lambda: all(LEADS in s.text or WAITS in s.text for s in schedulers),
+            timeout=60,
+            what="both schedulers to say whether they lead",
         )
-        for _ in range(2)
-    ]
-    time.sleep(4)
-    for proc in procs:
-        proc.terminate()
-    outputs = [proc.communicate(timeout=20)[0] for proc in procs]
-    leading = [out for out in outputs if "this process leads" in out]
-    waiting = [out for out in outputs if "another scheduler leads" in out]
+    finally:
+        outputs = stop_all(schedulers)
+    leading = [out for out in outputs if LEADS in out]
+    waiting = [out for out in outputs if WAITS in out]
     assert len(leading) == 1, outputs
     assert len(waiting) == 1, outputs
 
 
 def test_two_schedulers_with_a_due_issue_send_it_once(tmp_path):
-    from collections import Counter
-
-    from tests.conftest import fresh_database
-    from tests.integration.test_delivery_factories import (
-        Relay,
-        config_app,
-        in_transaction,
-        scheduled_issue,
-        seed_subscribers,
-        write_config,
-    )
-
     with Relay() as relay:
         url = fresh_database(tmp_path)
         config = write_config(tmp_path, url, relay.port, extra="[schedule]\npoll_seconds = 5\n")
         app = config_app(config)
         in_transaction(app, lambda s: seed_subscribers(s, 20))
-        in_transaction(app, lambda s: scheduled_issue(s))
-        env = {"NEWSTICKER_CONFIG": str(config), "PATH": "/usr/bin:/bin"}
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "newsticker.scheduling"],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
+        issue_id = in_transaction(app, lambda s: scheduled_issue(s).id)
+        schedulers = [start_scheduler(config) for _ in range(2)]
+        try:
+            # Finished means every record has its result: nothing more can go out.
+            wait_until(
+                lambda: (
+                    in_transaction(app, lambda s: services.send_state(s, issue_id))
+                    == SendState.FINISHED
+                ),
+                timeout=60,
+                interval=0.2,
+                what="the issue to be sent",
             )
-            for _ in range(2)
-        ]
-        deadline = time.time() + 40
-        while time.time() < deadline and len(relay.received) < 20:
-            time.sleep(0.2)
-        time.sleep(1)
-        for proc in procs:
-            proc.terminate()
-        outputs = [proc.communicate(timeout=20)[0] for proc in procs]
-    assert sum("this process leads" in out for out in outputs) == 1, outputs
+        finally:
+            outputs = stop_all(schedulers)
+    assert sum(LEADS in out for out in outputs) == 1, outputs
     received = Counter(r.rcpt for r in relay.received)
     assert len(received) == 20 and set(received.values()) == {1}, outputs

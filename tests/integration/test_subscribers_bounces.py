@@ -15,7 +15,7 @@ from newsticker.scheduling import in_unit_of_work
 from subscribers import mailboxes, services
 from subscribers.models import BounceEvent, ConsentEvent, Subscription
 from subscribers.site import site_salts
-from tests.integration.test_subscribers_factories import keyring, make_subscriber
+from tests.factories import keyring, make_subscriber
 
 SAMPLES = Path(__file__).resolve().parents[1] / "unit" / "bounce_samples"
 ADDRESSES = (

@@ -20,17 +20,13 @@ from subscribers.models import (
     Suppression,
 )
 from subscribers.site import site_salts
-from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.integration.test_subscribers_factories import (
+from tests.factories import (
+    DEFAULT_PASSWORD,
     counts,
     make_subscriber,
+    make_user,
     subscribe_form,
 )
-
-
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
 
 
 def log_in(client, db, role: str) -> None:
@@ -270,7 +266,7 @@ def test_consent_log_is_printable_proof(client, db, admin, no_csrf):
         environ_base={"REMOTE_ADDR": "192.0.2.44"},
     )
     db.expire_all()
-    from tests.integration.test_subscribers_factories import confirm_token_from, last_mail
+    from tests.factories import confirm_token_from, last_mail
 
     mail = last_mail(db)
     client.post(

@@ -16,7 +16,7 @@ from subscribers.models import (
     SubscriptionStatus,
 )
 from subscribers.site import site_salts
-from tests.integration.test_subscribers_factories import make_subscriber
+from tests.factories import make_subscriber
 
 POLICY = services.BouncePolicy(hard_threshold=1, soft_threshold=5, soft_window_days=30)
 

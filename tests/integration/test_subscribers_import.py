@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from newsticker.core.db import utcnow
 from subscribers import importing
@@ -15,16 +15,9 @@ from subscribers.addresses import address_key, normalise_address
 from subscribers.csvio import demo_import_rows, read_import
 from subscribers.models import SubscriberImport, Subscription
 from subscribers.site import site_salts
-from tests.integration.test_subscribers_factories import make_subscriber
+from tests.factories import make_subscriber
 
 NOTE = "Verteiler der Stabsstelle, Anmeldungen per Mail 2020-2025"
-
-
-@pytest.fixture
-def engine(runner):
-    engine = create_engine(runner.database_url)
-    yield engine
-    engine.dispose()
 
 
 def table_counts(engine) -> dict[str, int]:

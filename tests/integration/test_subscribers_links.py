@@ -15,7 +15,7 @@ from newsticker.core.tokens import KeyRing
 from subscribers import importing, services
 from subscribers.models import ConsentEvent, Subscriber, Subscription, Suppression
 from subscribers.site import site_salts
-from tests.integration.test_subscribers_factories import (
+from tests.factories import (
     confirm_token_from,
     counts,
     keyring,
@@ -200,11 +200,6 @@ class TestKeyRotation:
 
 
 # ---------------------------------------------------------------- preferences
-
-
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
 
 
 def test_preferences_page_shows_the_current_state(app, client, db, reader):

@@ -13,7 +13,7 @@ from newsticker.scheduling import in_unit_of_work, registered_jobs
 from subscribers import services
 from subscribers.demo import load_demo_subscribers
 from subscribers.models import Confirmation, ConsentEvent, Subscriber, Subscription
-from tests.integration.test_subscribers_factories import (
+from tests.factories import (
     confirm_token_from,
     last_mail,
     make_subscriber,

@@ -16,7 +16,7 @@ from subscribers.models import (
     Subscriber,
     Subscription,
 )
-from tests.integration.test_subscribers_factories import (
+from tests.factories import (
     confirm_token_from,
     counts,
     last_mail,
@@ -25,11 +25,6 @@ from tests.integration.test_subscribers_factories import (
 )
 
 NOTHING = {"subscribers": 0, "subscriptions": 0, "events": 0, "mails": 0}
-
-
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
 
 
 def post(client, ip: str = "10.1.0.1", **overrides):

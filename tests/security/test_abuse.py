@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -22,8 +21,8 @@ from newsticker.core.site import site_keyring
 from newsticker.items.models import Item
 from subscribers import services as subs
 from subscribers.models import Subscriber
-from tests.conftest import make_settings
-from tests.integration.test_items_factories import event_form, image_bytes, post_multipart
+from tests.conftest import make_settings, unavailable
+from tests.factories import event_form, image_bytes, post_multipart
 from tests.security.conftest import AUDIT
 
 REDIS_DB = 13
@@ -39,9 +38,7 @@ def settings_overrides() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(autouse=True)
-def _no_csrf(app: Flask) -> None:
-    app.config["WTF_CSRF_ENABLED"] = False
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 def _ip(n: int) -> dict[str, Any]:
@@ -319,10 +316,9 @@ def _redis() -> Any:
     try:
         client.ping()
     except redis.exceptions.ConnectionError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is not reachable at {REDIS_URL} in CI: {exc}")
-        pytest.skip(
-            f"Redis is not reachable at {REDIS_URL} (start redis-server to run this): {exc}"
+        unavailable(
+            f"Redis is not reachable at {REDIS_URL} (start redis-server to run this): {exc}",
+            required_by="NEWSTICKER_REQUIRE_REDIS",
         )
     return client
 

@@ -211,7 +211,7 @@ def test_logs_hold_no_passwords_tokens_or_secrets(app, world, db, caplog, catche
     )
     # A submission, its private link, a sign-up and its confirmation, the personal links.
     visitor = app.test_client()
-    from tests.integration.test_items_factories import event_form
+    from tests.factories import event_form
 
     post_form(visitor, "/einreichen", event_form(submitter_email="log@example.org"))
     post_form(

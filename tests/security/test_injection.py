@@ -31,7 +31,7 @@ from newsticker.issues.models import Issue, IssueEntry, IssueStatus
 from newsticker.items import services as item_services
 from newsticker.items.models import Item
 from subscribers.models import Subscriber
-from tests.integration.test_items_factories import event_form
+from tests.factories import event_form
 from tests.security.conftest import STOPPED
 from tests.security.hostile import (
     CORPUS,
@@ -72,10 +72,8 @@ def settings_overrides() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(autouse=True)
-def _no_csrf(app: Flask) -> None:
-    # CSRF has its own tests; here every request should reach the validation.
-    app.config["WTF_CSRF_ENABLED"] = False
+# CSRF has its own tests; here every request should reach the validation.
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 @dataclass

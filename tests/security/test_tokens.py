@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -24,9 +23,7 @@ def settings_overrides() -> dict[str, Any]:
     return {"rate_limits.token_pages_per_ip": "10000 per minute"}
 
 
-@pytest.fixture(autouse=True)
-def _no_csrf(app: Flask) -> None:
-    app.config["WTF_CSRF_ENABLED"] = False
+pytestmark = pytest.mark.usefixtures("no_csrf")
 
 
 def _flip(token: str, index: int) -> str:

@@ -1,7 +1,4 @@
-"""Test data for the item tests: items in the database and valid form posts.
-
-Kept beside the item tests (no tests in here); a shared tests/factories.py may take it over.
-"""
+"""Items: stored items, valid submission forms, image files, and multipart posts of them."""
 
 from __future__ import annotations
 
@@ -15,14 +12,12 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from newsticker.auth.services import create_user
 from newsticker.core.db import utcnow
 from newsticker.items.models import Item, ItemAudit, ItemStatus
 from newsticker.items.recurrence import Recurrence
 from newsticker.items.services import derive_fields
 
 TZ = ZoneInfo("Europe/Berlin")
-EDITOR = ("redaktion@example.org", "correct horse battery staple")
 
 
 def today() -> date:
@@ -41,7 +36,7 @@ def make_item(session: Session, **values: Any) -> Item:
     rule = values.pop("rule", None)
     data: dict[str, Any] = {
         "kind": "event",
-        "status": ItemStatus.APPROVED.value,
+        "status": ItemStatus.APPROVED,
         "title": "Interkulturelles Frühstück",
         "summary": "Gemeinsam frühstücken und Nachbarn kennenlernen.",
         "description": "Alle sind **willkommen**.",
@@ -60,7 +55,7 @@ def make_item(session: Session, **values: Any) -> Item:
     data.update(values)
     if rule is not None:
         data["recurrence"] = rule.to_dict() if isinstance(rule, Recurrence) else rule
-    if data["status"] == ItemStatus.APPROVED.value:
+    if data["status"] == ItemStatus.APPROVED:
         data.setdefault("approved_at", utcnow())
     item = Item(**data)
     derive_fields(item, TZ)
@@ -119,17 +114,6 @@ def image_bytes(
         save["exif"] = exif.tobytes()
     img.save(out, fmt, **save)
     return out.getvalue()
-
-
-def create_editor(session: Session) -> Any:
-    """Create an editor account."""
-    return create_user(session, EDITOR[0], EDITOR[1], role="editor")
-
-
-def login(client: Any) -> None:
-    """Log the editor in (CSRF must be off in the test app)."""
-    response = client.post("/redaktion/login", data={"email": EDITOR[0], "password": EDITOR[1]})
-    assert response.status_code == 302, response.data[:500]
 
 
 def post_multipart(client: Any, path: str, data: dict[str, Any]) -> Any:

@@ -1,4 +1,4 @@
-"""Factories for subscriber tests (imported by the other test_subscribers_* modules)."""
+"""Subscribers: stored with subscriptions and consent, sign-up forms, and reading their mails."""
 
 from __future__ import annotations
 
@@ -6,24 +6,33 @@ import re
 from datetime import datetime
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from newsticker.core.addresses import normalise_address
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.site import site_keyring
-from subscribers import services
-from subscribers.addresses import address_key, normalise_address
-from subscribers.models import ConsentAction, ConsentEvent, Subscriber, Subscription
+from newsticker.core.tokens import KeyRing
+from subscribers.addresses import address_key
+from subscribers.models import (
+    ConsentAction,
+    ConsentEvent,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
 
 CONFIRM_LINK = re.compile(r"https?://[^/\s]+/bestaetigen/([A-Za-z0-9_-]+)")
 
 
 def make_subscriber(
-    session,
+    session: Session,
     email: str = "leser@example.org",
     *,
     publications: tuple[str, ...] = ("ticker",),
-    status: str = "confirmed",
+    status: str = SubscriptionStatus.CONFIRMED,
     name: str = "",
     language: str = "de",
     now: datetime | None = None,
@@ -52,15 +61,15 @@ def make_subscriber(
                 created_at=now,
                 updated_at=now,
                 requested_at=now,
-                confirmed_at=now if status != "pending" else None,
+                confirmed_at=now if status != SubscriptionStatus.PENDING else None,
             )
         )
-        if status != "pending":
+        if status != SubscriptionStatus.PENDING:
             session.add(
                 ConsentEvent(
                     subscriber_id=subscriber.id,
                     publication=slug,
-                    action=ConsentAction.ADDED.value,
+                    action=ConsentAction.ADDED,
                     occurred_at=now,
                     channel="editor",
                     actor="test",
@@ -85,7 +94,7 @@ def subscribe_form(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-def counts(db) -> dict[str, int]:
+def counts(db: Session) -> dict[str, int]:
     """Return how many subscribers, subscriptions, log lines and queued mails exist."""
     return {
         "subscribers": db.scalar(select(func.count()).select_from(Subscriber)),
@@ -102,18 +111,11 @@ def confirm_token_from(text: str) -> str:
     return match.group(1)
 
 
-def last_mail(db) -> QueuedMail:
+def last_mail(db: Session) -> QueuedMail:
     """Return the newest queued mail."""
     return db.scalars(select(QueuedMail).order_by(QueuedMail.id.desc())).first()
 
 
-def keyring(app):
-    """Return the app's key ring."""
+def keyring(app: Flask) -> KeyRing:
+    """Return the app's key ring (the one that signs subscribers' links)."""
     return site_keyring(app)
-
-
-def test_factory_makes_a_confirmed_subscriber(db):
-    subscriber = make_subscriber(db, "Fac@Example.org", publications=("ticker", "newsletter"))
-    assert subscriber.email_key == "fac@example.org"
-    assert sorted(services.confirmed_publications(subscriber)) == ["newsletter", "ticker"]
-    assert counts(db)["events"] == 2

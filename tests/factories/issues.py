@@ -1,4 +1,4 @@
-"""Test data for the issue tests: items and issues in the database (no tests in here)."""
+"""Issues: a draft with entries for given items and key figures."""
 
 from __future__ import annotations
 
@@ -9,24 +9,10 @@ from sqlalchemy.orm import Session
 
 from newsticker.issues.models import Issue, IssueEntry, IssueStatus, KeyFigure
 from newsticker.items.models import Item
-from tests.integration.test_items_factories import (
-    EDITOR,
-    create_editor,
-    local,
-    login,
-    make_item,
-    today,
-)
+from tests.factories.items import local, today
 
-__all__ = [
-    "EDITOR",
-    "create_editor",
-    "local",
-    "login",
-    "make_issue",
-    "make_item",
-    "today",
-]
+# The section of the ticker each kind of item goes into.
+SECTIONS = {"event": "events", "announcement": "announcements", "call": "calls"}
 
 
 def make_issue(
@@ -42,13 +28,12 @@ def make_issue(
     issue = Issue(
         publication=publication,
         number=number,
-        status=values.pop("status", IssueStatus.DRAFT.value),
+        status=values.pop("status", IssueStatus.DRAFT),
         window_start=values.pop("window_start", local(today() + timedelta(days=1), 10)),
         **values,
     )
-    sections = {"event": "events", "announcement": "announcements", "call": "calls"}
     for position, item in enumerate(items or []):
-        issue.entries.append(IssueEntry(section=sections[item.kind], position=position, item=item))
+        issue.entries.append(IssueEntry(section=SECTIONS[item.kind], position=position, item=item))
     for position, (label, value, unit) in enumerate(figures or []):
         issue.figures.append(KeyFigure(position=position, label=label, value=value, unit=unit))
     session.add(issue)
