@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from subscribers.models import (
     Confirmation,
     ConsentEvent,
+    ConsentProof,
     Subscriber,
     Subscription,
     SubscriptionStatus,
 )
+from subscribers.services.proofs import purge_unconfirmed_proofs
 
 
 @dataclass
@@ -52,6 +54,8 @@ def purge_pending_signups(session: Session, *, now: datetime, days: int) -> Purg
         )
     )
     run.confirmations = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # The proofs of sign-ups never confirmed hold an address and an IP address too.
+    purge_unconfirmed_proofs(session, cutoff=cutoff)
     result = session.execute(
         delete(Subscription).where(
             Subscription.status == SubscriptionStatus.PENDING,
@@ -61,12 +65,14 @@ def purge_pending_signups(session: Session, *, now: datetime, days: int) -> Purg
     run.subscriptions = int(result.rowcount or 0)  # type: ignore[attr-defined]
     has_subscription = select(Subscription.id).where(Subscription.subscriber_id == Subscriber.id)
     has_log = select(ConsentEvent.id).where(ConsentEvent.subscriber_id == Subscriber.id)
+    has_proof = select(ConsentProof.id).where(ConsentProof.subscriber_id == Subscriber.id)
     result = session.execute(
         delete(Subscriber).where(
             Subscriber.created_at < cutoff,
             Subscriber.blocked_at.is_(None),
             ~has_subscription.exists(),
             ~has_log.exists(),
+            ~has_proof.exists(),
         )
     )
     run.subscribers = int(result.rowcount or 0)  # type: ignore[attr-defined]
