@@ -45,9 +45,15 @@ def connect_imap(settings: Settings) -> imaplib.IMAP4:
         conn = imaplib.IMAP4_SSL(b.imap_host, b.imap_port, ssl_context=context, timeout=30)
     else:
         conn = imaplib.IMAP4(b.imap_host, b.imap_port, timeout=30)
+    try:
         if b.imap_tls == "starttls":
             conn.starttls(ssl_context=context)
-    conn.login(b.imap_user, b.imap_password)
+        conn.login(b.imap_user, b.imap_password)
+    except BaseException:
+        # A refused login leaves the socket open; close it before saying why.
+        with contextlib.suppress(OSError):
+            conn.shutdown()
+        raise
     return conn
 
 
@@ -159,6 +165,16 @@ def _marker(
     return mark
 
 
+def _capabilities(conn: Any) -> set[str]:
+    """Return what the server can do once logged in (imaplib keeps the greeting's list)."""
+    known = {str(c).upper() for c in getattr(conn, "capabilities", ())}
+    with contextlib.suppress(imaplib.IMAP4.error, OSError, AttributeError):
+        status, data = conn.capability()
+        if status == "OK" and data and isinstance(data[0], bytes):
+            known |= {word.upper() for word in data[0].decode("ascii", "replace").split()}
+    return known
+
+
 def _uid_set(uids: Sequence[bytes]) -> str:
     return ",".join(uid.decode("ascii") for uid in uids if re.fullmatch(rb"\d+", uid))
 
@@ -170,7 +186,7 @@ def _quarantine(conn: Any, folder: str, uids: Sequence[bytes]) -> None:
         status, data = conn.create(quoted)
         if status != "OK":
             logger.warning("IMAP: cannot create the quarantine folder %r: %s", folder, data)
-    capabilities = {str(c).upper() for c in getattr(conn, "capabilities", ())}
+    capabilities = _capabilities(conn)
     uid_set = _uid_set(uids)
     if "MOVE" in capabilities:
         conn.uid("MOVE", uid_set, quoted)
