@@ -504,3 +504,22 @@ def test_a_crash_after_the_commit_does_not_count_twice(app, db, tmp_path):
     assert run.counts["hard"] == 1
     assert again.counts["already_counted"] == 9 and "hard" not in again.counts
     assert len(db.scalars(select(BounceEvent)).all()) == 1
+
+
+def test_editors_cannot_add_back_an_address_that_complained(app, db):
+    subscriber = make_subscriber(db, "beschwerde@example.org")
+    handle(app, db, complaint_for("beschwerde@example.org"))
+    db.expire_all()
+    for publication in ("ticker", "newsletter"):
+        with pytest.raises(services.SubscriberError, match="(?i)spam"):
+            services.add_subscriber(
+                db,
+                email=subscriber.email,
+                name="",
+                language="de",
+                publications=[publication],
+                note="Telefonisch angemeldet",
+                actor="editor@example.org",
+                salts=site_salts(app),
+                now=utcnow(),
+            )
