@@ -222,7 +222,7 @@ def _report(
             text = notices.notice_text(message)
         # The human-readable part around the address says at which SMTP command the
         # server refused, and what it said when the report's fields do not.
-        levels = notices.evidence(text, block.address) if block.address else ["", "", ""]
+        levels = notices.evidence(text, block.address) if block.address else ["", ""]
         status = parse_status(block.status)
         # With one failed recipient the whole notice is about it (a Sendmail transcript
         # names the command on a line of its own).
@@ -240,7 +240,7 @@ def _report(
                 verdict.kind,
                 verdict.reason,
                 verdict.status,
-                (block.diagnostic or levels[1] or block.status)[:_MAX_DIAGNOSTIC],
+                (block.diagnostic or levels[0] or block.status)[:_MAX_DIAGNOSTIC],
             )
         )
     if findings:
@@ -272,10 +272,10 @@ def _notice(message: Message, token: str | None) -> Classification:
     recipients = notices.failed_recipients(message, text)
     if not recipients:
         fallback = notices.original_recipients(message)
-        recipients = [notices.NoticeRecipient(a, ("", "", "")) for a in fallback[:1]]
+        recipients = [notices.NoticeRecipient(a, ("", "")) for a in fallback[:1]]
     findings = []
     for recipient in recipients:
-        trusted = _trusted(message, recipient.address, recipient.levels[1])
+        trusted = _trusted(message, recipient.address, recipient.levels[0])
         whole = judge("", text, trusted=trusted)
         verdict = _judge_levels("", recipient.levels, fallback=whole, trusted=trusted)
         findings.append(
@@ -284,7 +284,7 @@ def _notice(message: Message, token: str | None) -> Classification:
                 verdict.kind,
                 verdict.reason,
                 verdict.status,
-                _diagnostic(recipient.levels[1] or text),
+                _diagnostic(recipient.levels[0] or text),
             )
         )
     if not findings and token:

@@ -80,7 +80,12 @@ def _blocks_in_text(message: Message) -> list[Message]:
     """Find DSN fields written into the text of a report whose MIME structure is broken."""
     found: list[Message] = []
     for part in walk(message):
-        if part.is_multipart() or part.get_content_maintype() not in ("text", "message"):
+        # A multipart whose boundary could not be found keeps its text as a string.
+        if part.is_multipart() or part.get_content_maintype() not in (
+            "text",
+            "message",
+            "multipart",
+        ):
             continue
         text = part_text(part) or raw_text(part)
         if not _FIELD_BLOCK.search(text):

@@ -30,7 +30,7 @@ import flufl.bounce
 
 from newsticker.core.addresses import InvalidAddress, normalise_address
 from subscribers.bounces.feedback import original_headers
-from subscribers.bounces.parsing import header, headers, part_text, walk
+from subscribers.bounces.parsing import header, headers, part_text, raw_text, walk
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def is_failure_notice(message: Message) -> bool:
         return True
     sender = header(message, "From")
     name, address = next(iter(getaddresses([sender])), ("", ""))
-    if address.rpartition("@")[0].casefold() in _ROBOT_LOCALS or _ROBOT_SENDER.search(name):
+    if _is_robot_local(address.rpartition("@")[0]) or _ROBOT_SENDER.search(name):
         return True
     if not sender or "<>" in sender:
         return True
@@ -164,9 +164,15 @@ def notice_text(message: Message) -> str:
         if content_type in ("message/rfc822", "text/rfc822-headers"):
             inside_returned.update(id(p) for p in walk(part))
             continue
-        if part.is_multipart() or part.get_content_maintype() != "text":
+        if part.is_multipart():
             continue
-        text = part_text(part)
+        if part.get_content_maintype() == "multipart":
+            # A multipart whose boundary could not be found: its text is all there is.
+            text = raw_text(part)
+        elif part.get_content_maintype() == "text":
+            text = part_text(part)
+        else:
+            continue
         if content_type == "text/html":
             text = _strip_html(text)
         chunks.append(_cut_returned(text))
@@ -278,41 +284,49 @@ def _own_addresses(message: Message) -> frozenset[str]:
 
 
 def _is_robot(address: str, skip: frozenset[str]) -> bool:
-    local = address.rpartition("@")[0].casefold()
-    return address.casefold() in skip or local in _ROBOT_LOCALS
+    return address.casefold() in skip or _is_robot_local(address.rpartition("@")[0])
+
+
+def _is_robot_local(local: str) -> bool:
+    # "post_master", "Mailer.Daemon", "MAILER-DAEMON" are one robot.
+    folded = local.casefold()
+    return folded in _ROBOT_LOCALS or re.sub(r"[-_.]", "", folded) in _ROBOT_LOCALS
 
 
 def evidence(text: str, address: str) -> list[str]:
-    """Return the text about an address, closest first: its lines, then their neighbours.
+    """Return the text about an address, closest first: its statement, then with the line before.
 
-    Level one is the lines that name the address (Postfix, qmail, Sendmail transcripts);
-    level two adds the lines that follow each (Exim, Exchange write the address alone on
-    a line); level three adds the line before (Lotus Notes writes the reason first).
+    Level one is each line naming the address with the lines that continue it (Exim and
+    Exchange write the address alone and the reply below; Postfix wraps the reply), up to
+    a blank line, another address, or a new reply or transcript line (a Sendmail
+    transcript's next reply is another statement). Level two adds the line before each
+    (Lotus Notes writes the reason first, Sendmail the command: ">>> DATA").
     """
     lines = text.splitlines()
     needle = address.casefold()
-    own: list[int] = []
-    following: list[int] = []
-    before: list[int] = []
+    statement: set[int] = set()
+    before: set[int] = set()
     for index, line in enumerate(lines):
         if needle not in line.casefold():
             continue
-        own.append(index)
+        statement.add(index)
         if index and lines[index - 1].strip() and not _names_another(lines[index - 1], needle):
-            before.append(index - 1)
-        taken = 0
-        for offset, next_line in enumerate(lines[index + 1 :], start=index + 1):
-            if taken >= WINDOW_LINES or _names_another(next_line, needle):
+            before.add(index - 1)
+        for offset in range(index + 1, min(index + 1 + WINDOW_LINES, len(lines))):
+            next_line = lines[offset]
+            if not next_line.strip() or _NEW_STATEMENT.match(next_line):
                 break
-            if needle in next_line.casefold():
-                break  # its own level-one line
-            if next_line.strip():
-                following.append(offset)
-                taken += 1
-            elif taken:
-                break
-    levels = [own, sorted({*own, *following}), sorted({*own, *following, *before})]
-    return ["\n".join(lines[i] for i in level) for level in levels]
+            if needle in next_line.casefold() or _names_another(next_line, needle):
+                break  # its own statement, or the next recipient's
+            statement.add(offset)
+    return [
+        "\n".join(lines[i] for i in sorted(statement)),
+        "\n".join(lines[i] for i in sorted(statement | before)),
+    ]
+
+
+# A line that starts a statement of its own: an SMTP reply or a transcript line.
+_NEW_STATEMENT = re.compile(r"^\s*(?:[45]\d\d[ -]|>>>|<<<)")
 
 
 def _names_another(line: str, needle: str) -> bool:

@@ -37,6 +37,7 @@ DEFINITE_HARD: Table = (
             r"the email account that you tried to reach does not exist",  # Gmail
             r"this user doesn'?t have an? yahoo\.[a-z.]+ account",  # Yahoo, even after DATA
             r"not listed in (?:the )?(?:public )?name (?:&|and) address book",  # Domino
+            r"not listed in (?:the )?domino directory",
             r"ディレクトリのリストにありません",  # Domino, Japanese
             r"requested action not taken: mailbox unavailable",  # Outlook.com
             r"no valid recipients for this mm",  # Verizon MMS

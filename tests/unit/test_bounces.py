@@ -683,3 +683,54 @@ def test_oversized_message_is_poison() -> None:
     data = b"From: a@example.org\r\n\r\n" + b"x" * (10 * 1024 * 1024 + 1)
     with pytest.raises(PoisonMessage, match="larger"):
         classify(data)
+
+
+def test_a_wrapped_reply_is_read_whole() -> None:
+    # Exim wraps the remote reply: the words after the line break decide.
+    data = exim(
+        "  kim@example.ch\n"
+        "    SMTP error from remote mail server after RCPT TO:<kim@example.ch>:\n"
+        "    host mx1.example.eu [192.0.2.32]: 554 5.7.1 <kim@example.ch>:\n"
+        "    Recipient address rejected: Access denied\n"
+    )
+    finding = classify(data).findings[0]
+    assert (finding.address, finding.kind, finding.reason) == (
+        "kim@example.ch",
+        BounceKind.HARD,
+        Reason.USER_UNKNOWN,
+    )
+
+
+def test_the_next_reply_of_a_transcript_is_another_statement() -> None:
+    data = exim(
+        ">>> RCPT To:<kim@example.org>\n"
+        "<<< 550 <kim@example.org>, User Unknown\n"
+        "421 example.org (smtp)... Deferred: Connection timed out during user open\n"
+    )
+    assert classify(data).findings[0].kind == BounceKind.HARD
+
+
+def test_domino_names_a_missing_user_in_its_own_words() -> None:
+    data = (
+        b"From: Postmaster@example.jp\nTo: bounces@newsticker.example.org\n"
+        b"Subject: DELIVERY FAILURE: User Kim (kim@example.jp) not listed in Domino Directory\n"
+        b"Content-Type: Text/Plain\n\nYour message\n\nwas not delivered to:\n\n  kim@example.jp\n\n"
+        b"because:\n\n  User kim (kim@example.jp) not listed in Domino Directory\n"
+    )
+    finding = classify(data).findings[0]
+    assert (finding.address, finding.kind) == ("kim@example.jp", BounceKind.HARD)
+
+
+def test_a_notice_in_a_multipart_without_its_boundary_is_still_read() -> None:
+    data = (
+        b"From: post_master@mms.example.com\nTo: bounces@newsticker.example.org\n"
+        b"Subject: Re: Newsticker\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="outer"\n\n--outer\n'
+        b'Content-Type: multipart/alternative;\nboundary="inner"\n\n'
+        b"Error: Invalid user address\n\n550 - Requested action not taken: no such user here\n\n"
+        b"  RCPT TO: 0123@mms.example.com\n\n--outer--\n"
+    )
+    result = classify(data)
+    assert [(f.address, f.kind) for f in result.findings] == [
+        ("0123@mms.example.com", BounceKind.HARD)
+    ]
