@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses
 from enum import StrEnum
@@ -36,7 +36,7 @@ from enum import StrEnum
 from subscribers.bounces import autoreply, dsn, feedback, notices, requests
 from subscribers.bounces.judging import Verdict, judge, parse_status
 from subscribers.bounces.parsing import PoisonMessage, headers, is_damaged, read_message
-from subscribers.bounces.reasons import HARD_REASONS, REASON_LABELS, Reason
+from subscribers.bounces.reasons import REASON_LABELS, Reason
 from subscribers.models import BounceKind
 
 __all__ = [
@@ -105,7 +105,6 @@ class Classification:
     list_word: str = ""  # unsubscribe: the list the subject names
     authenticated: bool = True  # unsubscribe: no failed DMARC check on the way
     note: str = ""
-    damaged: bool = field(default=False, compare=False)
 
 
 def classify(
@@ -353,8 +352,3 @@ def _token_in(message: Message, verp: Verp, names: tuple[str, ...]) -> str | Non
             if token:
                 return token
     return None
-
-
-def is_hard(reason: Reason) -> bool:
-    """Return whether a reason means the address is dead."""
-    return reason in HARD_REASONS

@@ -219,9 +219,7 @@ def _without_delay_phrases(text: str) -> str:
     return _DELAY.sub(" ", text)
 
 
-def failed_recipients(
-    message: Message, text: str, *, ignore: frozenset[str] = frozenset()
-) -> list[NoticeRecipient]:
+def failed_recipients(message: Message, text: str) -> list[NoticeRecipient]:
     """Return the failed addresses of a notice, each with the lines that talk about it."""
     candidates: dict[str, None] = {}
     explicit: set[str] = set()
@@ -240,7 +238,7 @@ def failed_recipients(
             candidates[name] = None
     for match in _ADDRESS.finditer(text):
         candidates[match.group(0).strip(".")] = None
-    skip = _own_addresses(message) | ignore
+    skip = _own_addresses(message)
     result: list[NoticeRecipient] = []
     seen: set[str] = set()
     for raw in candidates:

@@ -34,7 +34,7 @@ from subscribers.bounces import (
     Verp,
     classify,
 )
-from subscribers.models import BounceEvent, BounceKind, BounceRun, ReturnedMessage, Subscriber
+from subscribers.models import BounceEvent, BounceRun, ReturnedMessage, Subscriber
 from subscribers.services.bounces import (
     BouncePolicy,
     record_bounce,
@@ -299,11 +299,3 @@ def removed_in_run(session: Session, run: BounceRun) -> list[tuple[Subscriber, B
         .order_by(Subscriber.email)
     )
     return [(subscriber, event) for subscriber, event in rows]
-
-
-def run_kinds() -> tuple[str, ...]:
-    """Return the count names a run's report shows, in order."""
-    return tuple(
-        [str(k) for k in MessageKind]
-        + [str(BounceKind.HARD), str(BounceKind.SOFT), "removed", "unknown", "quarantined"]
-    )

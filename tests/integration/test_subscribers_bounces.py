@@ -523,3 +523,15 @@ def test_editors_cannot_add_back_an_address_that_complained(app, db):
                 salts=site_salts(app),
                 now=utcnow(),
             )
+
+
+def test_list_unsubscribe_mailto_is_the_unsubscribe_address_when_set():
+    from newsticker.config import Settings
+    from newsticker.delivery.sender import audience_mailto
+
+    default = Settings()
+    assert audience_mailto(default) == "integration@flensburg.example"
+    chosen = Settings.model_validate(
+        {"bounces": {"unsubscribe_address": "abmelden@newsticker.example.org"}}
+    )
+    assert audience_mailto(chosen) == "abmelden@newsticker.example.org"
