@@ -22,8 +22,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from newsticker.core.mailqueue import QueuedMail, raw_message
@@ -165,11 +166,15 @@ def purge_consent_proofs(session: Session, *, now: datetime, years: int) -> int:
     return len(expired)
 
 
-def purge_unconfirmed_proofs(session: Session, *, cutoff: datetime) -> int:
-    """Delete the proofs of sign-ups never confirmed, requested before the cutoff."""
+def purge_unconfirmed_proofs(session: Session, *, stale: Select[Any], cutoff: datetime) -> int:
+    """Delete the proofs of sign-ups never confirmed (stale links, or gone ones past the cutoff)."""
     result = session.execute(
         delete(ConsentProof).where(
-            ConsentProof.confirmed_at.is_(None), ConsentProof.requested_at < cutoff
+            ConsentProof.confirmed_at.is_(None),
+            or_(
+                ConsentProof.confirmation_id.in_(stale),
+                and_(ConsentProof.confirmation_id.is_(None), ConsentProof.requested_at < cutoff),
+            ),
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

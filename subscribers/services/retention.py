@@ -42,8 +42,9 @@ def purge_pending_signups(session: Session, *, now: datetime, days: int) -> Purg
     stale = select(Confirmation.id).where(
         Confirmation.used_at.is_(None), Confirmation.created_at < cutoff
     )
-    # The request lines of unconfirmed sign-ups hold their IP: they go with them.
+    # The request lines and proofs of unconfirmed sign-ups hold their IP: they go with them.
     session.execute(delete(ConsentEvent).where(ConsentEvent.confirmation_id.in_(stale)))
+    purge_unconfirmed_proofs(session, stale=stale, cutoff=cutoff)
     result = session.execute(
         delete(Confirmation).where(
             or_(
@@ -54,8 +55,6 @@ def purge_pending_signups(session: Session, *, now: datetime, days: int) -> Purg
         )
     )
     run.confirmations = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    # The proofs of sign-ups never confirmed hold an address and an IP address too.
-    purge_unconfirmed_proofs(session, cutoff=cutoff)
     result = session.execute(
         delete(Subscription).where(
             Subscription.status == SubscriptionStatus.PENDING,
