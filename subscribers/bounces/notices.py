@@ -33,6 +33,9 @@ from subscribers.bounces.feedback import original_headers
 from subscribers.bounces.parsing import header, headers, part_text, raw_text, walk
 
 logger = logging.getLogger(__name__)
+# flufl.bounce logs every detector it tries at INFO: a dozen lines per message would
+# drown the scheduler's and the command's log. Its warnings and errors still show.
+logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
 
 _ROBOT_LOCALS = frozenset(
     {

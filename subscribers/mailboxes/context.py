@@ -55,4 +55,8 @@ def summary(run: BounceRun) -> str:
         ("removed", "taken off the list"),
         ("quarantined", "quarantined"),
     ]
+    if counts.get("already_counted"):
+        parts.append(("already_counted", "counted by an earlier run (moved only)"))
+    if counts.get("unverified"):
+        parts.append(("unverified", "unsubscribe mails failing DMARC, left unread"))
     return ", ".join(f"{label} {counts.get(key, 0)}" for key, label in parts)
