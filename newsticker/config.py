@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
@@ -200,6 +201,9 @@ class RetentionSettings(Section):
     rejected_item_days: int = Field(default=180, ge=1)
     delivery_record_days: int = Field(default=90, ge=1)
     audit_days: int = Field(default=730, ge=30)
+    # After a subscription ends; while it lasts the proof is always kept.
+    consent_proof_years: int = Field(default=3, ge=1, le=30)
+    bounce_run_days: int = Field(default=180, ge=7, le=3650)
 
 
 class DeliverySettings(Section):
@@ -227,9 +231,34 @@ class SubscriberSettings(Section):
     confirmation_link_hours: int = Field(default=48, ge=1, le=24 * 30)
 
 
+def _check_folder(value: str) -> str:
+    # One folder name for Maildir++ (".Quarantine") and IMAP alike: no hierarchy, no dots
+    # that would make it a subfolder, nothing a shell or an IMAP command would misread.
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,59}", value):
+        raise ValueError(
+            f"a folder name of letters, digits, spaces, '-' and '_' (at most 60), got {value!r}"
+        )
+    return value
+
+
+def _check_optional_address(value: str) -> str:
+    if not value:
+        return value
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(
+            f"an e-mail address such as 'abmelden@example.org', got {value!r}"
+        ) from exc
+    return value
+
+
 class BounceSettings(Section):
     hard_threshold: int = Field(default=1, ge=1, le=100)
-    soft_threshold: int = Field(default=5, ge=1, le=1000)
+    # At least two: a single soft bounce (a full mailbox, a block list) never takes anybody off.
+    soft_threshold: int = Field(default=5, ge=2, le=1000)
     soft_window_days: int = Field(default=30, ge=1, le=365)
     imap_host: str = ""
     imap_port: int = Field(default=993, ge=1, le=65535)
@@ -237,6 +266,9 @@ class BounceSettings(Section):
     imap_user: str = ""
     imap_password: str = ""
     imap_folder: str = "INBOX"
+    quarantine_folder: Annotated[str, AfterValidator(_check_folder)] = "Quarantine"
+    # Delivered into the bounce mailbox; List-Unsubscribe offers it as mailto (RFC 2369).
+    unsubscribe_address: Annotated[str, AfterValidator(_check_optional_address)] = ""
 
 
 class Settings(Section):

@@ -96,30 +96,52 @@ def purge_pending_signups() -> PurgeRun:
     return run
 
 
-def process_bounces() -> BounceRun:
-    """Count the returned mails in the configured Maildir and IMAP folder (if any)."""
+def process_bounces() -> list[BounceRun]:
+    """Handle the returned mails in the configured Maildir and IMAP folder (if any).
+
+    One message never stops the job: what cannot be read is quarantined and the run goes
+    on. Batches are committed as they are done, so their messages move out of the inbox.
+    """
     from pathlib import Path
 
+    from flask import current_app
+
     from newsticker.core.site import site_keyring
-    from subscribers.mailboxes import process_imap, process_maildir
+    from newsticker.core.unit_of_work import app_dispatcher, commit
+    from subscribers.mailboxes import RunContext, process_imap, process_maildir
+    from subscribers.site import site_salts
 
     settings = get_settings()
-    keyring = site_keyring()
-    run = BounceRun()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    session = db.session
+    context = RunContext(
+        settings=settings,
+        keyring=site_keyring(),
+        salts=site_salts(),
+        trigger="scheduler",
+        commit=lambda: commit(session, app_dispatcher(app)),
+    )
+    runs: list[BounceRun] = []
     # A mailbox that cannot be read raises: the scheduler rolls back and logs it, and
     # the next run tries again.
     if settings.schedule.bounce_maildir:
-        run.add(
-            process_maildir(
-                db.session,
-                Path(settings.schedule.bounce_maildir),
-                settings=settings,
-                keyring=keyring,
-            )
-        )
+        runs.append(process_maildir(session, Path(settings.schedule.bounce_maildir), context))
     if settings.bounces.imap_host:
-        run.add(process_imap(db.session, settings=settings, keyring=keyring))
-    return run
+        runs.append(process_imap(session, context))
+    return runs
+
+
+def purge_consent_proofs() -> int:
+    """Delete consent proofs kept long enough, and old reports of bounce mailbox runs."""
+    from subscribers.services import purge_bounce_runs, purge_consent_proofs
+
+    settings = get_settings()
+    now = utcnow()
+    proofs = purge_consent_proofs(db.session, now=now, years=settings.retention.consent_proof_years)
+    runs = purge_bounce_runs(db.session, now=now, days=settings.retention.bounce_run_days)
+    if proofs or runs:
+        logger.info("retention: deleted %s consent proofs and %s bounce run reports", proofs, runs)
+    return proofs
 
 
 def send_due_issues() -> Any:

@@ -183,6 +183,12 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
             "trigger_args": {"hour": 3, "minute": 30},
         },
         {
+            "id": "purge-consent-proofs",
+            "func": "purge_consent_proofs",
+            "trigger": "cron",
+            "trigger_args": {"hour": 4, "minute": 15},
+        },
+        {
             "id": "process-bounces",
             "func": "process_bounces",
             "trigger": "interval",

@@ -211,9 +211,16 @@ def export_command(
 def process_bounces_command(
     app: Flask, session: Session, maildir: Path | None, use_imap: bool
 ) -> None:
-    """Read returned mails, count bounces and take undeliverable addresses off the list."""
+    """Read returned mails, count bounces and complaints, take dead addresses off the list.
+
+    Messages that cannot be read go to the quarantine folder and do not stop the run;
+    the command still exits 0 and says how many it quarantined.
+    """
     from newsticker.core.site import site_keyring
-    from subscribers.mailboxes import MailboxError, process_imap, process_maildir
+    from newsticker.core.unit_of_work import app_dispatcher, commit
+    from subscribers.mailboxes import MailboxError, RunContext, process_imap, process_maildir
+    from subscribers.mailboxes import summary as run_summary
+    from subscribers.site import site_salts
 
     settings = app.config["NEWSTICKER_SETTINGS"]
     path = maildir or (
@@ -221,15 +228,32 @@ def process_bounces_command(
     )
     if path is None and not use_imap:
         raise click.UsageError("give --maildir PATH or --imap (or set schedule.bounce_maildir)")
+    context = RunContext(
+        settings=settings,
+        keyring=site_keyring(app),
+        salts=site_salts(app),
+        trigger="cli",
+        # Each batch is committed (and its messages moved) before the next one is read.
+        commit=lambda: commit(session, app_dispatcher(app)),
+    )
     try:
         if path is not None:
-            run = process_maildir(session, path, settings=settings, keyring=site_keyring(app))
-            click.echo(f"{path}: {run}")
+            run = process_maildir(session, path, context)
+            click.echo(f"{path}: {run_summary(run)}")
+            _report_quarantine(run.quarantined, path)
         if use_imap:
-            run = process_imap(session, settings=settings, keyring=site_keyring(app))
-            click.echo(f"IMAP {settings.bounces.imap_host}: {run}")
+            run = process_imap(session, context)
+            click.echo(f"IMAP {settings.bounces.imap_host}: {run_summary(run)}")
+            _report_quarantine(run.quarantined, settings.bounces.quarantine_folder)
     except MailboxError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _report_quarantine(notes: list[dict[str, str]], where: object) -> None:
+    for note in notes or []:
+        click.echo(f"  quarantined {note.get('message', '')}: {note.get('reason', '')}")
+    if notes:
+        click.echo(f"  (moved to the quarantine folder of {where})")
 
 
 @click.command("erase-subscriber")

@@ -1,8 +1,8 @@
 """The editors' subscriber pages: list, counts, growth, add, block, consent log, erase, export.
 
 The blueprint (`bp`) and what its pages share live in subscribers.editor_pages; importing
-this module also brings in subscribers.import_views, so `subscribers.editor_views.bp`
-carries every editor page of the subscribers.
+this module also brings in subscribers.import_views, bounce_views and proof_views, so
+`subscribers.editor_views.bp` carries every editor page of the subscribers.
 """
 
 from __future__ import annotations
@@ -19,9 +19,12 @@ from newsticker.config import get_settings
 from newsticker.core.access import admin_required
 from newsticker.core.db import db, utcnow
 from newsticker.core.site import site_keyring, site_links
+from subscribers import bounce_views as bounce_views  # registers its routes on bp
 from subscribers import exporting, services
 from subscribers import import_views as import_views  # registers its routes on bp
+from subscribers import proof_views as proof_views  # registers its routes on bp
 from subscribers.editor_pages import actor, bp, publication_names, subscriber_or_404
+from subscribers.editor_show import render_show
 from subscribers.forms import (
     ActionForm,
     AddSubscriberForm,
@@ -34,12 +37,11 @@ from subscribers.models import (
     CHANNEL_LABELS,
     CONSENT_ACTION_LABELS,
     STATUS_LABELS,
-    Subscriber,
     SubscriptionStatus,
 )
 from subscribers.site import site_salts
 
-__all__ = ["bp", "import_views"]
+__all__ = ["bounce_views", "bp", "import_views", "proof_views"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,26 +158,10 @@ def add() -> ResponseReturnValue:
     return render_template("subscribers/editor/add.html", form=form), status
 
 
-def _show(subscriber: Subscriber, status: int = 200, **forms: Any) -> ResponseReturnValue:
-    bounces = services.subscriber_data(db.session, subscriber)["bounces"]
-    return (
-        render_template(
-            "subscribers/editor/show.html",
-            subscriber=subscriber,
-            publication_names=publication_names(),
-            status_labels=STATUS_LABELS,
-            bounces=bounces,
-            action_form=forms.get("action_form") or ActionForm(),
-            block_form=forms.get("block_form") or BlockForm(),
-        ),
-        status,
-    )
-
-
 @bp.route("/<int:subscriber_id>")
 def show(subscriber_id: int) -> ResponseReturnValue:
     """Show one subscriber: subscriptions, bounces, actions."""
-    return _show(subscriber_or_404(subscriber_id))
+    return render_show(subscriber_or_404(subscriber_id))
 
 
 @bp.route("/<int:subscriber_id>/sperren", methods=["POST"])
@@ -184,7 +170,7 @@ def block(subscriber_id: int) -> ResponseReturnValue:
     subscriber = subscriber_or_404(subscriber_id)
     form = BlockForm()
     if not form.validate_on_submit():
-        return _show(subscriber, 422, block_form=form)
+        return render_show(subscriber, 422, block_form=form)
     services.block_subscriber(
         db.session, subscriber, actor=actor(), note=form.note.data or "", now=utcnow()
     )
@@ -233,6 +219,7 @@ def consent(subscriber_id: int) -> ResponseReturnValue:
         action_labels=CONSENT_ACTION_LABELS,
         channel_labels=CHANNEL_LABELS,
         consent_texts=[(v, services.CONSENT_TEXTS.get(v, "")) for v in versions],
+        proofs=services.consent_proofs(db.session, subscriber),
         printed_at=utcnow(),
         printed_by=actor(),
     )

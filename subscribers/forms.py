@@ -214,3 +214,17 @@ class ImportForm(FlaskForm):
         ],
         filters=[_strip],
     )
+
+
+class ReinstateForm(FlaskForm):
+    """Put an address back that bounces took off wrongly, saying why (for the audit trail)."""
+
+    reason = StringField(
+        _l("Why is the address deliverable after all?"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please say why the address is put back (for the audit trail).")),
+            Length(max=500, message=_l("Please use at most %(max)d characters.")),
+            SingleLineName(),
+        ],
+    )

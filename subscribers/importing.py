@@ -338,6 +338,7 @@ def run_import(
                     "channel": "import",
                     "form_url": "",
                     "consent_text_version": "",
+                    "consent_language": "",
                     "message_id": "",
                     "actor": actor,
                     "note": note,

@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -56,6 +57,8 @@ class ConsentAction(StrEnum):
     IMPORTED = "imported"  # imported from a list, with a consent note
     WITHDRAWN = "withdrawn"  # unsubscribed (one click, unsubscribe page, preferences, editor)
     BOUNCED = "bounced"  # taken off the list because mail could not be delivered
+    COMPLAINED = "complained"  # taken off every list: the person marked our mail as spam
+    REINSTATED = "reinstated"  # an admin put back an address that bounces took off wrongly
     BLOCKED = "blocked"
     UNBLOCKED = "unblocked"
     DATA_REQUESTED = "data_requested"  # a copy of the data was mailed
@@ -70,6 +73,8 @@ CONSENT_ACTION_LABELS: dict[str, Any] = {
     ConsentAction.IMPORTED: _l("Imported from a list"),
     ConsentAction.WITHDRAWN: _l("Consent withdrawn (unsubscribed)"),
     ConsentAction.BOUNCED: _l("Taken off the list: mail undeliverable"),
+    ConsentAction.COMPLAINED: _l("Taken off the list: marked our mail as spam"),
+    ConsentAction.REINSTATED: _l("Put back on the list after a wrong bounce"),
     ConsentAction.BLOCKED: _l("Blocked by the editors"),
     ConsentAction.UNBLOCKED: _l("Unblocked by the editors"),
     ConsentAction.DATA_REQUESTED: _l("Copy of the data requested"),
@@ -81,6 +86,16 @@ class BounceKind(StrEnum):
 
     HARD = "hard"  # permanent: unknown user, no such domain
     SOFT = "soft"  # temporary: full mailbox, greylisting, a policy refusal
+    COMPLAINT = "complaint"  # the person marked our mail as spam (a feedback report)
+    UNSUBSCRIBE = "unsubscribe"  # the person asked by mail (List-Unsubscribe mailto)
+
+
+BOUNCE_KIND_LABELS: dict[str, Any] = {
+    BounceKind.HARD: _l("hard bounce"),
+    BounceKind.SOFT: _l("soft bounce"),
+    BounceKind.COMPLAINT: _l("spam complaint"),
+    BounceKind.UNSUBSCRIBE: _l("unsubscribe mail"),
+}
 
 
 class ImportStatus(StrEnum):
@@ -99,6 +114,8 @@ CHANNEL_LABELS: dict[str, Any] = {
     "editor": _l("editor area"),
     "import": _l("import"),
     "bounce": _l("bounce handling"),
+    "complaint": _l("spam complaint from the mail provider (feedback report)"),
+    "mailto": _l("unsubscribe mail (List-Unsubscribe mailto)"),
     "cli": _l("command line"),
 }
 
@@ -195,6 +212,8 @@ class ConsentEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     form_url: Mapped[str] = mapped_column(String(500), default="")
     consent_text_version: Mapped[str] = mapped_column(String(40), default="")
+    # The language the consent text was shown in (the page's language, not the mails').
+    consent_language: Mapped[str] = mapped_column(String(5), default="")
     message_id: Mapped[str] = mapped_column(String(255), default="")
     mail_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(320), default="")
@@ -222,18 +241,94 @@ class Suppression(Base):
 
 
 class BounceEvent(Base):
-    """One returned mail or 5xx reply for a subscriber."""
+    """One returned mail, 5xx reply or spam complaint about a subscriber."""
 
     __tablename__ = "bounce_events"
-    __table_args__ = (Index("ix_bounce_events_subscriber_time", "subscriber_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_bounce_events_subscriber_time", "subscriber_id", "occurred_at"),
+        Index("ix_bounce_events_run", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    kind: Mapped[BounceKind] = mapped_column(StatusType(BounceKind, 4))
+    kind: Mapped[BounceKind] = mapped_column(StatusType(BounceKind, 11))
     status: Mapped[str] = mapped_column(String(12), default="")
+    # The server's own words (Diagnostic-Code, the notice's lines).
     reason: Mapped[str] = mapped_column(String(1000), default="")
+    # subscribers.bounces.Reason: what the editors read, in their language.
+    reason_code: Mapped[str] = mapped_column(String(20), default="")
     source: Mapped[str] = mapped_column(String(20), default="")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("bounce_runs.id", ondelete="SET NULL"))
+    # Whether this event took the subscriber off the list.
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when an admin put the address back: the event no longer counts.
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BounceRun(Base):
+    """One reading of the bounce mailbox: what it found, and what it could not read."""
+
+    __tablename__ = "bounce_runs"
+    __table_args__ = (Index("ix_bounce_runs_started", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(300), default="")  # the Maildir or IMAP folder
+    trigger: Mapped[str] = mapped_column(String(20), default="")  # "scheduler", "cli"
+    # Counts by kind ({"bounce": 3, "delay": 1, ...}) and by effect ({"hard": 2, ...}).
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # [{"message": name, "reason": why}, ...] of the messages moved to the quarantine.
+    quarantined: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+class ReturnedMessage(Base):
+    """A message of the bounce mailbox already counted, by digest: reading it twice counts once.
+
+    Moving a message out of the inbox happens after the commit; a crash in between leaves
+    it there, and the next run finds its digest here and only moves it.
+    """
+
+    __tablename__ = "bounce_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("bounce_runs.id", ondelete="SET NULL"))
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ConsentProof(Base):
+    """The proof of one double opt-in: the confirmation mail as sent, and who used its link.
+
+    Kept while the subscription lasts and `retention.consent_proof_years` after it ends,
+    whatever the mail queue's retention; erasure deletes it with the person.
+    """
+
+    __tablename__ = "consent_proofs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    confirmation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscription_confirmations.id", ondelete="SET NULL"), index=True
+    )
+    publications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    address: Mapped[str] = mapped_column(String(320))
+    consent_text_version: Mapped[str] = mapped_column(String(40), default="")
+    consent_language: Mapped[str] = mapped_column(String(5), default="")
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    form_url: Mapped[str] = mapped_column(String(500), default="")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_ip: Mapped[str | None] = mapped_column(String(45))
+    message_id: Mapped[str] = mapped_column(String(255), default="")
+    mail_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The confirmation mail byte for byte as the sender hands it to the relay (CRLF).
+    raw_message: Mapped[bytes] = mapped_column(LargeBinary)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_ip: Mapped[str | None] = mapped_column(String(45))
 
 
 class SubscriberImport(Base):

@@ -95,6 +95,8 @@ def subscribe() -> ResponseReturnValue:
                 publications=tuple(form.publications.data or ()),
                 ip=client_ip(),
                 form_url=request.url,
+                # The consent text next to the button was shown in the page's language.
+                consent_language=str(get_locale() or settings.site.default_language),
             ),
             keyring=site_keyring(),
             links=site_links(),

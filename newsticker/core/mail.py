@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import re
 import smtplib
 import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from email import policy
+from email.generator import BytesGenerator
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -87,20 +91,24 @@ def build_message(
     reply_to: str | None = None,
     message_id: str | None = None,
     headers: Mapping[str, str] | None = None,
+    date: datetime | None = None,
 ) -> EmailMessage:
     """Build a multipart/alternative message, text part first, every header built safely.
 
     `to` is one bare address; `sender` and `reply_to` (from the configuration) may be
     "Name <address>". Addresses are checked and names re-quoted. Extra headers are
     unstructured text (List-Unsubscribe and the like), cleaned and encoded like the
-    subject. A value that cannot be used raises MailError.
+    subject. A value that cannot be used raises MailError. With a `date` (an aware time)
+    the same arguments always give the same bytes: the MIME boundary is derived from the
+    content instead of drawn at random, so a copy kept when the mail is queued is the
+    mail as it is sent.
     """
     try:
         values = [
             ("From", _address_value(sender)),
             ("To", mailbox(to)),
             ("Subject", fold_header("Subject", subject)),
-            ("Date", format_datetime(utcnow())),
+            ("Date", format_datetime(date or utcnow())),
             ("Message-ID", _message_id(message_id, sender)),
         ]
         if reply_to:
@@ -118,7 +126,25 @@ def build_message(
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
+        if date is not None:
+            msg.set_boundary(_boundary(values, text, html))
     return msg
+
+
+def _boundary(values: list[tuple[str, str]], text: str, html: str) -> str:
+    # A digest of the content cannot occur in that content (as a random boundary, it is
+    # long enough never to collide); the same message always gets the same one.
+    digest = hashlib.sha256()
+    for part in (*(f"{name}:{value}" for name, value in values), text, html):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return f"=_{digest.hexdigest()[:40]}"
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """Return a message as smtplib's send_message writes it to the relay (CRLF lines)."""
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=msg.policy).flatten(msg, linesep="\r\n")
+    return buffer.getvalue()
 
 
 def _address_value(value: str) -> str:

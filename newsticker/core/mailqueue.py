@@ -18,6 +18,7 @@ from newsticker.core.mail import (
     SmtpTransport,
     TemporaryMailError,
     build_message,
+    message_bytes,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ def queue_mail(
 ) -> QueuedMail:
     """Record a mail in the current transaction; it is sent after the commit."""
     # Build once now so a bad header fails the request instead of the sender later.
+    # The Date is the moment the mail was written, whenever it is (re)sent.
+    created = utcnow()
     msg = build_message(
         sender=sender,
         to=to,
@@ -75,8 +78,10 @@ def queue_mail(
         reply_to=reply_to,
         message_id=message_id,
         headers=headers,
+        date=created,
     )
     mail = QueuedMail(
+        created_at=created,
         purpose=purpose,
         to_addr=to,
         sender=sender,
@@ -225,7 +230,13 @@ def _as_message(mail: QueuedMail) -> Any:
         reply_to=mail.reply_to,
         message_id=mail.message_id,
         headers=mail.headers,
+        date=mail.created_at,
     )
+
+
+def raw_message(mail: QueuedMail) -> bytes:
+    """Return the bytes the sender hands to the relay for this mail, at any attempt."""
+    return message_bytes(_as_message(mail))
 
 
 def purge_old_mail(session: Session, older_than: datetime) -> int:

@@ -83,5 +83,11 @@ class IssueMessages:
 
 
 def audience_mailto(settings: Settings) -> str:
-    """Return the address of List-Unsubscribe's mailto: the editors' reply address."""
+    """Return the address of List-Unsubscribe's mailto: the bounce mailbox's, else reply-to.
+
+    bounces.unsubscribe_address is read with the returned mail, so a mail to it
+    unsubscribes its sender (subscribers.bounces.requests).
+    """
+    if settings.bounces.unsubscribe_address:
+        return settings.bounces.unsubscribe_address
     return parseaddr(settings.mail.reply_to)[1] or parseaddr(settings.mail.sender)[1]

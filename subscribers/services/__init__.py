@@ -17,9 +17,12 @@ One module per concern; this package re-exports the public names, so
 - admin: what editors do with the list
 - recipients: who receives an issue
 - retention: purging unconfirmed sign-ups
-- bounces: counting bounces
+- bounces: counting bounces, complaints, unsubscribe mails, reinstating
+- returns: reading the bounce mailbox, one run and each message once
+- proofs: the proof of each double opt-in, kept for years
 """
 
+from subscribers.models import BounceRun
 from subscribers.services.admin import (
     BLOCKED_FILTER,
     SUBSCRIBED_ACTIONS,
@@ -39,12 +42,13 @@ from subscribers.services.admin import (
 from subscribers.services.bounces import (
     BounceOutcome,
     BouncePolicy,
-    BounceRun,
-    process_bounce_messages,
+    bounce_history,
     record_bounce,
+    record_complaint,
     record_hard_bounce,
     record_soft_bounce,
-    verp_parts,
+    record_unsubscribe_mail,
+    reinstate_subscriber,
 )
 from subscribers.services.consent import (
     CONSENT_TEXT_VERSION,
@@ -96,6 +100,14 @@ from subscribers.services.privacy import (
     send_data_copy,
     subscriber_data,
 )
+from subscribers.services.proofs import (
+    ProofMail,
+    consent_proofs,
+    get_proof,
+    proof_ended_at,
+    purge_consent_proofs,
+    read_proof_mail,
+)
 from subscribers.services.recipients import (
     Recipient,
     count_recipients,
@@ -103,6 +115,17 @@ from subscribers.services.recipients import (
     recipient_rows,
 )
 from subscribers.services.retention import PurgeRun, purge_pending_signups
+from subscribers.services.returns import (
+    Disposition,
+    Outcome,
+    ReturnSettings,
+    finish_run,
+    handle_message,
+    purge_bounce_runs,
+    recent_runs,
+    removed_in_run,
+    start_run,
+)
 from subscribers.services.signup import (
     MailWindow,
     SignupOutcome,
@@ -129,11 +152,15 @@ __all__ = [
     "BounceRun",
     "ConfirmResult",
     "ConfirmState",
+    "Disposition",
     "LinkPrefixes",
     "MailWindow",
+    "Outcome",
     "PreferenceChanges",
+    "ProofMail",
     "PurgeRun",
     "Recipient",
+    "ReturnSettings",
     "SignupOutcome",
     "SignupRequest",
     "SubscriberError",
@@ -142,15 +169,20 @@ __all__ = [
     "WeekGrowth",
     "add_subscriber",
     "block_subscriber",
+    "bounce_history",
     "confirm_subscription",
     "confirm_url",
     "confirmed_publications",
     "consent_log",
+    "consent_proofs",
     "count_recipients",
     "erase_subscriber",
     "find_subscriber",
+    "finish_run",
+    "get_proof",
     "get_subscriber",
     "growth_by_week",
+    "handle_message",
     "inspect_confirmation",
     "is_subscribed",
     "is_suppressed",
@@ -160,20 +192,29 @@ __all__ = [
     "personal_links",
     "preferences_token",
     "preferences_url",
-    "process_bounce_messages",
+    "proof_ended_at",
+    "purge_bounce_runs",
+    "purge_consent_proofs",
     "purge_pending_signups",
     "read_preferences_token",
+    "read_proof_mail",
     "read_unsubscribe_token",
     "receiving_subscriber_ids",
     "recent_imports",
+    "recent_runs",
     "recipient_rows",
     "record_bounce",
+    "record_complaint",
     "record_hard_bounce",
     "record_soft_bounce",
+    "record_unsubscribe_mail",
+    "reinstate_subscriber",
+    "removed_in_run",
     "request_subscription",
     "resend_confirmation",
     "search_subscribers",
     "send_data_copy",
+    "start_run",
     "subscriber_data",
     "subscription_counts",
     "subscription_of",
@@ -182,7 +223,6 @@ __all__ = [
     "unsubscribe",
     "unsubscribe_token",
     "update_preferences",
-    "verp_parts",
     "verp_subscriber_id",
     "verp_token",
 ]

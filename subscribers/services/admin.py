@@ -74,14 +74,22 @@ def add_subscriber(
     email = normalise_address(email)
     if not note.strip():
         raise SubscriberError(_l("Please say how and when the person consented."))
+    existing = find_subscriber(session, email)
     if is_suppressed(session, email, salts):
+        if existing is not None:
+            # Still known, yet suppressed: the person complained about our mail.
+            raise SubscriberError(
+                _l(
+                    "This address marked our mail as spam. Only the person can subscribe "
+                    "again, through the subscription form."
+                )
+            )
         raise SubscriberError(
             _l(
                 "This address was erased at the person's request. Only the person can "
                 "subscribe again, through the subscription form."
             )
         )
-    existing = find_subscriber(session, email)
     if existing is not None and existing.blocked_at is not None:
         raise SubscriberError(_l("This address is blocked. Unblock it first."))
     if existing is not None:

@@ -1,34 +1,45 @@
-"""Counting bounces: past a threshold an address's subscriptions become bounced.
+"""Counting bounces and honouring complaints: who comes off the list, and who goes back on.
 
-A hard bounce (the address is gone) counts for ever until the person consents anew; soft
-bounces (full mailbox, greylisting, policy refusals) count only within a window. Which
-mail is a bounce, and of which kind, is subscribers.bounces' business; this module only
-counts. The thresholds come from [bounces] through `BouncePolicy.from_settings`; without
-a policy the defaults apply.
+A hard bounce (the address is gone) counts until the person consents anew; soft bounces
+(full mailbox, greylisting, policy refusals) count only within a window, and one alone
+never takes anybody off (the configuration refuses a threshold below two). A spam
+complaint takes the address off every list at once and suppresses it, as mailbox
+providers require. An admin can put a wrongly removed address back: its bounces stay in
+the history but no longer count, and both the consent log and the audit trail say who
+did it.
+
+Which mail is a bounce, and of which kind, is subscribers.bounces' business; reading the
+mailbox is subscribers.services.returns'. The thresholds come from [bounces] through
+`BouncePolicy.from_settings`; without a policy the defaults apply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
-from newsticker.core.tokens import KeyRing
-from subscribers.bounces import BounceResult, parse_bounce
+from newsticker.core.audit import Actor, record_event
+from newsticker.core.i18n import lazy_gettext as _l
+from subscribers.addresses import suppression_hash
 from subscribers.models import (
     BounceEvent,
     BounceKind,
     ConsentAction,
     Subscriber,
     SubscriptionStatus,
+    Suppression,
 )
 from subscribers.services.consent import log_consent
-from subscribers.services.links import verp_subscriber_id
-from subscribers.services.lookups import find_subscriber, get_subscriber
+from subscribers.services.lookups import SubscriberError, find_subscriber, get_subscriber
+
+_COUNTED = (BounceKind.HARD, BounceKind.SOFT)
+# Subscriptions a complaint or an unsubscribe mail ends: all that still receive or might.
+_LIVE = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,10 @@ class BouncePolicy:
     hard_threshold: int = 1
     soft_threshold: int = 5
     soft_window_days: int = 30
+
+    def __post_init__(self) -> None:
+        if self.soft_threshold < 2:
+            raise ValueError("a single soft bounce must never take anybody off the list")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BouncePolicy:
@@ -61,6 +76,49 @@ def _subscriber_for(session: Session, target: int | str) -> Subscriber | None:
     return find_subscriber(session, target)
 
 
+def _event(
+    session: Session,
+    subscriber: Subscriber,
+    kind: BounceKind,
+    *,
+    reason: str,
+    status: str,
+    reason_code: str,
+    source: str,
+    run_id: int | None,
+    now: datetime,
+) -> BounceEvent:
+    event = BounceEvent(
+        subscriber_id=subscriber.id,
+        kind=kind,
+        status=status[:12],
+        reason=" ".join(reason.split())[:1000],
+        reason_code=reason_code[:20],
+        source=source[:20],
+        occurred_at=now,
+        run_id=run_id,
+        removed=False,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _count(session: Session, subscriber_id: int, kind: BounceKind, since: datetime | None) -> int:
+    query = (
+        select(func.count())
+        .select_from(BounceEvent)
+        .where(
+            BounceEvent.subscriber_id == subscriber_id,
+            BounceEvent.kind == kind,
+            BounceEvent.cleared_at.is_(None),
+        )
+    )
+    if since is not None:
+        query = query.where(BounceEvent.occurred_at >= since)
+    return int(session.scalar(query) or 0)
+
+
 def record_bounce(
     session: Session,
     address_or_subscriber_id: int | str,
@@ -68,45 +126,37 @@ def record_bounce(
     kind: BounceKind | str,
     reason: str,
     status: str = "",
+    reason_code: str = "",
     source: str = "smtp",
+    run_id: int | None = None,
     now: datetime,
     policy: BouncePolicy | None = None,
 ) -> BounceOutcome | None:
     """Count a hard or soft bounce; past the threshold the subscriptions become bounced."""
-    if kind not in (BounceKind.HARD, BounceKind.SOFT):
+    if kind not in _COUNTED:
         raise ValueError(f"bounce kind must be 'hard' or 'soft', not {kind!r}")
     kind = BounceKind(kind)
     policy = policy or BouncePolicy()
     subscriber = _subscriber_for(session, address_or_subscriber_id)
     if subscriber is None:
         return None
-    session.add(
-        BounceEvent(
-            subscriber_id=subscriber.id,
-            kind=kind,
-            status=status[:12],
-            reason=" ".join(reason.split())[:1000],
-            source=source[:20],
-            occurred_at=now,
-        )
+    event = _event(
+        session,
+        subscriber,
+        kind,
+        reason=reason,
+        status=status,
+        reason_code=reason_code,
+        source=source,
+        run_id=run_id,
+        now=now,
     )
-    session.flush()
-    hard = session.scalar(
-        select(func.count())
-        .select_from(BounceEvent)
-        .where(BounceEvent.subscriber_id == subscriber.id, BounceEvent.kind == BounceKind.HARD)
-    )
-    soft = session.scalar(
-        select(func.count())
-        .select_from(BounceEvent)
-        .where(
-            BounceEvent.subscriber_id == subscriber.id,
-            BounceEvent.kind == BounceKind.SOFT,
-            BounceEvent.occurred_at >= now - timedelta(days=policy.soft_window_days),
-        )
+    hard = _count(session, subscriber.id, BounceKind.HARD, None)
+    soft = _count(
+        session, subscriber.id, BounceKind.SOFT, now - timedelta(days=policy.soft_window_days)
     )
     marked = False
-    if (hard or 0) >= policy.hard_threshold or (soft or 0) >= policy.soft_threshold:
+    if hard >= policy.hard_threshold or soft >= policy.soft_threshold:
         for subscription in subscriber.subscriptions:
             if subscription.status != SubscriptionStatus.CONFIRMED:
                 continue
@@ -123,6 +173,7 @@ def record_bounce(
                 detail=f"{kind} {status} {reason}".strip()[:500],
             )
             marked = True
+        event.removed = marked
         session.flush()
     return BounceOutcome(subscriber.id, kind, marked)
 
@@ -169,84 +220,165 @@ def record_soft_bounce(
     )
 
 
-@dataclass
-class BounceRun:
-    """What reading a batch of returned mails found."""
-
-    read: int = 0
-    hard: int = 0
-    soft: int = 0
-    ignored: int = 0  # auto-replies, delay notices, ordinary mail
-    unknown: int = 0  # a bounce for an address we do not know (or no longer know)
-    marked: int = 0  # subscribers taken off the list
-
-    def add(self, other: BounceRun) -> None:
-        """Add another run's counts to this one."""
-        for name in ("read", "hard", "soft", "ignored", "unknown", "marked"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def __str__(self) -> str:
-        return (
-            f"read {self.read}, hard {self.hard}, soft {self.soft}, ignored {self.ignored}, "
-            f"unknown {self.unknown}, taken off the list {self.marked}"
-        )
-
-
-def verp_parts(return_path: str) -> tuple[str | None, str | None]:
-    """Return the VERP prefix and domain of a return path like "bounces+{token}@example.org"."""
-    local, at, domain = return_path.strip().partition("@")
-    if not at or "+" not in local:
-        return None, None
-    return local.split("+", 1)[0], domain or None
-
-
-def process_bounce_messages(
+def record_complaint(
     session: Session,
-    messages: Iterable[bytes],
+    subscriber: Subscriber,
     *,
-    keyring: KeyRing,
+    detail: str,
+    salts: Sequence[bytes],
     now: datetime,
-    return_path: str = "",
-    policy: BouncePolicy | None = None,
-) -> BounceRun:
-    """Classify returned mails and count each bounce against its subscriber."""
-    policy = policy or BouncePolicy()
-    prefix, domain = verp_parts(return_path)
-    run = BounceRun()
-    for raw in messages:
-        run.read += 1
-        result = parse_bounce(raw, verp_prefix=prefix, verp_domain=domain)
-        if result is None:
-            run.ignored += 1
+    run_id: int | None = None,
+) -> bool:
+    """Take a complaining address off every list and suppress it; True if that ended any.
+
+    Mailbox providers require a complaint to be honoured at once, for every list: the
+    person said our mail is unwanted. The suppression keeps imports and editors from
+    bringing the address back; only the person's own new consent lifts it.
+    """
+    ended = _end_subscriptions(
+        session, subscriber, ConsentAction.COMPLAINED, channel="complaint", now=now, detail=detail
+    )
+    if salts:
+        digest = suppression_hash(subscriber.email, salts[0])
+        if session.scalar(select(Suppression.id).where(Suppression.digest == digest)) is None:
+            session.add(Suppression(digest=digest, created_at=now))
+    event = _event(
+        session,
+        subscriber,
+        BounceKind.COMPLAINT,
+        reason=detail,
+        status="",
+        reason_code="complaint",
+        source="report",
+        run_id=run_id,
+        now=now,
+    )
+    event.removed = bool(ended)
+    session.flush()
+    return bool(ended)
+
+
+def record_unsubscribe_mail(
+    session: Session,
+    subscriber: Subscriber,
+    publications: Sequence[str] | None,
+    *,
+    detail: str,
+    now: datetime,
+    run_id: int | None = None,
+) -> list[str]:
+    """End the subscriptions an unsubscribe mail asks to end (all when it names none)."""
+    ended = _end_subscriptions(
+        session,
+        subscriber,
+        ConsentAction.WITHDRAWN,
+        channel="mailto",
+        now=now,
+        detail=detail,
+        only=publications,
+    )
+    event = _event(
+        session,
+        subscriber,
+        BounceKind.UNSUBSCRIBE,
+        reason=detail,
+        status="",
+        reason_code="unsubscribe",
+        source="mailto",
+        run_id=run_id,
+        now=now,
+    )
+    event.removed = bool(ended)
+    session.flush()
+    return ended
+
+
+def _end_subscriptions(
+    session: Session,
+    subscriber: Subscriber,
+    action: ConsentAction,
+    *,
+    channel: str,
+    now: datetime,
+    detail: str,
+    only: Sequence[str] | None = None,
+) -> list[str]:
+    ended: list[str] = []
+    for subscription in subscriber.subscriptions:
+        if subscription.status not in _LIVE:
             continue
-        target = _bounce_target(keyring, result)
-        if target is None:
-            run.unknown += 1
+        if only is not None and subscription.publication not in only:
             continue
-        outcome = record_bounce(
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        subscription.unsubscribed_at = now
+        subscription.updated_at = now
+        log_consent(
             session,
-            target,
-            kind=result.kind,
-            reason=result.reason,
-            status=result.status,
-            source="report",
+            subscriber,
+            action,
+            publication=subscription.publication,
             now=now,
-            policy=policy,
+            channel=channel,
+            detail=detail[:500],
         )
-        if outcome is None:
-            run.unknown += 1
-            continue
-        if result.kind == BounceKind.HARD:
-            run.hard += 1
-        else:
-            run.soft += 1
-        run.marked += int(outcome.marked_bounced)
-    return run
+        ended.append(subscription.publication)
+    return ended
 
 
-def _bounce_target(keyring: KeyRing, result: BounceResult) -> int | str | None:
-    if result.verp_token:
-        subscriber_id = verp_subscriber_id(keyring, result.verp_token)
-        if subscriber_id is not None:
-            return subscriber_id
-    return result.recipient
+def reinstate_subscriber(
+    session: Session, subscriber: Subscriber, *, actor: Actor, note: str, now: datetime
+) -> list[str]:
+    """Put an address that bounces took off wrongly back on its lists; return which.
+
+    Its bounces stay in the history but stop counting, so the next soft bounce does not
+    take it off again at once. Complaints and unsubscriptions are the person's own word
+    and are never undone here.
+    """
+    if subscriber.blocked_at is not None:
+        raise SubscriberError(_l("This address is blocked. Unblock it first."))
+    bounced = [s for s in subscriber.subscriptions if s.status == SubscriptionStatus.BOUNCED]
+    if not bounced:
+        raise SubscriberError(_l("No subscription of this address was ended by bounces."))
+    session.execute(
+        update(BounceEvent)
+        .where(BounceEvent.subscriber_id == subscriber.id, BounceEvent.cleared_at.is_(None))
+        .values(cleared_at=now)
+    )
+    for subscription in bounced:
+        # The person's consent never ended: the confirmation time stays what it was.
+        subscription.status = SubscriptionStatus.CONFIRMED
+        subscription.bounced_at = None
+        subscription.updated_at = now
+        log_consent(
+            session,
+            subscriber,
+            ConsentAction.REINSTATED,
+            publication=subscription.publication,
+            now=now,
+            channel="editor",
+            actor=actor.label[:320],
+            note=note,
+        )
+    publications = [s.publication for s in bounced]
+    record_event(
+        session,
+        "subscriber.reinstated",
+        actor=actor,
+        now=now,
+        subject=("subscriber", subscriber.id),
+        summary=f"put back on {', '.join(publications)} after bounces",
+        details={"publications": publications, "note": note[:500]},
+    )
+    session.flush()
+    return publications
+
+
+def bounce_history(session: Session, subscriber: Subscriber) -> list[BounceEvent]:
+    """Return a subscriber's bounces, complaints and unsubscribe mails, newest first."""
+    return list(
+        session.scalars(
+            select(BounceEvent)
+            .where(BounceEvent.subscriber_id == subscriber.id)
+            .order_by(BounceEvent.occurred_at.desc(), BounceEvent.id.desc())
+        )
+    )

@@ -31,6 +31,7 @@ from subscribers.models import (
     Suppression,
 )
 from subscribers.services.lookups import LANGUAGES, ensure_subscription
+from subscribers.services.proofs import confirm_proof
 
 # What the person agrees to on the form. A new wording gets a new version (never edit
 # an old one): the consent log names the version each person saw.
@@ -142,5 +143,6 @@ def confirm_subscription(
             confirmation_id=confirmation.id,
         )
     fresh_start(session, subscriber, salts)
+    confirm_proof(session, confirmation, ip=ip, now=now)
     session.flush()
     return ConfirmResult(ConfirmState.CONFIRMED, confirmation)

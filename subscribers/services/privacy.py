@@ -23,6 +23,7 @@ from subscribers.addresses import suppression_hash
 from subscribers.models import BounceEvent, ConsentAction, ConsentEvent, Subscriber, Suppression
 from subscribers.services.consent import log_consent
 from subscribers.services.links import preferences_url
+from subscribers.services.proofs import consent_proofs
 
 # Our own mails to the person; erasure takes those still in the queue with it.
 MAIL_PURPOSES = (mails.CONFIRM_PURPOSE, mails.NOTICE_PURPOSE, mails.DATA_PURPOSE)
@@ -86,6 +87,19 @@ def subscriber_data(session: Session, subscriber: Subscriber) -> dict[str, Any]:
                 "reason": b.reason,
             }
             for b in bounces
+        ],
+        "consent_proofs": [
+            {
+                "publications": list(p.publications or []),
+                "requested_at": when(p.requested_at),
+                "requested_ip": p.requested_ip,
+                "consent_text_version": p.consent_text_version or None,
+                "consent_language": p.consent_language or None,
+                "confirmation_mail_message_id": p.message_id or None,
+                "confirmed_at": when(p.confirmed_at),
+                "confirmed_ip": p.confirmed_ip,
+            }
+            for p in consent_proofs(session, subscriber)
         ],
     }
 

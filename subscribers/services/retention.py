@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from subscribers.models import (
     Confirmation,
     ConsentEvent,
+    ConsentProof,
     Subscriber,
     Subscription,
     SubscriptionStatus,
 )
+from subscribers.services.proofs import purge_unconfirmed_proofs
 
 
 @dataclass
@@ -40,8 +42,9 @@ def purge_pending_signups(session: Session, *, now: datetime, days: int) -> Purg
     stale = select(Confirmation.id).where(
         Confirmation.used_at.is_(None), Confirmation.created_at < cutoff
     )
-    # The request lines of unconfirmed sign-ups hold their IP: they go with them.
+    # The request lines and proofs of unconfirmed sign-ups hold their IP: they go with them.
     session.execute(delete(ConsentEvent).where(ConsentEvent.confirmation_id.in_(stale)))
+    purge_unconfirmed_proofs(session, stale=stale, cutoff=cutoff)
     result = session.execute(
         delete(Confirmation).where(
             or_(
@@ -61,12 +64,14 @@ def purge_pending_signups(session: Session, *, now: datetime, days: int) -> Purg
     run.subscriptions = int(result.rowcount or 0)  # type: ignore[attr-defined]
     has_subscription = select(Subscription.id).where(Subscription.subscriber_id == Subscriber.id)
     has_log = select(ConsentEvent.id).where(ConsentEvent.subscriber_id == Subscriber.id)
+    has_proof = select(ConsentProof.id).where(ConsentProof.subscriber_id == Subscriber.id)
     result = session.execute(
         delete(Subscriber).where(
             Subscriber.created_at < cutoff,
             Subscriber.blocked_at.is_(None),
             ~has_subscription.exists(),
             ~has_log.exists(),
+            ~has_proof.exists(),
         )
     )
     run.subscribers = int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -36,6 +36,7 @@ from subscribers.services.lookups import (
     ensure_subscription,
     get_or_create_subscriber,
 )
+from subscribers.services.proofs import keep_proof, proof_language
 
 
 class SignupOutcome(StrEnum):
@@ -58,6 +59,8 @@ class SignupRequest:
     ip: str | None
     form_url: str
     consent_text_version: str = CONSENT_TEXT_VERSION
+    # The language the page showed the consent text in ("" when no text was shown).
+    consent_language: str = ""
     channel: str = "form"
     actor: str = ""
     note: str = ""
@@ -140,6 +143,7 @@ def request_subscription(
         ip=signup.ip,
         form_url=signup.form_url,
         consent_text_version=signup.consent_text_version,
+        consent_language=signup.consent_language,
         channel=signup.channel,
         actor=signup.actor,
         note=signup.note,
@@ -166,11 +170,12 @@ def send_confirmation(
     settings: Settings,
     form_url: str = "",
     consent_text_version: str = CONSENT_TEXT_VERSION,
+    consent_language: str = "",
     channel: str = "form",
     actor: str = "",
     note: str = "",
 ) -> Confirmation:
-    """Store a single-use confirmation link, mail it and log the request per publication."""
+    """Store a single-use confirmation link, mail it, keep it as proof, log the request."""
     for publication in publications:
         ensure_subscription(session, subscriber, publication, now)
     token = random_token()
@@ -204,6 +209,7 @@ def send_confirmation(
             ip=ip,
             form_url=form_url[:500],
             consent_text_version=consent_text_version,
+            consent_language=consent_language[:5],
             message_id=mail.message_id,
             mail_queued_at=mail.created_at,
             channel=channel,
@@ -211,6 +217,18 @@ def send_confirmation(
             note=note,
             confirmation_id=confirmation.id,
         )
+    keep_proof(
+        session,
+        subscriber,
+        confirmation,
+        mail,
+        consent_language=consent_language,
+        consent_text_version=consent_text_version,
+        channel=channel,
+        form_url=form_url,
+        ip=ip,
+        now=now,
+    )
     session.flush()
     return confirmation
 
@@ -251,5 +269,7 @@ def resend_confirmation(
         links=links,
         settings=settings,
         channel="link",
+        # The text was shown once, with the first request; the new mail repeats that request.
+        consent_language=proof_language(session, old),
     )
     return SignupOutcome.CONFIRMATION_SENT

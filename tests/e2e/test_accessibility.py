@@ -139,6 +139,12 @@ def extra_editor(world: World) -> list[Visit]:
             _fill_and_submit,
         ),
         Visit("subscriber search", "/redaktion/abonnenten?q=example"),
+        Visit("bounced subscriber", f"/redaktion/abonnenten/{ids['bounced']}"),
+        Visit(
+            "reinstate errors",
+            f"/redaktion/abonnenten/{ids['bounced']}",
+            _submit_empty("form[action$=wieder-aufnehmen] " + submit),
+        ),
     ]
 
 

@@ -64,6 +64,9 @@ ADMIN_ONLY = {
     "subscribers_editor.consent",
     "subscribers_editor.erase",
     "subscribers_editor.export",
+    "subscribers_editor.proof",
+    "subscribers_editor.proof_download",
+    "subscribers_editor.reinstate",
 }
 # The only POST without a CSRF token: RFC 8058 one-click unsubscribe from a mail provider.
 CSRF_EXEMPT = {"subscribers.views.unsubscribe"}

@@ -40,6 +40,7 @@ PASSWORD = "correct horse battery staple"
 ADMIN_EMAIL = "admin@example.org"
 EDITOR_EMAIL = "redakteurin@example.org"
 PENDING_SIGNUP = "neu.abonnentin@example.org"
+BOUNCED_ADDRESS = "gibt.es.nicht@example.net"
 CONFIRM_RE = re.compile(r"/bestaetigen/([A-Za-z0-9_-]{20,100})")
 PRIVATE_RE = re.compile(r"/einreichung/([A-Za-z0-9_-]{20,100})")
 
@@ -76,6 +77,35 @@ def image_file(size: tuple[int, int] = (320, 200)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (20, 90, 160)).save(out, "PNG")
     return out.getvalue()
+
+
+def _bounce_for(address: str) -> bytes:
+    """Return a Postfix report that this address does not exist."""
+    return f"""\
+From: MAILER-DAEMON@mx.example.net
+To: bounces@example.org
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+<{address}>: host mx.example.net said: 550 5.1.1 <{address}>:
+    Recipient address rejected: User unknown in virtual mailbox table
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; {address}
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <{address}>: Recipient address rejected: User unknown
+
+--B--
+""".encode()
 
 
 def _item_data(**overrides: Any) -> items.ItemData:
@@ -187,6 +217,36 @@ def build_world(session: Session, settings: Settings) -> World:
     )
     world.ids["import"] = record.id
 
+    # A run of the bounce mailbox that took one address off (and quarantined a message),
+    # and the consent proof the pending sign-up's confirmation mail left.
+    bounced = subs.add_subscriber(
+        session,
+        email=BOUNCED_ADDRESS,
+        name="",
+        language="de",
+        publications=["ticker"],
+        note="Anmeldung am Stand, Sommerfest",
+        actor=ADMIN_EMAIL,
+        salts=site_salts(),
+        now=now,
+    )
+    run = subs.start_run(session, source="/srv/rueckmeldungen", trigger="scheduler", now=now)
+    for name, raw in (("1.host", _bounce_for(BOUNCED_ADDRESS)), ("2.host", b"")):
+        subs.handle_message(
+            session,
+            run,
+            raw,
+            name=name,
+            keyring=site_keyring(),
+            salts=site_salts(),
+            settings=subs.ReturnSettings(),
+            now=now,
+        )
+    subs.finish_run(session, run, now=now)
+    pending = session.scalars(select(Subscriber).where(Subscriber.email == PENDING_SIGNUP)).one()
+    (proof,) = subs.consent_proofs(session, pending)
+    world.ids.update(bounced=bounced.id, bounce_run=run.id, proof_of=pending.id, proof=proof.id)
+
     # Issues: the demo's sent ticker and drafts, and a send in progress.
     sent = session.scalars(select(Issue).where(Issue.status == IssueStatus.SENT.value)).first()
     drafts = session.scalars(
@@ -263,6 +323,13 @@ def build_world(session: Session, settings: Settings) -> World:
         "subscriber_id": ids["subscriber"],
         "publication": "ticker",
     }
+    world.values["subscribers_editor.reinstate"] = {"subscriber_id": ids["bounced"]}
+    world.values["subscribers_editor.bounce_run"] = {"run_id": ids["bounce_run"]}
+    for endpoint in ("proof", "proof_download"):
+        world.values[f"subscribers_editor.{endpoint}"] = {
+            "subscriber_id": ids["proof_of"],
+            "proof_id": ids["proof"],
+        }
     for endpoint in ("import_preview", "import_report", "import_discard"):
         world.values[f"subscribers_editor.{endpoint}"] = {"import_id": ids["import"]}
     # Caught mails have keys only once the catcher has them; set_outbox_key fills them in.

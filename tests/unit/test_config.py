@@ -154,3 +154,51 @@ def test_development_generates_and_keeps_a_secret_key(tmp_path):
     assert first == second
     assert len(first) >= 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        (
+            "[bounces]\nsoft_threshold = 1\n",
+            "bounces.soft_threshold: expected greater than or equal to 2",
+        ),
+        (
+            '[bounces]\nquarantine_folder = "../etc"\n',
+            "bounces.quarantine_folder: expected a folder name",
+        ),
+        (
+            '[bounces]\nquarantine_folder = ".Hidden"\n',
+            "bounces.quarantine_folder: expected a folder name",
+        ),
+        (
+            '[bounces]\nunsubscribe_address = "abmelden at example"\n',
+            "bounces.unsubscribe_address: expected an e-mail address",
+        ),
+        (
+            "[retention]\nconsent_proof_years = 0\n",
+            "retention.consent_proof_years: expected greater than or equal to 1",
+        ),
+        (
+            "[retention]\nbounce_run_days = 1\n",
+            "retention.bounce_run_days: expected greater than or equal to 7",
+        ),
+    ],
+)
+def test_bounce_and_proof_keys_are_checked(tmp_path, toml, expected):
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    assert expected in str(err.value), str(err.value)
+
+
+def test_bounce_and_proof_keys_accept_good_values(tmp_path):
+    path = write(
+        tmp_path,
+        '[bounces]\nsoft_threshold = 2\nquarantine_folder = "Nicht lesbar"\n'
+        'unsubscribe_address = "abmelden@newsticker.example.org"\n'
+        "[retention]\nconsent_proof_years = 10\n",
+    )
+    settings = load_settings(path, environ={})
+    assert settings.bounces.quarantine_folder == "Nicht lesbar"
+    assert settings.retention.consent_proof_years == 10

@@ -80,18 +80,6 @@ def test_verp_tokens_are_short_lowercase_and_checked():
         assert services.verp_subscriber_id(RING, junk) is None
 
 
-@pytest.mark.parametrize(
-    ("return_path", "expected"),
-    [
-        ("bounces+{token}@news.example.org", ("bounces", "news.example.org")),
-        ("bounces@news.example.org", (None, None)),
-        ("", (None, None)),
-    ],
-)
-def test_verp_parts(return_path, expected):
-    assert services.verp_parts(return_path) == expected
-
-
 def test_suppression_salts_differ_per_secret_and_skip_empty_ones():
     salts = services.suppression_salts(["a", "", "b"])
     assert len(salts) == 2 and salts[0] != salts[1]
@@ -102,3 +90,8 @@ def test_suppression_salts_differ_per_secret_and_skip_empty_ones():
 def test_bounce_policy_defaults_are_those_of_the_config():
     assert services.BouncePolicy() == services.BouncePolicy(1, 5, 30)
     assert services.BouncePolicy.from_settings(Settings()) == services.BouncePolicy()
+
+
+def test_a_single_soft_bounce_never_removes_anybody():
+    with pytest.raises(ValueError, match="single soft bounce"):
+        services.BouncePolicy(soft_threshold=1)
