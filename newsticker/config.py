@@ -320,7 +320,8 @@ class Settings(Section):
 
     def masked(self) -> dict[str, Any]:
         """Return the effective settings as a dict with secrets masked."""
-        return _mask(self.model_dump(mode="json"))
+        masked: dict[str, Any] = _mask(self.model_dump(mode="json"))
+        return masked
 
 
 def _mask(value: Any, key: str = "") -> Any:

@@ -22,7 +22,7 @@ bp = Blueprint("auth", __name__, url_prefix="/redaktion")
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> services.User | None:
+def _load_user(user_id: str) -> User | None:
     return services.load_user(db.session, user_id)
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_babel import Babel, gettext, ngettext
+from flask_babel import Babel, ngettext
+from flask_babel import gettext as _gettext
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
 
@@ -30,9 +31,14 @@ class LazyText(LazyString):
         return str(escape(str(self)))
 
 
+def gettext(string: str, **variables: Any) -> str:
+    """Return a message in the current language now (Flask-Babel's gettext, typed)."""
+    return str(_gettext(string, **variables))
+
+
 def lazy_gettext(string: str, **variables: Any) -> LazyText:
     """Return a message that is translated when shown (values are escaped in pages)."""
-    return LazyText(gettext, string, **variables)
+    return LazyText(_gettext, string, **variables)
 
 
 def lazy_ngettext(singular: str, plural: str, num: int, **variables: Any) -> LazyText:

@@ -12,11 +12,11 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email import policy
 from email.utils import formataddr, parseaddr
 from urllib.parse import quote
 
 from newsticker.config import Settings
+from newsticker.core.headers import fold_header as fold_text_header
 
 # Headers a DKIM signature covers; RFC 8058 asks for both List-Unsubscribe headers.
 DKIM_HEADERS = (
@@ -75,10 +75,13 @@ class DkimKey:
 
 
 def fold_header(name: str, value: str) -> bytes:
-    """Return one header line, encoded (RFC 2047) and folded as SMTP wants it."""
-    # The header classes encode non-ASCII (RFC 2047) and fold long values.
-    header = policy.SMTP.header_factory(name, value)
-    return header.fold(policy=policy.SMTP).encode("ascii")
+    """Return one header line, encoded (RFC 2047) and folded as SMTP wants it.
+
+    Built by core.headers, never by the mail library's header classes: those decode
+    encoded words found in the value (header injection) and drop the space between two
+    encoded words of an Arabic subject.
+    """
+    return f"{name}: {fold_text_header(name, value)}\r\n".encode("ascii")
 
 
 def address_header(name: str, address: str) -> str:

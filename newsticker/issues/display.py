@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from markupsafe import Markup
 
 from newsticker.config import PublicationSettings, Settings
+from newsticker.core.i18n import gettext as _
 from newsticker.core.i18n import text_direction
 from newsticker.core.links import Links
 from newsticker.core.markup import markdown_to_text, render_markdown

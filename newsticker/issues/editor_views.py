@@ -12,11 +12,11 @@ from collections.abc import Callable
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.db import db
+from newsticker.core.i18n import gettext as _
 from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.composer import (

@@ -53,7 +53,7 @@ def _language_name(code: str, ui: str, autonym: bool) -> str:
         return code
     if own and own.casefold() != name.casefold():
         return f"{name} ({own})"
-    return name
+    return str(name)
 
 
 def language_choices(*, sign_language: bool) -> list[tuple[str, str]]:
