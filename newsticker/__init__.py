@@ -79,12 +79,10 @@ def _secret_key(settings: Settings) -> str:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
-    from flask_babel import lazy_gettext
-
     from newsticker.core.db import db
     from newsticker.core.extensions import csrf, limiter, login_manager
     from newsticker.core.http import init_http
-    from newsticker.core.i18n import babel, select_locale
+    from newsticker.core.i18n import babel, lazy_gettext, select_locale
     from newsticker.core.templating import init_templating
 
     db.init_app(app, settings.database_url)

@@ -11,9 +11,9 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from newsticker.core.i18n import lazy_gettext as _l
 from subscribers.addresses import (
     InvalidAddress,
     address_key,

@@ -15,9 +15,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from newsticker.core.errors import UserError
+from newsticker.core.i18n import lazy_gettext as _l
 from subscribers.csvcheck import (
     DEFAULT_LANGUAGE,
     LANGUAGES,

@@ -11,8 +11,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 
-from flask_babel import lazy_gettext as _l
-
+from newsticker.core.i18n import lazy_gettext as _l
 from subscribers.csvcheck import ReportLine
 
 __all__ = ["unescape_cell", "write_export", "write_report_csv"]

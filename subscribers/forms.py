@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -24,6 +23,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from newsticker.config import Settings
 from newsticker.core.addresses import InvalidAddress, normalise_address
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.markup import has_control_chars
 from subscribers.csvio import NAME_MAX_LENGTH
 from subscribers.models import STATUS_LABELS

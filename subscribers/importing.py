@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from newsticker.core.i18n import lazy_gettext as _l
 from subscribers.addresses import suppression_hash
 from subscribers.bulk import insert_rows
 from subscribers.csvcheck import AcceptedRow, ImportRow, ReportLine, classify_rows

@@ -11,7 +11,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
+from newsticker.core.i18n import lazy_gettext as _l
 
 
 class SubscriptionStatus(StrEnum):

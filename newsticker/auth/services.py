@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from newsticker.auth.models import Role, User
 from newsticker.core.db import utcnow
+from newsticker.core.i18n import lazy_gettext as _l
 
 MIN_PASSWORD_LENGTH = 12
 # A real scrypt hash, checked when the account does not exist, so that a login for an

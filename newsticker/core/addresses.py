@@ -3,9 +3,9 @@
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 
 from newsticker.core.errors import UserError
+from newsticker.core.i18n import lazy_gettext as _l
 
 __all__ = ["MAX_ADDRESS_LENGTH", "InvalidAddress", "normalise_address"]
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_datetime, format_time, get_locale
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from newsticker.core.i18n import LANGUAGES, text_direction
+from newsticker.core.i18n import lazy_gettext as _l
 
 # Public navigation; an entry shows only when its feature's blueprint is registered.
 PUBLIC_NAV = (

@@ -6,7 +6,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Float,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
+from newsticker.core.i18n import lazy_gettext as _l
 
 
 class DeliveryStatus(StrEnum):

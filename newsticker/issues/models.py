@@ -6,11 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.models import Item
 
 

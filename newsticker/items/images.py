@@ -16,11 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from newsticker.core.errors import UserError
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.tokens import random_token
 from newsticker.core.unit_of_work import after_commit
 

@@ -10,7 +10,8 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+
+from newsticker.core.i18n import lazy_gettext as _l
 
 # Languages events are held in and content is written in; Flensburg's communities first.
 LANGUAGE_CODES = (

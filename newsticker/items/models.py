@@ -10,11 +10,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
+from newsticker.core.i18n import lazy_gettext as _l
 
 
 class ItemKind(StrEnum):

@@ -23,9 +23,9 @@ from babel.dates import format_date, get_day_names, get_month_names
 from babel.lists import format_list
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
-from flask_babel import lazy_gettext as _l
 
 from newsticker.core.errors import UserError
+from newsticker.core.i18n import lazy_gettext as _l
 
 __all__ = [
     "MAX_COUNT",

@@ -10,11 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import KeyRing

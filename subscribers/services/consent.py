@@ -13,11 +13,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.tokens import token_digest
 from subscribers.addresses import suppression_hash
 from subscribers.models import (

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.delivery import audience
 from newsticker.delivery.headers import domain_of, message_id

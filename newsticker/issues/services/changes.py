@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from newsticker.core.db import utcnow
 from newsticker.core.errors import UserError
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.issues.models import Issue
 
 NOT_A_DRAFT = _l(

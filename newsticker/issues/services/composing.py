@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.markup import has_control_chars
 from newsticker.issues.models import SECTION_KINDS, Issue, IssueEntry, KeyFigure
 from newsticker.issues.services.changes import IssueError, StaleIssue, begin_change, touch

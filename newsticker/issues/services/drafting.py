@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsticker.config import PublicationSettings, Settings
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.issues.models import (
     CLAIMING_STATUSES,
     ITEM_SECTIONS,

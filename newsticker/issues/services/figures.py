@@ -13,9 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from babel.numbers import NumberFormatError, parse_decimal
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.issues.models import Issue, KeyFigure
 from newsticker.issues.services.changes import IssueError, begin_change, touch
 from newsticker.issues.services.composing import renumber, single_line

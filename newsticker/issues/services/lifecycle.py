@@ -25,12 +25,12 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
 from newsticker.core.addresses import InvalidAddress, normalise_address
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.core.mailqueue import queue_mail
 from newsticker.issues.models import Issue, IssueSnapshot, IssueStatus

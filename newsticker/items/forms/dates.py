@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
+from newsticker.core.i18n import lazy_gettext as _l
 
 # Ways people write a date (ISO first: what a browser's date field sends).
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y")

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -22,6 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from newsticker.core.addresses import InvalidAddress, normalise_address
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.markup import has_control_chars
 
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]")

@@ -12,7 +12,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -37,6 +36,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.forms.dates import MONTHS, NTHS, WEEKDAYS, nth_of, parse_date
 from newsticker.items.forms.fields import (
     MailAddress,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.forms.fields import PlainText, choices, clean_text, strip_space
 from newsticker.items.models import FIELDS_OF_ACTION, STATUS_LABELS
 

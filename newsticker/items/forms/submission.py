@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, Field, HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.forms.fields import MailAddress, SingleLine, choices, strip_space
 from newsticker.items.forms.item import ItemForm
 from newsticker.items.models import Item

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from newsticker.core.db import utcnow
 from newsticker.core.errors import UserError
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.images import ProcessedImage, delete_image_after_commit, store_image
 from newsticker.items.models import Item, ItemAudit, ItemStatus
 from newsticker.items.services.derived import derive_fields

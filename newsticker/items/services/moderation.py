@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.items.mails import queue_decision
 from newsticker.items.models import Item, ItemStatus

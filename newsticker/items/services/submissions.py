@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsticker.core.db import utcnow
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.core.mailqueue import count_recent
 from newsticker.core.tokens import random_token, token_digest

@@ -13,8 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from flask_babel import lazy_gettext as _l
 
+from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemKind
 from newsticker.items.recurrence import Recurrence, RecurrenceError, validate
 from newsticker.items.services.derived import last_end
