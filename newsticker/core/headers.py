@@ -34,6 +34,7 @@ __all__ = [
     "HeaderError",
     "address_header",
     "clean_text",
+    "display_phrase",
     "encode_words",
     "fold_header",
     "mailbox",
@@ -155,18 +156,26 @@ def parse_mailbox(value: str) -> tuple[str, str]:
     return clean_text(name), mailbox(address)
 
 
+def display_phrase(display_name: str) -> str:
+    """Return a display name as a header phrase: plain, quoted, or encoded as a whole.
+
+    Any line break or control character becomes a space first, so a name stored long ago
+    still gets its mail; `=?` typed in a name makes it encoded, so it stays literal.
+    """
+    name = clean_text(display_name)
+    if not name:
+        return ""
+    if _is_plain(name) and _PLAIN_PHRASE.fullmatch(name):
+        return name
+    if _is_plain(name):
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return encode_words(name)
+
+
 def address_header(display_name: str, address: str) -> str:
     """Return "Name <address>" with the name quoted or encoded, the address checked."""
     if _LINE_BREAK.search(display_name):
         raise HeaderError("line break in a display name")
     addr = mailbox(address)
-    name = clean_text(display_name)
-    if not name:
-        return addr
-    if _is_plain(name) and _PLAIN_PHRASE.fullmatch(name):
-        phrase = name
-    elif _is_plain(name):
-        phrase = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    else:
-        phrase = encode_words(name)
-    return f"{phrase} <{addr}>"
+    phrase = display_phrase(display_name)
+    return f"{phrase} <{addr}>" if phrase else addr

@@ -8,14 +8,13 @@ mail) and List-Unsubscribe with the recipient's one-click link (RFC 2369, RFC 80
 
 from __future__ import annotations
 
-import binascii
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 from urllib.parse import quote
 
 from newsticker.config import Settings
+from newsticker.core.headers import HeaderError, display_phrase
 from newsticker.core.headers import fold_header as fold_text_header
 
 # Headers a DKIM signature covers; RFC 8058 asks for both List-Unsubscribe headers.
@@ -85,38 +84,18 @@ def fold_header(name: str, value: str) -> bytes:
 
 
 def address_header(name: str, address: str) -> str:
-    """Return an address with its display name, encoded where it is not ASCII."""
-    if not name:
-        return address
-    if name.isascii():
-        return formataddr((name, address))
-    return f"{encode_words(name)} <{address}>"
+    """Return a recipient's address with their display name (core.headers' phrase).
 
-
-def encode_words(text: str) -> str:
-    """Return text as RFC 2047 encoded words of at most 75 characters, folded.
-
-    Words are split after a space where possible (the space stays inside the encoded
-    word), as readers drop the white space between two encoded words.
+    The address was checked when it was stored; here it is only refused when it could
+    break the header (the full check would cost more than building the message).
     """
-    words: list[bytes] = []
-    chunk = b""
-    for token in re.findall(r"\S+\s*|\s+", text):
-        data = token.encode("utf-8")
-        if chunk and len(chunk) + len(data) > 45:  # 45 bytes are 60 base64 characters
-            words.append(chunk)
-            chunk = b""
-        while len(data) > 45:
-            cut = 45
-            while cut and (data[cut] & 0xC0) == 0x80:  # never cut inside a character
-                cut -= 1
-            words.append(data[:cut])
-            data = data[cut:]
-        chunk += data
-    words.append(chunk)
-    return "\r\n ".join(
-        f"=?utf-8?b?{binascii.b2a_base64(word, newline=False).decode('ascii')}?=" for word in words
-    )
+    if not address.isprintable() or any(ch in address for ch in _NOT_IN_ADDRESS):
+        raise HeaderError(f"not a single e-mail address: {address!r}")
+    phrase = display_phrase(name)
+    return f"{phrase} <{address}>" if phrase else address
+
+
+_NOT_IN_ADDRESS = frozenset('<>,;"() \r\n')
 
 
 def domain_of(address: str) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from newsticker.config import load_settings
+from newsticker.core.headers import encode_words
 from newsticker.delivery.compose import (
     PersonalValues,
-    encode_words,
     envelope_sender,
     list_headers,
     list_unsubscribe_header,
