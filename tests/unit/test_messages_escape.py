@@ -1,6 +1,7 @@
 """No translated message can turn a value it quotes into markup."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,43 @@ def test_no_module_uses_flask_babels_own_lazy_strings():
                 if names & {"lazy_gettext", "lazy_ngettext", "lazy_pgettext", "LazyString"}:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == [], "import lazy_gettext from newsticker.core.i18n instead"
+
+
+TRANSLATING = {"_", "_l", "gettext", "lazy_gettext", "ngettext", "lazy_ngettext", "_n"}
+
+
+def _call_name(node: ast.AST) -> str:
+    if isinstance(node, ast.Call):
+        func = node.func
+        return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+    return ""
+
+
+def test_no_translated_message_is_declared_markup():
+    """Markup(_(...)) would trust the values a message quotes: refused in every module."""
+    offenders = []
+    for path in _python_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if _call_name(node) != "Markup":
+                continue
+            inner = {_call_name(n) for n in ast.walk(node)} - {"Markup"}
+            if inner & TRANSLATING:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_no_template_marks_text_safe():
+    """`|safe` and autoescape off would let a quoted value through: only on fixed literals."""
+    offenders = []
+    for path in (ROOT / "templates").rglob("*.*"):
+        text = path.read_text(encoding="utf-8")
+        if "autoescape false" in text:
+            offenders.append(str(path.relative_to(ROOT)))
+        for expression in re.findall(r"\{\{(.*?)\}\}", text, re.S):
+            if re.search(r"\|\s*safe\b", expression) and not LITERAL_SAFE.fullmatch(expression):
+                offenders.append(f"{path.relative_to(ROOT)}: {expression.strip()}")
+    assert offenders == []
+
+
+LITERAL_SAFE = re.compile(r'\s*"[^"{}]*"\s*\|\s*safe\b[^|]*')
