@@ -79,8 +79,9 @@ def _secret_key(settings: Settings) -> str:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
+    from newsticker.core.caching import init_caching
     from newsticker.core.db import db
-    from newsticker.core.extensions import csrf, limiter, login_manager
+    from newsticker.core.extensions import COMPRESS_SETTINGS, compress, csrf, limiter, login_manager
     from newsticker.core.http import init_http
     from newsticker.core.i18n import babel, lazy_gettext, select_locale
     from newsticker.core.templating import init_templating
@@ -95,6 +96,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     babel.init_app(app, locale_selector=select_locale)
     init_http(app)
     init_templating(app)
+    for key, value in COMPRESS_SETTINGS.items():
+        app.config.setdefault(key, value)
+    compress.init_app(app)
+    init_caching(app, settings.model_dump_json())
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -12,3 +13,23 @@ login_manager = LoginManager()
 # Storage comes from [rate_limits] storage_uri: memory:// per process, redis:// shared
 # across gunicorn workers and hosts.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# Pages, feeds and the API's JSON are compressed when the client accepts it (gzip or
+# Brotli); a proxy in front may do it instead, this keeps a bare gunicorn fast too.
+compress = Compress()
+COMPRESS_SETTINGS = {
+    "COMPRESS_MIMETYPES": [
+        "text/html",
+        "text/plain",
+        "text/css",
+        "text/javascript",
+        "text/calendar",
+        "application/atom+xml",
+        "application/json",
+        "application/feed+json",
+        "image/svg+xml",
+    ],
+    "COMPRESS_MIN_SIZE": 2048,
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_BR_LEVEL": 4,
+    "COMPRESS_LEVEL": 6,
+}

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from newsticker.core.db import db, reset_write_intent, set_write_intent
+from newsticker.core.extensions import csrf
 from newsticker.core.i18n import LANGUAGE_COOKIE, LANGUAGES
 from newsticker.core.unit_of_work import app_dispatcher, commit, rollback
 
@@ -60,7 +61,12 @@ def healthz() -> ResponseReturnValue:
 
 @bp.route("/sprache", methods=["POST"])
 def set_language() -> ResponseReturnValue:
-    """Remember the chosen interface language in a cookie and go back."""
+    """Remember the chosen interface language in a cookie and go back.
+
+    No CSRF token: the form is on every page, and a token would start a session on every
+    visit, so no proxy could keep a public page. Another site that posts here can only
+    change the language shown, and only within this site's own paths.
+    """
     lang = request.form.get("lang", "")
     target = safe_next_url(request.form.get("next"), "/")
     response = redirect(target, 303)
@@ -103,6 +109,8 @@ def _security_headers(response: Response) -> Response:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if getattr(g, "private_page", False) or request.path.startswith("/redaktion"):
         headers["Cache-Control"] = "no-store"
+    # Only pages that say so (core.caching) may be kept by a shared cache.
+    headers.setdefault("Cache-Control", "private, no-cache")
     return response
 
 
@@ -181,6 +189,7 @@ def _forget_write_intent(_exc: BaseException | None = None) -> None:
 def init_http(app: Flask) -> None:
     """Register the shared request hooks, error pages and core routes."""
     app.register_blueprint(bp)
+    csrf.exempt(set_language)
     app.before_request(_declare_write_intent)
     app.teardown_request(_forget_write_intent)
     app.before_request(_refuse_nul_characters)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from newsticker.config import PublicationSettings, get_settings
+from newsticker.core.caching import Version, conditional
 from newsticker.core.db import db
 from newsticker.core.site import site_links
 from newsticker.issues import services
@@ -47,7 +48,12 @@ def _feed_links(slug: str | None = None) -> list[tuple[str, str]]:
     ]
 
 
+def _archive_version(slug: str | None = None, number: int = 0) -> Version:
+    return services.archive_version(db.session, slug, number)
+
+
 @bp.route("/archiv")
+@conditional(_archive_version)
 def archive() -> ResponseReturnValue:
     """List the sent issues of every publication, newest first."""
     settings = get_settings()
@@ -60,6 +66,7 @@ def archive() -> ResponseReturnValue:
 
 
 @bp.route("/archiv/<slug>")
+@conditional(_archive_version)
 def publication(slug: str) -> ResponseReturnValue:
     """List every sent issue of one publication."""
     pub = _publication(slug)
@@ -90,6 +97,7 @@ def _archived(slug: str, number: int) -> Issue:
 
 
 @bp.route("/archiv/<slug>/<int:number>")
+@conditional(_archive_version)
 def issue(slug: str, number: int) -> ResponseReturnValue:
     """Show a sent issue as it was sent, without the personal links."""
     snapshot = _snapshot(_archived(slug, number))
@@ -98,18 +106,17 @@ def issue(slug: str, number: int) -> ResponseReturnValue:
     response.headers["Content-Security-Policy"] = ARCHIVE_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Language"] = snapshot.language
-    response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
 
 @bp.route("/archiv/<slug>/<int:number>.txt")
+@conditional(_archive_version)
 def issue_text(slug: str, number: int) -> ResponseReturnValue:
     """Show a sent issue's plain-text version."""
     snapshot = _snapshot(_archived(slug, number))
     prepared = prepared_from_snapshot(snapshot, links=site_links())
     response = Response(prepared.web_text(), mimetype="text/plain")
     response.headers["Content-Language"] = snapshot.language
-    response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
 

@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from newsticker.config import get_settings
+from newsticker.core.caching import Version, conditional
 from newsticker.core.db import db
 from newsticker.core.extensions import limiter
 from newsticker.core.site import site_keyring, site_links
@@ -84,7 +85,18 @@ def _feed_links(field: str = "") -> dict[str, str]:
     return links
 
 
+def _directory_version(**_: object) -> Version:
+    return services.directory_version(db.session, now=services.current_time(), tz=get_settings().tz)
+
+
+def _item_version(item_id: int) -> Version:
+    return services.item_version(
+        db.session, item_id, now=services.current_time(), tz=get_settings().tz
+    )
+
+
 @bp.route("/angebote")
+@conditional(_directory_version)
 def events() -> ResponseReturnValue:
     """List upcoming events (recurring ones by date) and current announcements."""
     settings = get_settings()
@@ -137,6 +149,7 @@ def events() -> ResponseReturnValue:
 
 
 @bp.route("/angebote/<int:item_id>")
+@conditional(_item_version)
 def detail(item_id: int) -> ResponseReturnValue:
     """Show one approved item with its next dates."""
     item = services.public_item(db.session, item_id)
@@ -196,8 +209,12 @@ def _calendar(items: list[Item], name: str) -> bytes:
 
 def _feed_response(body: bytes, mimetype: str) -> Response:
     response = Response(body, mimetype=mimetype)
-    response.headers["Cache-Control"] = "public, max-age=900"
+    response.headers["Cache-Control"] = FEED_CACHE
     return response
+
+
+# Calendar apps and feed readers poll; a quarter of an hour late is fine for them.
+FEED_CACHE = "public, max-age=900, stale-while-revalidate=3600"
 
 
 # Rendered calendars by (field, language, day, fingerprint): a calendar of a thousand
@@ -240,6 +257,7 @@ def ical_field_feed(field: str) -> ResponseReturnValue:
 
 
 @bp.route("/feeds/angebote.atom")
+@conditional(_directory_version, cache_control=FEED_CACHE)
 def atom() -> ResponseReturnValue:
     """Serve the Atom feed of newly published items."""
     settings = get_settings()

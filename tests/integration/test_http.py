@@ -57,8 +57,12 @@ def test_language_switch_ignores_unknown_language_and_foreign_next(client, no_cs
     )
 
 
-def test_language_switch_needs_csrf(client):
-    assert client.post("/sprache", data={"lang": "en"}).status_code == 400
+def test_language_switch_works_without_a_session(client):
+    """No CSRF token, so public pages start no session; it only sets the language cookie."""
+    response = client.post("/sprache", data={"lang": "en", "next": "/angebote"})
+    assert response.status_code == 303 and response.headers["Location"] == "/angebote"
+    cookies = response.headers.getlist("Set-Cookie")
+    assert len(cookies) == 1 and cookies[0].startswith("newsticker_lang=en;")
 
 
 @pytest.mark.parametrize(

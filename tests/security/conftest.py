@@ -45,7 +45,7 @@ def world(app: Flask, db: Session) -> World:
     return built
 
 
-def csrf_token(client: Any, path: str = "/") -> str:
+def csrf_token(client: Any, path: str = "/einreichen") -> str:
     """Return the CSRF token of the client's session, read from a page's forms."""
     html = client.get(path).get_data(as_text=True)
     match = CSRF_RE.search(html)

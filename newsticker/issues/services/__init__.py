@@ -83,6 +83,7 @@ from newsticker.issues.services.lifecycle import (
     unschedule_issue,
 )
 from newsticker.issues.services.queries import (
+    archive_version,
     archived_issue,
     archived_issues,
     available_items,
@@ -113,6 +114,7 @@ __all__ = [
     "add_figure",
     "add_item",
     "allows",
+    "archive_version",
     "archived_issue",
     "archived_issues",
     "available_items",

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsticker.core.caching import Version
 from newsticker.issues.models import OPEN_STATUSES, Issue, IssueStatus
 from newsticker.items.models import Item, ItemKind, ItemStatus
 from newsticker.items.services import next_dates
@@ -32,6 +33,19 @@ def archived_issues(
     if publication is not None:
         query = query.where(Issue.publication == publication)
     return list(session.scalars(query.order_by(Issue.sent_at.desc(), Issue.id.desc()).limit(limit)))
+
+
+def archive_version(session: Session, publication: str | None = None, number: int = 0) -> Version:
+    """Return the version of the archive's pages: it changes when an issue is sent."""
+    query = select(func.count(), func.max(Issue.sent_at)).where(Issue.status == IssueStatus.SENT)
+    if publication is not None:
+        query = query.where(Issue.publication == publication)
+    if number:
+        query = query.where(Issue.number == number)
+    count, latest = session.execute(query).one()
+    stamp = latest.timestamp() if latest else 0
+    token = f"archive-{publication or ''}-{number}-{count}-{stamp}"
+    return Version(token, latest, exists=count > 0 or not number)
 
 
 def archived_issue(session: Session, publication: str, number: int) -> Issue | None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from newsticker.core.caching import Version
 from newsticker.items.models import Item, ItemKind, ItemStatus
 from newsticker.items.recurrence import occurrences
 from newsticker.items.services.derived import FAR_FUTURE, item_recurrence
@@ -238,6 +239,36 @@ def feed_fingerprint(session: Session, *, field_of_action: str = "") -> str:
         query = query.where(Item.field_of_action == field_of_action)
     count, latest = session.execute(query).one()
     return f"{count}-{latest.timestamp() if latest else 0}"
+
+
+def directory_version(session: Session, *, now: datetime, tz: ZoneInfo) -> Version:
+    """Return the version of everything public pages show of items: list, feeds, search.
+
+    It changes when an item is published, changed or withdrawn, when the next shown
+    item ends (it leaves the list), and each day (the list's horizon moves).
+    """
+    count, latest = session.execute(
+        select(func.count(), func.max(Item.updated_at)).where(Item.status.in_(PUBLIC_STATUSES))
+    ).one()
+    next_end = session.scalar(
+        select(func.min(Item.last_ends_at)).where(
+            Item.status == ItemStatus.APPROVED, Item.last_ends_at > now
+        )
+    )
+    stamp = latest.timestamp() if latest else 0
+    ends = next_end.timestamp() if next_end else 0
+    day = now.astimezone(tz).date().isoformat()
+    return Version(f"items-{count}-{stamp}-{ends}-{day}", latest)
+
+
+def item_version(session: Session, item_id: int, *, now: datetime, tz: ZoneInfo) -> Version:
+    """Return the version of one item's public page (its next dates move each day)."""
+    updated = session.scalar(
+        select(Item.updated_at).where(Item.id == item_id, Item.status.in_(PUBLIC_STATUSES))
+    )
+    day = now.astimezone(tz).date().isoformat()
+    stamp = updated.timestamp() if updated else "missing"
+    return Version(f"item-{item_id}-{stamp}-{day}", updated, exists=updated is not None)
 
 
 def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[Item]:

@@ -1,0 +1,105 @@
+"""Public pages a browser or a shared proxy may keep: validators from the data, 304s.
+
+After a send, thousands of readers follow the ticker's links within minutes. A public
+page declares the version of the data it shows (`Version`: a token and when it last
+changed); the page's ETag is that version with the reader's language, the URL and the
+build of the site (configuration and templates), so it changes exactly when the page
+can. A request that brings the ETag back gets 304 before anything is rendered.
+
+Only what is the same for every visitor is public: a logged-in editor's pages (the
+navigation differs) and any answer that starts a session (a form's CSRF token) are
+private and never stored. The ETag is weak: a compressed answer (Flask-Compress) is the
+same page in another encoding, and Flask-Compress leaves weak validators alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, make_response, request, session
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+PUBLIC = "public, max-age=60, stale-while-revalidate=300"
+PRIVATE = "private, no-store"
+_BUILD = "newsticker_build"
+
+View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
+
+
+@dataclass(frozen=True)
+class Version:
+    """What a page shows, in short: a token that changes with it, and when it changed."""
+
+    token: str
+    last_modified: datetime | None = None
+    exists: bool = True  # False: the view answers 404, never a 304 for "If-None-Match: *"
+
+
+def init_caching(app: Flask, fingerprint: str) -> None:
+    """Remember the site's build: the settings' fingerprint and the templates' state."""
+    templates = Path(app.root_path, app.template_folder or "templates")
+    stamps = sorted(
+        f"{path.relative_to(templates)}:{path.stat().st_mtime_ns}"
+        for path in templates.rglob("*")
+        if path.is_file()
+    )
+    digest = hashlib.sha256("\n".join([fingerprint, *stamps]).encode("utf-8")).hexdigest()
+    app.extensions[_BUILD] = digest[:16]
+
+
+def conditional(
+    version: Callable[..., Version], *, cache_control: str = PUBLIC
+) -> Callable[[View], View]:
+    """Serve a public page with validators from `version(**view_args)`; 304 when unchanged."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            if request.method not in ("GET", "HEAD") or current_user.is_authenticated:
+                return _private(make_response(view(*args, **kwargs)))
+            shown = version(*args, **kwargs)
+            etag = _etag(shown.token)
+            if shown.exists and request.if_none_match.contains_weak(etag):
+                response = Response(status=304)
+            else:
+                response = make_response(view(*args, **kwargs))
+                if response.status_code != 200:
+                    return response
+                if session.modified:
+                    # The page started a session (a form's token): it is this visitor's.
+                    return _private(response)
+            response.set_etag(etag, weak=True)
+            if shown.last_modified is not None:
+                response.last_modified = shown.last_modified
+            response.headers["Cache-Control"] = cache_control
+            if response.status_code == 200:
+                response.make_conditional(request)
+            return response
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = PRIVATE
+    return response
+
+
+def _etag(token: str) -> str:
+    parts = [
+        current_app.extensions.get(_BUILD, ""),
+        str(get_locale() or ""),
+        request.full_path,
+        token,
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
