@@ -29,6 +29,9 @@ COMPRESS_SETTINGS = {
         "image/svg+xml",
     ],
     "COMPRESS_MIN_SIZE": 2048,
+    # Streamed answers (static files) stay as they are: Flask-Compress's streaming path
+    # leaves the file open, and the proxy or the browser cache serves them anyway.
+    "COMPRESS_STREAMS": False,
     "COMPRESS_ALGORITHM": ["br", "gzip"],
     "COMPRESS_BR_LEVEL": 4,
     "COMPRESS_LEVEL": 6,
