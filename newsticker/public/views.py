@@ -11,7 +11,7 @@ from typing import Any
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -94,7 +94,9 @@ def _image_file(path: str) -> Response:
     media_type = image_type(path)
     if not path or media_type is None or not Path(path).is_file():
         abort(404)
-    response = send_file(Path(path).resolve(), mimetype=media_type, max_age=BRAND_MAX_AGE)
+    # A logo is small: read whole, so no file handle outlives the request.
+    response = Response(Path(path).read_bytes(), mimetype=media_type)
+    response.headers["Cache-Control"] = f"public, max-age={BRAND_MAX_AGE}"
     if media_type == "image/svg+xml":
         # An SVG opened on its own may carry scripts: nothing in it may run.
         response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
