@@ -17,9 +17,9 @@ from newsticker.config import MIN_CONTRAST, Settings, colour_channels, contrast_
 from newsticker.core.links import Links
 
 __all__ = [
-    "Brand",
     "IMAGE_TYPES",
     "MIN_CONTRAST",
+    "Brand",
     "contrast_with_white",
     "darker",
     "derived_favicon",

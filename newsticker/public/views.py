@@ -7,9 +7,8 @@ subscribe form and the feeds. Each part shows only when its feature is registere
 
 from __future__ import annotations
 
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -99,7 +98,9 @@ def _image_file(path: str) -> Response:
     response.headers["Cache-Control"] = f"public, max-age={BRAND_MAX_AGE}"
     if media_type == "image/svg+xml":
         # An SVG opened on its own may carry scripts: nothing in it may run.
-        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'"
+        )
     return response
 
 

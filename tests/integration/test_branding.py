@@ -38,7 +38,9 @@ def test_site_carries_name_logo_colour_and_favicon(client):
 
 
 def test_transactional_mail_carries_logo_and_colour(app):
-    app.jinja_loader.searchpath.append(str(__import__("pathlib").Path(__file__).parent / "templates"))
+    app.jinja_loader.searchpath.append(
+        str(__import__("pathlib").Path(__file__).parent / "templates")
+    )
     with app.test_request_context():
         mail = render_mail("test_hello", "de", name="Ada")
     assert '<img src="http://localhost/logo"' in mail.html

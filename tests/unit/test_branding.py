@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from newsticker.config import ConfigError, Settings, load_settings
 from newsticker.core.branding import contrast_with_white, darker, derived_favicon

@@ -251,7 +251,9 @@ def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[It
     return list(session.scalars(query))
 
 
-def next_events(session: Session, *, now: datetime, tz: ZoneInfo, limit: int = 5) -> list[Occurrence]:
+def next_events(
+    session: Session, *, now: datetime, tz: ZoneInfo, limit: int = 5
+) -> list[Occurrence]:
     """Return the next date of each of the next few events, one entry per event.
 
     A weekly event has many dates in the window; the start page shows it once, at its
