@@ -111,3 +111,12 @@ def user_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, st
         return {}
     users = session.scalars(select(User).where(User.id.in_(wanted)))
     return {user.id: user.display_name for user in users}
+
+
+def names_by_email(session: Session, emails: Iterable[str]) -> dict[str, str]:
+    """Return the display names of users by login address (logs that name them by it)."""
+    wanted = {e for e in emails if e and "@" in e}
+    if not wanted:
+        return {}
+    users = session.scalars(select(User).where(User.email.in_(wanted)))
+    return {user.email: user.display_name for user in users}
