@@ -208,7 +208,15 @@ class PublicationSettings(Section):
         default_factory=lambda: list[SectionName](["events", "announcements", "calls"])
     )
     also_send_to: list[str] = Field(default_factory=list)
-    description: str = ""
+    # One text, or one per language: description = {de = "…", en = "…"}.
+    description: str | dict[Literal["de", "en"], str] = ""
+
+    def description_in(self, language: str) -> str:
+        """Return the description in a language (German, then any, when it lacks one)."""
+        if isinstance(self.description, str):
+            return self.description
+        texts: dict[str, str] = {str(k): v for k, v in self.description.items()}
+        return texts.get(language) or texts.get("de") or next(iter(texts.values()), "")
 
 
 def _default_publications() -> list[PublicationSettings]:
@@ -220,7 +228,10 @@ def _default_publications() -> list[PublicationSettings]:
             send_weekday="thu",
             send_time=time(10, 0),
             sections=["events", "announcements", "calls"],
-            description="Jede Woche: Veranstaltungen, Angebote und Aufrufe zum Mitmachen.",
+            description={
+                "de": "Jede Woche: Veranstaltungen, Angebote und Aufrufe zum Mitmachen.",
+                "en": "Every week: events, offers and calls to take part.",
+            },
         ),
         PublicationSettings(
             slug="newsletter",
@@ -230,7 +241,10 @@ def _default_publications() -> list[PublicationSettings]:
             send_time=time(10, 0),
             sections=["articles", "figures", "events"],
             also_send_to=["ticker"],
-            description="Vierteljährlich: Berichte sowie Zahlen, Daten, Fakten zur Integration.",
+            description={
+                "de": "Vierteljährlich: Berichte sowie Zahlen, Daten, Fakten zur Integration.",
+                "en": "Quarterly: reports, facts and figures on integration.",
+            },
         ),
     ]
 

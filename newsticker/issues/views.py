@@ -142,7 +142,7 @@ def feed(slug: str) -> ResponseReturnValue:
     feed_url = links.url("issues.feed", slug=slug)
     fg.id(feed_url)
     fg.title(pub.name)
-    fg.subtitle(pub.description or pub.name)
+    fg.subtitle(pub.description_in(settings.site.default_language) or pub.name)
     fg.link(href=links.url("issues.publication", slug=slug), rel="alternate", type="text/html")
     fg.link(href=feed_url, rel="self", type=ATOM_MIMETYPE)
     fg.language(settings.site.default_language)

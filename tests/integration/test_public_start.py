@@ -118,3 +118,13 @@ def test_archived_issue_page_announces_its_feed(client, db):
         head,
     )
     assert "newsletter.atom" not in head
+
+
+def test_publication_descriptions_follow_the_readers_language(client):
+    html = client.get("/archiv").get_data(as_text=True)
+    assert "Jede Woche: Veranstaltungen, Angebote und Aufrufe zum Mitmachen." in html
+    client.set_cookie("newsticker_lang", "en")
+    for path in ("/", "/archiv", "/abonnieren"):
+        html = client.get(path).get_data(as_text=True)
+        assert "Every week: events, offers and calls to take part." in html, path
+        assert "Jede Woche" not in html, path

@@ -77,3 +77,33 @@ def test_check_config_refuses_a_light_main_colour(tmp_path):
     config.write_text('[site]\ncolour = "#7a1f2b"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
     assert result.exit_code == 0, result.output
+
+
+def test_publication_descriptions_per_language_or_one_for_all(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[[publications]]\nslug = "ticker"\nname = "Ticker"\n'
+        'description = { de = "Jede Woche", en = "Every week" }\n'
+        '[[publications]]\nslug = "brief"\nname = "Brief"\ndescription = "Nur Deutsch"\n'
+        '[[publications]]\nslug = "nur-en"\nname = "Only English"\n'
+        'description = { en = "English only" }\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(config, environ={})
+    ticker, brief, only_en = settings.publications
+    assert (ticker.description_in("de"), ticker.description_in("en")) == (
+        "Jede Woche",
+        "Every week",
+    )
+    assert (brief.description_in("de"), brief.description_in("en")) == ("Nur Deutsch",) * 2
+    assert only_en.description_in("de") == "English only"
+
+
+def test_a_description_in_an_unknown_language_is_refused(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[[publications]]\nslug = "ticker"\nname = "Ticker"\ndescription = { fr = "Chaque semaine" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="publications.0.description"):
+        load_settings(config, environ={})
