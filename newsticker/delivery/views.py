@@ -132,7 +132,9 @@ def _refuse(issue_id: int, message: str, status: int = 409) -> ResponseReturnVal
 def pause(issue_id: int) -> ResponseReturnValue:
     """Pause sending: no worker claims more recipients until it is resumed."""
     _issue(issue_id)
-    reason = _("paused by %(name)s", name=_actor())
+    # The reason is shown as written: name the editor as people know them.
+    name = str(getattr(current_user, "display_name", "") or _actor())
+    reason = _("paused by %(name)s", name=name)
     done = _act(
         lambda s: services.pause_issue(s, issue_id, reason=reason, now=utcnow(), actor=_actor())
     )

@@ -181,9 +181,11 @@ def test_the_log_reads_in_the_readers_language_with_names_and_local_times(
     db.flush()
     url = f"/redaktion/versand/{sending.id}"
     assert editor_client.post(f"{url}/pausieren").status_code == 303
+    paused = page(editor_client, sending).get_data(as_text=True)
+    assert "Angehalten: angehalten von Mara Schmidt" in paused
     assert editor_client.post(f"{url}/fortsetzen").status_code == 303
-    log = page(editor_client, sending).get_data(as_text=True).split('class="delivery-events"')[1]
-    log = log.split("</ul>")[0]
+    html = page(editor_client, sending).get_data(as_text=True)
+    log = html.split('class="delivery-events"')[1].split("</ul>")[0]
     assert "Versand an 6 Empfängerinnen und Empfänger begonnen." in log
     assert "Angehalten von Mara Schmidt." in log and "Fortgesetzt von Mara Schmidt." in log
     assert "redaktion@example.org" not in log and " UTC" not in log
