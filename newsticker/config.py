@@ -59,9 +59,55 @@ def _check_rate(value: str) -> str:
     return value
 
 
+MIN_CONTRAST = 4.5  # WCAG 2.1 AA for normal text
+_HEX_COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def colour_channels(colour: str) -> tuple[int, int, int]:
+    """Return the red, green and blue of a #rrggbb colour."""
+    if not _HEX_COLOUR_RE.fullmatch(colour):
+        raise ValueError(f"a colour written as #rrggbb such as '#004b87', got {colour!r}")
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def contrast_with_white(colour: str) -> float:
+    """Return the WCAG contrast ratio of white text on a #rrggbb background."""
+
+    def linear(channel: int) -> float:
+        value = channel / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(c) for c in colour_channels(colour))
+    return 1.05 / (0.2126 * red + 0.7152 * green + 0.0722 * blue + 0.05)
+
+
+def _check_main_colour(value: str) -> str:
+    ratio = contrast_with_white(value)
+    if ratio < MIN_CONTRAST:
+        raise ValueError(
+            f"a main colour dark enough for white text on it: {value} has a contrast of "
+            f"{ratio:.2f}:1 with white, WCAG AA asks for at least {MIN_CONTRAST}:1 "
+            "(choose a darker shade)"
+        )
+    return value.lower()
+
+
+def _check_image_file(value: str) -> str:
+    if not value:
+        return value
+    suffixes = (".png", ".svg", ".jpg", ".jpeg", ".webp", ".ico")
+    if not value.lower().endswith(suffixes):
+        raise ValueError(f"an image file ending in {', '.join(suffixes)}, got {value!r}")
+    if not Path(value).is_file():
+        raise ValueError(f"an existing image file, but there is no file {value!r}")
+    return value
+
+
 SectionName = Literal["events", "announcements", "calls", "articles", "figures"]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 Rate = Annotated[str, AfterValidator(_check_rate)]
+MainColour = Annotated[str, AfterValidator(_check_main_colour)]
+ImageFile = Annotated[str, AfterValidator(_check_image_file)]
 
 
 class Section(BaseModel):
@@ -82,6 +128,11 @@ class SiteSettings(Section):
     privacy_url: str = ""
     imprint_url: str = ""
     proxy_count: int = Field(default=0, ge=0, le=5)
+    # The city's look: white text on the main colour in the site's header and every mail.
+    colour: MainColour = "#004b87"
+    logo: ImageFile = ""
+    logo_alt: str = ""
+    favicon: ImageFile = ""
 
     @field_validator("base_url")
     @classmethod
@@ -157,7 +208,15 @@ class PublicationSettings(Section):
         default_factory=lambda: list[SectionName](["events", "announcements", "calls"])
     )
     also_send_to: list[str] = Field(default_factory=list)
-    description: str = ""
+    # One text, or one per language: description = {de = "…", en = "…"}.
+    description: str | dict[Literal["de", "en"], str] = ""
+
+    def description_in(self, language: str) -> str:
+        """Return the description in a language (German, then any, when it lacks one)."""
+        if isinstance(self.description, str):
+            return self.description
+        texts: dict[str, str] = {str(k): v for k, v in self.description.items()}
+        return texts.get(language) or texts.get("de") or next(iter(texts.values()), "")
 
 
 def _default_publications() -> list[PublicationSettings]:
@@ -169,7 +228,10 @@ def _default_publications() -> list[PublicationSettings]:
             send_weekday="thu",
             send_time=time(10, 0),
             sections=["events", "announcements", "calls"],
-            description="Jede Woche: Veranstaltungen, Angebote und Aufrufe zum Mitmachen.",
+            description={
+                "de": "Jede Woche: Veranstaltungen, Angebote und Aufrufe zum Mitmachen.",
+                "en": "Every week: events, offers and calls to take part.",
+            },
         ),
         PublicationSettings(
             slug="newsletter",
@@ -179,7 +241,10 @@ def _default_publications() -> list[PublicationSettings]:
             send_time=time(10, 0),
             sections=["articles", "figures", "events"],
             also_send_to=["ticker"],
-            description="Vierteljährlich: Berichte sowie Zahlen, Daten, Fakten zur Integration.",
+            description={
+                "de": "Vierteljährlich: Berichte sowie Zahlen, Daten, Fakten zur Integration.",
+                "en": "Quarterly: reports, facts and figures on integration.",
+            },
         ),
     ]
 

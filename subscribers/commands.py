@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from newsticker.core.commandline import with_app
+from newsticker.core.i18n import lazy_gettext as _l
 from subscribers.csvio import MAX_IMPORT_BYTES
 
 PROGRESS_FROM_ROWS = 2000
@@ -38,7 +39,7 @@ def _check_publication(app: Flask, slug: str) -> None:
 class _ProgressBars:
     """Show one progress bar per phase on standard error, for large files only."""
 
-    LABELS = {"check": "Checking rows", "save": "Saving      "}
+    LABELS = {"check": _l("Checking rows"), "save": _l("Saving")}
 
     def __init__(self) -> None:
         self.bar: Any = None
@@ -52,7 +53,7 @@ class _ProgressBars:
             self.close()
             self.phase, self.shown = phase, 0
             self.bar = click.progressbar(
-                length=total, label=self.LABELS.get(phase, phase), file=sys.stderr
+                length=total, label=str(self.LABELS.get(phase, phase)), file=sys.stderr
             )
             self.bar.__enter__()
         self.bar.update(done - self.shown)
@@ -78,6 +79,12 @@ def _report_path(path: Path) -> Path:
 )
 @click.option("--dry-run", is_flag=True, help="Check the file and print the report only.")
 @click.option(
+    "--language",
+    type=click.Choice(["de", "en"]),
+    default=None,
+    help="Language of the report (default: the site's default language).",
+)
+@click.option(
     "--report",
     "report_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -92,29 +99,55 @@ def import_command(
     publication: str,
     consent_note: str,
     dry_run: bool,
+    language: str | None,
     report_file: Path | None,
 ) -> None:
     """Import a CSV list as confirmed subscribers; print a report of what was not imported."""
+    from flask_babel import force_locale
+
+    _check_publication(app, publication)
+    chosen = language or app.config["NEWSTICKER_SETTINGS"].site.default_language
+    # The whole report in one language: the frame, each row's reason and the CSV file.
+    with force_locale(chosen):
+        _import(app, session, file, publication, consent_note, dry_run, report_file)
+
+
+def _import(
+    app: Flask,
+    session: Session,
+    file: Path,
+    publication: str,
+    consent_note: str,
+    dry_run: bool,
+    report_file: Path | None,
+) -> None:
     from newsticker.core.db import utcnow
+    from newsticker.core.i18n import gettext as _
     from subscribers import importing
     from subscribers.csvio import ImportFileError, write_report_csv
     from subscribers.site import site_salts
 
-    _check_publication(app, publication)
     note = consent_note.strip()
     if len(note) < 10:
         raise click.BadParameter(
-            "say how the people on the list consented (at least 10 characters)",
+            _("say how the people on the list consented (at least 10 characters)"),
             param_hint="--consent-note",
         )
     try:
         size = file.stat().st_size
     except OSError as exc:
-        raise click.BadParameter(f"cannot read {file}: {exc.strerror}", param_hint="FILE") from exc
+        raise click.BadParameter(
+            _("cannot read %(path)s: %(error)s", path=str(file), error=str(exc.strerror)),
+            param_hint="FILE",
+        ) from exc
     if size > MAX_IMPORT_BYTES:
         raise click.ClickException(
-            f"{file}: the file is too large ({size / 1024 / 1024:.0f} MB); "
-            f"at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB are allowed."
+            _(
+                "%(path)s: the file is too large (%(size)d MB); at most %(limit)d MB are allowed.",
+                path=str(file),
+                size=round(size / 1024 / 1024),
+                limit=MAX_IMPORT_BYTES // (1024 * 1024),
+            )
         )
     data = file.read_bytes()
     progress = _ProgressBars()
@@ -147,21 +180,48 @@ def import_command(
         progress.close()
         raise click.ClickException(f"{file}: {exc}") from exc
     for line in problems:
-        click.echo(f"row {line.row_number}: {line.value!r}: {line.reason}")
+        click.echo(
+            _(
+                "row %(row)d: %(value)s: %(reason)s",
+                row=line.row_number,
+                value=repr(line.value),
+                reason=str(line.reason),
+            )
+        )
     target = report_file or _report_path(file)
     if problems:
         try:
             target.write_text(write_report_csv(problems), encoding="utf-8-sig")
         except OSError as exc:
-            click.echo(f"Could not write the report to {target}: {exc.strerror}", err=True)
+            click.echo(
+                _(
+                    "Could not write the report to %(path)s: %(error)s",
+                    path=str(target),
+                    error=str(exc.strerror),
+                ),
+                err=True,
+            )
         else:
-            click.echo(f"Report written to {target}")
-    verb = "would import" if dry_run else "imported"
-    click.echo(
-        f"{plan.rows_total} rows: {verb} {imported}, skipped {plan.unchanged} "
-        f"(already subscribed), not imported {len(problems)} "
-        f"(invalid, duplicate, erased or unsubscribed)."
-    )
+            click.echo(_("Report written to %(path)s", path=str(target)))
+    counts = {
+        "rows": plan.rows_total,
+        "imported": imported,
+        "unchanged": plan.unchanged,
+        "rejected": len(problems),
+    }
+    if dry_run:
+        summary = _(
+            "%(rows)d rows: would import %(imported)d, skipped %(unchanged)d (already "
+            "subscribed), not imported %(rejected)d (invalid, duplicate, erased or unsubscribed).",
+            **counts,
+        )
+    else:
+        summary = _(
+            "%(rows)d rows: imported %(imported)d, skipped %(unchanged)d (already "
+            "subscribed), not imported %(rejected)d (invalid, duplicate, erased or unsubscribed).",
+            **counts,
+        )
+    click.echo(summary)
 
 
 @click.command("export-subscribers")

@@ -7,12 +7,16 @@ changed in between.
 
 from __future__ import annotations
 
+from contextlib import suppress
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from newsticker.core.db import db, utcnow
+from newsticker.core.i18n import LANGUAGES
 from newsticker.core.site import app_settings
 from subscribers import importing
 from subscribers.csvio import MAX_IMPORT_BYTES, ImportFileError, write_export
@@ -106,9 +110,18 @@ def import_preview(import_id: int) -> ResponseReturnValue:
             "success",
         )
         return redirect(url_for("subscribers_editor.import_preview", import_id=record.id), 303)
+    accepted: list[Any] = []
+    if record.status == ImportStatus.PREVIEW and record.data is not None:
+        with suppress(ImportFileError):
+            # The same check the import runs, so the list shows what a click imports now.
+            accepted = importing.plan_import(
+                db.session, record.data, publication=record.publication, salts=site_salts()
+            ).accepted[:PREVIEW_LINES]
     return render_template(
         "subscribers/editor/import_preview.html",
         record=record,
+        accepted=accepted,
+        languages=LANGUAGES,
         lines=record.report[:PREVIEW_LINES],
         publication_names=publication_names(),
         form=ActionForm(),

@@ -84,10 +84,15 @@ def queue_data_copy(
     settings: Settings,
     to: str,
     language: str,
-    data_json: str,
+    data_url: str,
+    link_days: int,
     preferences_url: str,
 ) -> QueuedMail:
-    """Queue the mail with a copy of everything stored about the subscriber."""
-    context: dict[str, Any] = {"data_json": data_json, "preferences_url": preferences_url}
+    """Queue the mail with the link to everything stored about the subscriber."""
+    context: dict[str, Any] = {
+        "data_url": data_url,
+        "link_days": link_days,
+        "preferences_url": preferences_url,
+    }
     mail = render_mail("subscriber_data", _language(settings, language), **context)
     return queue_rendered(session, purpose=DATA_PURPOSE, to=to, mail=mail)

@@ -61,6 +61,27 @@ def _succeeded(response: Response) -> bool:
     return response.status_code == 303
 
 
+def _blank_form() -> SubscribeForm:
+    """Return the sign-up form as a GET shows it: page language, fresh time stamp."""
+    settings = app_settings()
+    form = SubscribeForm(formdata=None)
+    form.publications.choices = publication_choices(settings)
+    language = str(get_locale() or settings.site.default_language)
+    form.language.data = language if language in services.LANGUAGES else "de"
+    form.started.data = _form_stamp()
+    return form
+
+
+@bp.app_template_global("signup_form")
+def signup_form() -> dict[str, object]:
+    """Return what the sign-up form needs, for pages other than its own (the start page)."""
+    return {
+        "form": _blank_form(),
+        "publications": app_settings().publications,
+        "consent_text": services.CONSENT_TEXTS[services.CONSENT_TEXT_VERSION],
+    }
+
+
 @bp.route("/abonnieren", methods=["GET", "POST"])
 @limiter.limit(subscribe_limit, methods=["POST"], deduct_when=_succeeded)
 def subscribe() -> ResponseReturnValue:

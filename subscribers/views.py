@@ -8,20 +8,27 @@ public subscriber page.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from newsticker.core.db import db, utcnow
 from newsticker.core.extensions import csrf, limiter
 from newsticker.core.site import app_settings, site_keyring, site_links
-from newsticker.core.tokens import TokenError
+from newsticker.core.tokens import TokenError, TokenExpired
 from subscribers import services
 from subscribers import signup_views as signup_views  # registers its routes on bp
 from subscribers.forms import ActionForm, EraseForm, PreferencesForm, publication_choices
-from subscribers.models import Subscriber
+from subscribers.models import (
+    BOUNCE_KIND_LABELS,
+    CHANNEL_LABELS,
+    CONSENT_ACTION_LABELS,
+    Subscriber,
+)
 from subscribers.pages import bp, client_ip, private_page, publication_name, token_limit
 from subscribers.site import site_salts
 
@@ -183,6 +190,100 @@ def data_copy(token: str) -> ResponseReturnValue:
             "info",
         )
     return redirect(url_for("subscribers.preferences", token=token), 303)
+
+
+# ---------------------------------------------------------------- the data copy (Art. 15)
+
+
+def _moments(value: Any) -> Any:
+    """Turn the copy's ISO times back into datetimes, for showing them in local time."""
+    if isinstance(value, dict):
+        return {
+            key: (
+                datetime.fromisoformat(item)
+                if isinstance(item, str) and (key.endswith("_at") or key.endswith("time"))
+                else _moments(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_moments(item) for item in value]
+    return value
+
+
+def _data_page(subscriber: Subscriber, json_url: str) -> Response:
+    data = services.subscriber_data(db.session, subscriber)
+    return private_page(
+        "subscribers/my_data.html",
+        data=_moments(data),
+        json_url=json_url,
+        publication_name=publication_name,
+        action_labels=CONSENT_ACTION_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        bounce_labels=BOUNCE_KIND_LABELS,
+    )
+
+
+def _data_file(subscriber: Subscriber) -> Response:
+    response = Response(
+        services.subscriber_data_json(db.session, subscriber),
+        mimetype="application/json",
+    )
+    stamp = utcnow().strftime("%Y-%m-%d")
+    response.headers["Content-Disposition"] = f'attachment; filename="meine-daten-{stamp}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.route("/einstellungen/<token>/daten", methods=["GET"])
+@limiter.limit(token_limit)
+def data_page(token: str) -> ResponseReturnValue:
+    """Show the subscriber everything stored about them, from the preferences page."""
+    return _data_page(_subscriber_of(token), url_for("subscribers.data_file", token=token))
+
+
+@bp.route("/einstellungen/<token>/daten.json")
+@limiter.limit(token_limit)
+def data_file(token: str) -> ResponseReturnValue:
+    """Download everything stored about the subscriber as JSON."""
+    return _data_file(_subscriber_of(token))
+
+
+def _data_copy_subscriber(token: str) -> Subscriber | Response:
+    try:
+        subscriber_id = services.read_data_copy_token(site_keyring(), token)
+    except TokenExpired:
+        return private_page(
+            "subscribers/data_expired.html", 410, link_days=services.DATA_COPY_LINK_DAYS
+        )
+    except TokenError:
+        abort(404)
+    subscriber = services.get_subscriber(db.session, subscriber_id)
+    if subscriber is None:
+        abort(404)
+    return subscriber
+
+
+@bp.route("/meine-daten/<token>")
+@limiter.limit(token_limit)
+def my_data(token: str) -> ResponseReturnValue:
+    """Show the data copy behind the expiring link of the data-copy mail."""
+    found = _data_copy_subscriber(token)
+    if isinstance(found, Response):
+        return found
+    return _data_page(found, url_for("subscribers.my_data_file", token=token))
+
+
+@bp.route("/meine-daten/<token>.json")
+@limiter.limit(token_limit)
+def my_data_file(token: str) -> ResponseReturnValue:
+    """Download the data copy behind the expiring link as JSON."""
+    found = _data_copy_subscriber(token)
+    if isinstance(found, Response):
+        return found
+    return _data_file(found)
 
 
 @bp.route("/einstellungen/<token>/loeschen", methods=["GET", "POST"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -100,3 +102,21 @@ def set_active(session: Session, user: User, active: bool) -> None:
     user.active = active
     user.session_version += 1
     session.flush()
+
+
+def user_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Return the display names of users by id (for histories and logs that name them)."""
+    wanted = {i for i in user_ids if i is not None}
+    if not wanted:
+        return {}
+    users = session.scalars(select(User).where(User.id.in_(wanted)))
+    return {user.id: user.display_name for user in users}
+
+
+def names_by_email(session: Session, emails: Iterable[str]) -> dict[str, str]:
+    """Return the display names of users by login address (logs that name them by it)."""
+    wanted = {e for e in emails if e and "@" in e}
+    if not wanted:
+        return {}
+    users = session.scalars(select(User).where(User.email.in_(wanted)))
+    return {user.email: user.display_name for user in users}

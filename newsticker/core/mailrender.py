@@ -13,8 +13,10 @@ from premailer import Premailer
 from sqlalchemy.orm import Session
 
 from newsticker.config import get_settings
+from newsticker.core.branding import site_brand
 from newsticker.core.i18n import text_direction
 from newsticker.core.mailqueue import QueuedMail, queue_mail
+from newsticker.core.site import site_links
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ def render_mail(template: str, language: str, **context: Any) -> RenderedMail:
     settings = get_settings()
     context.setdefault("settings", settings)
     context.setdefault("site_name", settings.site.name)
+    context.setdefault("brand", site_brand(settings, site_links()))
     context.setdefault("language", language)
     context.setdefault("dir", text_direction(language))
     with force_locale(language):

@@ -131,7 +131,8 @@ class DeliveryReport(Base):
     # [[reason, count], ...], most frequent first: the report without personal data.
     failure_reasons: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     # Notes for the report: misfires, pauses, resumes, who cancelled ([[iso time, text]]).
-    events: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    # [time, code, {values}] (newsticker.delivery.log words them); older lines [time, text].
+    events: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
     report_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

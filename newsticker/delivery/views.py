@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from newsticker.auth.services import names_by_email
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.db import db, utcnow
@@ -19,6 +20,7 @@ from newsticker.core.errors import UserError
 from newsticker.core.site import site_links
 from newsticker.core.unit_of_work import app_dispatcher, unit_of_work
 from newsticker.delivery import services
+from newsticker.delivery.log import LogLine, log_actors, log_lines
 from newsticker.delivery.mails import EditorMails
 from newsticker.delivery.models import SEND_STATE_LABELS, SendState
 from newsticker.issues.models import STATUS_LABELS, Issue, IssueStatus
@@ -74,6 +76,11 @@ def progress(issue_id: int) -> ResponseReturnValue:
     return _page(issue_id)
 
 
+def _log(report: Any) -> list[LogLine]:
+    events = list(report.events or []) if report is not None else []
+    return log_lines(events, names_by_email(db.session, log_actors(events)))
+
+
 def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
     issue = _issue(issue_id)
     state = services.progress(db.session, issue_id, now=utcnow())
@@ -93,6 +100,7 @@ def _page(issue_id: int, status: int = 200) -> ResponseReturnValue:
         publication_name=publication.name if publication else issue.publication,
         progress=state,
         report=state.report,
+        log=_log(state.report),
         failures=services.failed_deliveries(db.session, issue_id, limit=FAILURES_SHOWN),
         # Reloading by itself only when the editor asks for it (WCAG 2.2.1: a page that
         # reloads on its own restarts screen readers; the user must control that).
@@ -124,7 +132,9 @@ def _refuse(issue_id: int, message: str, status: int = 409) -> ResponseReturnVal
 def pause(issue_id: int) -> ResponseReturnValue:
     """Pause sending: no worker claims more recipients until it is resumed."""
     _issue(issue_id)
-    reason = _("paused by %(name)s", name=_actor())
+    # The reason is shown as written: name the editor as people know them.
+    name = str(getattr(current_user, "display_name", "") or _actor())
+    reason = _("paused by %(name)s", name=name)
     done = _act(
         lambda s: services.pause_issue(s, issue_id, reason=reason, now=utcnow(), actor=_actor())
     )

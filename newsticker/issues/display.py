@@ -21,6 +21,7 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from newsticker.config import PublicationSettings, Settings
+from newsticker.core.branding import site_brand
 from newsticker.core.i18n import gettext as _
 from newsticker.core.i18n import text_direction
 from newsticker.core.links import Links
@@ -102,6 +103,8 @@ class IssueView:
     privacy_url: str
     imprint_url: str
     imprint: list[str]
+    brand_colour: str = "#004b87"
+    logo_url: str = ""
 
 
 def issue_date(issue: Issue) -> datetime:
@@ -267,6 +270,7 @@ def build_view(
     sections = _sections(issue, publication, tz=tz, links=links)
     day: date = issue_date(issue).astimezone(tz).date()
     archive_url = links.url("issues.issue", slug=issue.publication, number=issue.number)
+    brand = site_brand(settings, links)
     # The subscribers package may be left out of a site: then the start page it is.
     subscribe_endpoint = (
         "subscribers.subscribe" if links.has("subscribers.subscribe") else "public.index"
@@ -290,6 +294,8 @@ def build_view(
         privacy_url=settings.site.privacy_url or links.url("public.privacy"),
         imprint_url=settings.site.imprint_url,
         imprint=list(settings.mail.imprint),
+        brand_colour=brand.colour,
+        logo_url=brand.logo_url,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import format_date, format_time, get_locale
 
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
@@ -341,8 +341,8 @@ def schedule(issue_id: int) -> ResponseReturnValue:
         return _(
             "Issue %(number)d is scheduled for %(date)s at %(time)s.",
             number=issue.number,
-            date=local.strftime("%d.%m.%Y"),
-            time=local.strftime("%H:%M"),
+            date=format_date(local, "medium"),
+            time=format_time(local, "short"),
         )
 
     return carry(issue, form, change, name="schedule_form")

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from newsticker.config import PublicationSettings, get_settings
@@ -50,6 +51,22 @@ def _feed_links(slug: str | None = None) -> list[tuple[str, str]]:
 
 def _archive_version(slug: str | None = None, number: int = 0) -> Version:
     return services.archive_version(db.session, slug, number)
+
+
+def _with_feed_links(html: str, feeds: list[tuple[str, str]]) -> str:
+    """Announce the publication's feed in an archived issue's head (feed autodiscovery).
+
+    The page is the snapshot as it was sent, so the link goes in here rather than into
+    the mail template: issues archived before feeds were announced get it as well.
+    """
+    links = "".join(
+        Markup('<link rel="alternate" type="{}" title="{}" href="{}">\n').format(
+            ATOM_MIMETYPE, title, href
+        )
+        for title, href in feeds
+    )
+    head_end = html.find("</head>")
+    return html if head_end < 0 else html[:head_end] + links + html[head_end:]
 
 
 @bp.route("/archiv")
@@ -102,7 +119,8 @@ def issue(slug: str, number: int) -> ResponseReturnValue:
     """Show a sent issue as it was sent, without the personal links."""
     snapshot = _snapshot(_archived(slug, number))
     prepared = prepared_from_snapshot(snapshot, links=site_links())
-    response = Response(prepared.web_html(), mimetype="text/html")
+    html = _with_feed_links(prepared.web_html(), _feed_links(slug))
+    response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = ARCHIVE_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Language"] = snapshot.language
@@ -131,7 +149,7 @@ def feed(slug: str) -> ResponseReturnValue:
     feed_url = links.url("issues.feed", slug=slug)
     fg.id(feed_url)
     fg.title(pub.name)
-    fg.subtitle(pub.description or pub.name)
+    fg.subtitle(pub.description_in(settings.site.default_language) or pub.name)
     fg.link(href=links.url("issues.publication", slug=slug), rel="alternate", type="text/html")
     fg.link(href=feed_url, rel="self", type=ATOM_MIMETYPE)
     fg.language(settings.site.default_language)

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from newsticker.auth.services import user_names
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.db import db
@@ -16,6 +17,7 @@ from newsticker.core.site import site_links
 from newsticker.core.unit_of_work import rollback
 from newsticker.items import services
 from newsticker.items.forms import ConfirmForm, ItemEditForm, MergeForm, QueueFilterForm, RejectForm
+from newsticker.items.history import history_rows
 from newsticker.items.images import upload_dir
 from newsticker.items.models import Item, ItemStatus
 
@@ -86,6 +88,9 @@ def _show(item: Item, status: int = 200, **forms: Any) -> ResponseReturnValue:
         render_template(
             "items_editor/show.html",
             item=item,
+            history=history_rows(
+                list(item.audit), user_names(db.session, (e.user_id for e in item.audit))
+            ),
             duplicate=duplicate,
             duplicates_of_this=same,
             approve_form=ConfirmForm(),

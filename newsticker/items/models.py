@@ -61,6 +61,53 @@ STATUS_LABELS: dict[ItemStatus, Any] = {
 }
 
 
+# The item history in words: what happened, who did it, which field changed. Unknown
+# words (from an older version) are shown as they are stored.
+AUDIT_ACTION_LABELS: dict[str, Any] = {
+    "created": _l("created"),
+    "submitted": _l("submitted"),
+    "edited": _l("edited"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+    "withdrawn": _l("withdrawn"),
+    "expired": _l("expired"),
+    "merged": _l("merged with a duplicate"),
+    "merged_into": _l("merged into another submission"),
+}
+AUDIT_ACTOR_LABELS: dict[str, Any] = {
+    "submitter": _l("the submitter"),
+    "editor": _l("an editor"),
+    "system": _l("the system"),
+    "demo": _l("demo content"),
+    "test": _l("a test"),
+}
+AUDIT_FIELD_LABELS: dict[str, Any] = {
+    "kind": _l("Type"),
+    "title": _l("Title"),
+    "summary": _l("Short description"),
+    "description": _l("More details"),
+    "field_of_action": _l("Field of action"),
+    "tags": _l("Keywords"),
+    "event_languages": _l("Languages spoken at the event"),
+    "content_language": _l("Language of this text"),
+    "starts_at": _l("Start"),
+    "ends_at": _l("End"),
+    "all_day": _l("All day (no times)"),
+    "recurrence": _l("Repeats"),
+    "visible_until": _l("Show until"),
+    "place_name": _l("Place"),
+    "place_address": _l("Address"),
+    "accessibility_note": _l("Accessibility"),
+    "organiser": _l("Organiser"),
+    "contact_name": _l("Contact person"),
+    "contact_email": _l("Contact e-mail"),
+    "contact_phone": _l("Contact phone"),
+    "link": _l("Web link"),
+    "image_file": _l("Image"),
+    "image_alt": _l("Image description"),
+}
+
+
 class Item(Base):
     """One submission: an event, an announcement or a call for volunteers."""
 

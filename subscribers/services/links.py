@@ -21,6 +21,10 @@ from newsticker.core.tokens import KeyRing, TokenError
 UNSUBSCRIBE_PURPOSE = "subscribers:unsubscribe"
 PREFERENCES_PURPOSE = "subscribers:preferences"
 VERP_PURPOSE = "subscribers:verp"
+DATA_COPY_PURPOSE = "subscribers:data-copy"
+# How long the link in the data-copy mail works: long enough to open it after a weekend,
+# short enough that an old mail in a shared mailbox does not hand the data out for ever.
+DATA_COPY_LINK_DAYS = 7
 SUPPRESSION_CONTEXT = b"newsticker:subscribers:suppression"
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
@@ -28,6 +32,7 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 CONFIRM_ENDPOINT = "subscribers.confirm"
 UNSUBSCRIBE_ENDPOINT = "subscribers.unsubscribe"
 PREFERENCES_ENDPOINT = "subscribers.preferences"
+DATA_COPY_ENDPOINT = "subscribers.my_data"
 # Stands in for the token when the prefixes are built; a URL map leaves it as it is.
 _PLACEHOLDER = "TOKEN"
 
@@ -65,6 +70,24 @@ def read_preferences_token(keyring: KeyRing, token: str) -> int:
     if len(parts) != 1 or not parts[0].isdigit():
         raise TokenError("malformed preferences token")
     return int(parts[0])
+
+
+def data_copy_token(keyring: KeyRing, subscriber_id: int) -> str:
+    """Return the token of a data-copy link: one subscriber, with the time it was made."""
+    return keyring.sign(DATA_COPY_PURPOSE, subscriber_id, ts=True)
+
+
+def read_data_copy_token(keyring: KeyRing, token: str) -> int:
+    """Return the subscriber id of a genuine, unexpired data-copy token, or raise TokenError."""
+    parts = keyring.verify(DATA_COPY_PURPOSE, token, max_age=DATA_COPY_LINK_DAYS * 24 * 3600)
+    if len(parts) != 1 or not parts[0].isdigit():
+        raise TokenError("malformed data-copy token")
+    return int(parts[0])
+
+
+def data_copy_url(links: Links, keyring: KeyRing, subscriber_id: int) -> str:
+    """Return the absolute URL of the page with a subscriber's data (an expiring link)."""
+    return links.url(DATA_COPY_ENDPOINT, token=data_copy_token(keyring, subscriber_id))
 
 
 def confirm_url(links: Links, token: str) -> str:

@@ -22,11 +22,16 @@ from subscribers import mails
 from subscribers.addresses import suppression_hash
 from subscribers.models import BounceEvent, ConsentAction, ConsentEvent, Subscriber, Suppression
 from subscribers.services.consent import log_consent
-from subscribers.services.links import preferences_url
+from subscribers.services.links import DATA_COPY_LINK_DAYS, data_copy_url, preferences_url
 from subscribers.services.proofs import consent_proofs
 
 # Our own mails to the person; erasure takes those still in the queue with it.
 MAIL_PURPOSES = (mails.CONFIRM_PURPOSE, mails.NOTICE_PURPOSE, mails.DATA_PURPOSE)
+
+
+def subscriber_data_json(session: Session, subscriber: Subscriber) -> str:
+    """Return the data copy as JSON text (the machine-readable download, GDPR Art. 20)."""
+    return json.dumps(subscriber_data(session, subscriber), indent=2, ensure_ascii=False)
 
 
 def subscriber_data(session: Session, subscriber: Subscriber) -> dict[str, Any]:
@@ -115,17 +120,22 @@ def send_data_copy(
     now: datetime,
     window_hours: int = 24,
 ) -> bool:
-    """Mail the subscriber a copy of their data as JSON; False if one went out recently."""
+    """Mail the subscriber a link to their data; False if one went out recently.
+
+    The mail carries an expiring link to a page with the data in words and as a JSON
+    download, not the data itself: a long JSON text in a mail body is neither readable
+    nor a file a person can keep or hand on.
+    """
     since = now - timedelta(hours=window_hours)
     if count_recent(session, to=subscriber.email, purpose=mails.DATA_PURPOSE, since=since):
         return False
-    data = json.dumps(subscriber_data(session, subscriber), indent=2, ensure_ascii=False)
     mail = mails.queue_data_copy(
         session,
         settings=settings,
         to=subscriber.email,
         language=subscriber.language,
-        data_json=data,
+        data_url=data_copy_url(links, keyring, subscriber.id),
+        link_days=DATA_COPY_LINK_DAYS,
         preferences_url=preferences_url(links, keyring, subscriber.id),
     )
     log_consent(

@@ -113,7 +113,7 @@ def test_a_held_issue_is_sent_on_request(db):
     result = send(db, issue.id)
     assert result.decision == SendDecision.STARTED
     assert result.report is not None and result.report.state == "sending"
-    assert any("editor's request by test" in text for _when, text in result.report.events)
+    assert ["sent_on_request", "test"] in [[e[1], e[2].get("actor")] for e in result.report.events]
 
 
 def test_drafts_other_issues_and_unknown_ids_are_not_sent(db):

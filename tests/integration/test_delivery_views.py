@@ -172,3 +172,37 @@ def test_the_report_page_of_a_purged_send_shows_its_figures_and_reasons(editor_c
     assert "1 × 550 5.1.1 gone" in html
     assert re.search(r"<dd>5</dd>", html) and re.search(r"<dd>6</dd>", html)
     assert "90 Tage" in html
+
+
+def test_the_log_reads_in_the_readers_language_with_names_and_local_times(
+    editor_client, db, editor, sending
+):
+    editor.name = "Mara Schmidt"
+    db.flush()
+    url = f"/redaktion/versand/{sending.id}"
+    assert editor_client.post(f"{url}/pausieren").status_code == 303
+    paused = page(editor_client, sending).get_data(as_text=True)
+    assert "Angehalten: angehalten von Mara Schmidt" in paused
+    assert editor_client.post(f"{url}/fortsetzen").status_code == 303
+    html = page(editor_client, sending).get_data(as_text=True)
+    log = html.split('class="delivery-events"')[1].split("</ul>")[0]
+    assert "Versand an 6 Empfängerinnen und Empfänger begonnen." in log
+    assert "Angehalten von Mara Schmidt." in log and "Fortgesetzt von Mara Schmidt." in log
+    assert "redaktion@example.org" not in log and " UTC" not in log
+    editor_client.set_cookie("newsticker_lang", "en")
+    log = page(editor_client, sending).get_data(as_text=True).split('class="delivery-events"')[1]
+    log = log.split("</ul>")[0]
+    assert "Started for 6 recipients." in log
+    assert "Paused by Mara Schmidt." in log and "Resumed by Mara Schmidt." in log
+    # An English date (month name first) in the site's local time, not ISO and UTC.
+    assert re.search(r"<time datetime=\"[^\"]+\">[A-Z][a-z]{2} \d{1,2}, \d{4}", log)
+
+
+def test_log_lines_from_before_codes_are_shown_as_written(db):
+    from datetime import UTC, datetime
+
+    from newsticker.delivery.log import log_lines
+
+    at = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    lines = log_lines([[at.isoformat(), "started with 3 recipients"]], {})
+    assert [(line.at, line.text) for line in lines] == [(at, "started with 3 recipients")]

@@ -444,3 +444,17 @@ def test_schedule_with_a_malformed_date_or_time_is_refused(client, editor, db, i
         ("send_time", "Bitte geben Sie eine Uhrzeit wie 10:00 ein."),
     ]
     assert reload(db, issue).status == "draft"
+
+
+def test_the_scheduled_date_reads_in_the_editors_language(client, editor, db, issue):
+    client.set_cookie("newsticker_lang", "en")
+    day = today() + timedelta(days=3)
+    response = client.post(
+        f"/redaktion/ausgaben/{issue.id}/planen",
+        data={"version": issue.version, "send_date": day.isoformat(), "send_time": "10:00"},
+        follow_redirects=True,
+    )
+    html = response.get_data(as_text=True)
+    english = f"{day.strftime('%b')} {day.day}, {day.year} at 10:00\u202fAM"
+    assert f"is scheduled for {english}." in html, html[html.find("scheduled for") - 40 :][:200]
+    assert day.strftime("%d.%m.%Y") not in html

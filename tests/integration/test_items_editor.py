@@ -10,6 +10,7 @@ from sqlalchemy import select
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.items.models import Item, ItemAudit
 from tests.factories import (
+    TZ,
     event_form,
     make_item,
     today,
@@ -178,8 +179,33 @@ def test_item_page_shows_audit_trail(client, db, editor):
     item = make_item(db, status="submitted")
     client.post(f"/redaktion/einreichungen/{item.id}/freigeben")
     html = client.get(f"/redaktion/einreichungen/{item.id}").get_data(as_text=True)
-    assert "approved" in html and "created" in html
+    history = html[html.index('class="data audit"') :]
     assert item.submitter_email in html
+    # The editor by name, the actions in the reader's language, never the stored words.
+    assert f"<td>{editor.display_name}</td>" in history
+    assert "<td>freigegeben" in history and "<td>angelegt" in history
+    assert "approved" not in history and f"(#{editor.id})" not in history
+    client.set_cookie("newsticker_lang", "en")
+    html = client.get(f"/redaktion/einreichungen/{item.id}").get_data(as_text=True)
+    history = html[html.index('class="data audit"') :]
+    assert "<td>approved" in history and "<td>created" in history
+    assert "<td>test</td>" not in history and "<td>a test</td>" in history
+
+
+def test_history_names_changed_fields_and_dates_in_the_readers_language(client, db, editor):
+    item = make_item(db, status="submitted", title="Sprachcafe")
+    data = event_form(title="Sprachcafé", version=str(item.version))
+    post_to(client, f"/redaktion/einreichungen/{item.id}/bearbeiten", data)
+    client.set_cookie("newsticker_lang", "en")
+    html = client.get(f"/redaktion/einreichungen/{item.id}").get_data(as_text=True)
+    history = html[html.index('class="data audit"') :]
+    assert "<td>edited" in history
+    assert 'Title: <del dir="auto">Sprachcafe</del> → <ins dir="auto">Sprachcafé</ins>' in history
+    # Dates in English order and local time, not ISO text.
+    start = item.starts_at.astimezone(TZ)
+    assert "Start: <del" in history
+    assert f"{start.month}/{start.day}/{start.strftime('%y')}" in history
+    assert "T09:00:00" not in history and "T07:00:00" not in history
 
 
 def test_approving_an_ended_item_is_refused(client, db, editor):

@@ -335,7 +335,11 @@ def test_web_import_previews_then_imports(client, db, editor, no_csrf):
     preview = client.get(response.headers["Location"])
     html = preview.get_data(as_text=True)
     assert "470 Adressen importieren" in html
-    assert html.count("<tr><td>") == 30
+    will, wont = html.split("Nicht importierte Zeilen")
+    # The rows that will be imported come first (the first 200 of 470), then the 30 others.
+    assert "Zu importierende Zeilen" in will
+    assert will.count("<tr><td>") == 200 and "die ersten 200 Zeilen" in will
+    assert wont.count("<tr><td>") == 30
     assert counts(db)["subscribers"] == 0  # nothing imported yet
 
     response = client.post(response.headers["Location"])
@@ -352,6 +356,23 @@ def test_web_import_previews_then_imports(client, db, editor, no_csrf):
     client.post(f"/redaktion/abonnenten/import/{record.id}")
     db.expire_all()
     assert counts(db)["subscribers"] == 470
+
+
+def test_web_import_preview_lists_each_row_that_will_be_imported(client, db, editor, no_csrf):
+    data = (
+        "E-Mail;Name;Sprache\r\n"
+        "anna@example.org;Anna;de\r\n"
+        "kaputt;Bernd;de\r\n"
+        "cem@example.org;Cem Yılmaz;en\r\n"
+    ).encode()
+    response = upload(client, data)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    will, wont = html.split("Nicht importierte Zeilen")
+    assert will.count("<tr><td>") == 2
+    assert '<tr><td>2</td><td class="subs-value">anna@example.org</td>' in will
+    assert "Cem Yılmaz" in will and "English" in will
+    assert "kaputt" not in will and "kaputt" in wont
+    assert counts(db)["subscribers"] == 0
 
 
 def test_web_import_discard(client, db, editor, no_csrf):

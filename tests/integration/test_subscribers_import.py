@@ -43,7 +43,7 @@ def test_demo_file_imports_exactly_the_good_rows_and_reports_each_bad_one(runner
     path = tmp_path / "verteiler.csv"
     path.write_bytes(data)
 
-    result = run_import(runner, path)
+    result = run_import(runner, path, "--language", "en")
     assert result.exit_code == 0, result.output
     assert (
         "500 rows: imported 470, skipped 0 (already subscribed), not imported 30" in result.output
@@ -90,7 +90,7 @@ def test_reimport_changes_nothing(runner, engine, tmp_path):
     path.write_bytes(data)
     assert run_import(runner, path).exit_code == 0
     before = table_counts(engine)
-    result = run_import(runner, path)
+    result = run_import(runner, path, "--language", "en")
     assert result.exit_code == 0, result.output
     assert "imported 0, skipped 470 (already subscribed), not imported 30" in result.output
     after = table_counts(engine)
@@ -101,7 +101,7 @@ def test_large_file_shows_progress_and_imports(runner, engine, tmp_path):
     path = tmp_path / "gross.csv"
     lines = "".join(f"person{n}@example.org;Person {n}\r\n" for n in range(2500))
     path.write_text("E-Mail;Name\r\n" + lines, encoding="utf-8")
-    result = run_import(runner, path)
+    result = run_import(runner, path, "--language", "en")
     assert result.exit_code == 0, result.output
     assert "Checking rows" in result.output and "Saving" in result.output
     assert table_counts(engine)["subscribers"] == 2500
@@ -110,7 +110,7 @@ def test_large_file_shows_progress_and_imports(runner, engine, tmp_path):
 def test_dry_run_stores_nothing(runner, engine, tmp_path):
     path = tmp_path / "liste.csv"
     path.write_bytes(demo_import_rows()[0])
-    result = run_import(runner, path, "--dry-run")
+    result = run_import(runner, path, "--dry-run", "--language", "en")
     assert result.exit_code == 0, result.output
     assert "would import 470" in result.output
     assert table_counts(engine) == EMPTY
@@ -160,7 +160,7 @@ def test_a_file_of_50_mb_is_refused_before_reading(runner, engine, tmp_path):
         handle.truncate(50 * 1024 * 1024)
     result = run_import(runner, path)
     assert result.exit_code == 1
-    assert "too large (50 MB)" in result.output
+    assert "Die Datei ist zu groß (50 MB)" in result.output
     assert table_counts(engine) == EMPTY
 
 
@@ -173,7 +173,7 @@ def test_formula_cells_are_reported_not_imported(runner, engine, tmp_path):
     )
     result = run_import(runner, path)
     assert result.exit_code == 0
-    assert "row 2:" in result.output and "row 3:" in result.output
+    assert "Zeile 2:" in result.output and "Zeile 3:" in result.output
     assert "Formel" in result.output
     assert table_counts(engine)["subscribers"] == 1
 
@@ -195,8 +195,30 @@ def test_bad_arguments(runner, engine, tmp_path, args, message):
     assert table_counts(engine) == EMPTY
 
 
+def test_the_report_is_in_the_chosen_language_throughout(runner, engine, tmp_path):
+    path = tmp_path / "liste.csv"
+    path.write_text("email,name\r\nkaputt,Anna\r\nz@example.org,Zoe\r\n", encoding="utf-8")
+    german = run_import(runner, path, "--dry-run")
+    assert german.exit_code == 0, german.output
+    assert "Zeile 2: 'kaputt': Das ist keine gültige E-Mail-Adresse" in german.output
+    assert "2 Zeilen: 1 zum Import bereit" in german.output
+    assert "Bericht gespeichert unter" in german.output
+    report = (tmp_path / "liste-report.csv").read_text(encoding="utf-8-sig")
+    assert report.startswith("Zeile,")
+    english = run_import(runner, path, "--dry-run", "--language", "en")
+    assert "row 2: 'kaputt': This is not a valid e-mail address" in english.output
+    assert (
+        "2 rows: would import 1, skipped 0 (already subscribed), not imported 1" in english.output
+    )
+    assert "Report written to" in english.output
+    assert "Zeile" not in english.output and "E-Mail-Adresse" not in english.output
+    report = (tmp_path / "liste-report.csv").read_text(encoding="utf-8-sig")
+    assert report.startswith("Row,")
+    assert table_counts(engine) == EMPTY
+
+
 def test_missing_file(runner):
-    result = run_import(runner, "/nonexistent/liste.csv")
+    result = run_import(runner, "/nonexistent/liste.csv", "--language", "en")
     assert result.exit_code == 2
     assert "cannot read" in result.output
 

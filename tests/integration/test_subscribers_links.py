@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.site import site_links
-from newsticker.core.tokens import KeyRing
+from newsticker.core.tokens import KeyRing, TokenExpired
 from subscribers import importing, services
 from subscribers.models import ConsentEvent, Subscriber, Subscription, Suppression
 from subscribers.site import site_salts
@@ -257,23 +258,82 @@ def test_bad_preferences_tokens_are_404(client, token):
     assert client.get(f"/einstellungen/{token}").status_code == 404
 
 
-def test_data_copy_is_mailed_as_json_once_a_day(app, client, db, reader, caught, no_csrf):
+def test_data_copy_is_mailed_as_an_expiring_link_once_a_day(
+    app, client, db, reader, caught, no_csrf
+):
     url = path(links(app, reader)["preferences"]) + "/daten"
     response = client.post(url)
     assert response.status_code == 303
     (mail,) = caught()
     assert mail.to == "leser@example.org"
     text = mail.body("plain")
-    data = json.loads(text[text.index("{") : text.rindex("}") + 1])
-    assert data["email"] == "leser@example.org"
-    assert {s["publication"] for s in data["subscriptions"]} == {"ticker", "newsletter"}
-    assert data["consent_log"][0]["action"] == "added"
+    # A link, not the data: no JSON and no consent log in the mail body.
+    assert "{" not in text and "consent_log" not in text
+    (link,) = re.findall(r"http://localhost/meine-daten/\S+", text)
+    assert link in mail.body("html")
+    assert "7 Tage" in text
     client.post(url)
     assert len(caught()) == 1
     db.expire_all()
     assert db.scalars(
         select(ConsentEvent.action).where(ConsentEvent.action == "data_requested")
     ).all() == ["data_requested"]
+
+    page = client.get(path(link))
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    html = page.get_data(as_text=True)
+    assert "leser@example.org" in html and "Von der Redaktion hinzugefügt" in html
+    assert "Newsticker Engagement &amp; Zusammenleben" in html
+    download = client.get(path(link) + ".json")
+    assert download.mimetype == "application/json"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    data = json.loads(download.data)
+    assert data["email"] == "leser@example.org"
+    assert {s["publication"] for s in data["subscriptions"]} == {"ticker", "newsletter"}
+    assert data["consent_log"][0]["action"] == "added"
+
+
+def test_the_data_link_expires_and_a_forged_one_is_refused(app, client, db, reader):
+    from newsticker.core.site import site_keyring
+
+    keyring = site_keyring()
+    token = services.data_copy_url(site_links(), keyring, reader.id).rsplit("/", 1)[1]
+    later = KeyRing([app.config["SECRET_KEY"]], clock=lambda: utcnow().timestamp() + 8 * 24 * 3600)
+    with pytest.raises(TokenExpired):
+        services.read_data_copy_token(later, token)
+    assert services.read_data_copy_token(keyring, token) == reader.id
+    # A preferences token is not a data-copy token, and a changed one is not genuine.
+    prefs_token = path(links(app, reader)["preferences"]).rsplit("/", 1)[1]
+    assert client.get(f"/meine-daten/{prefs_token}").status_code == 404
+    assert client.get(f"/meine-daten/{token[:-2]}xx").status_code == 404
+    assert client.get(f"/meine-daten/{token[:-2]}xx.json").status_code == 404
+
+
+def test_an_expired_data_link_says_how_to_get_a_new_one(app, client, db, reader, monkeypatch):
+    from newsticker.core.site import site_keyring
+
+    token = services.data_copy_url(site_links(), site_keyring(), reader.id).rsplit("/", 1)[1]
+    real_clock = site_keyring()._clock
+    monkeypatch.setattr(site_keyring(), "_clock", lambda: real_clock() + 8 * 24 * 3600)
+    response = client.get(f"/meine-daten/{token}")
+    assert response.status_code == 410
+    assert "abgelaufen" in response.get_data(as_text=True)
+    assert client.get(f"/meine-daten/{token}.json").status_code == 410
+
+
+def test_the_preferences_page_offers_the_data_to_read_and_download(app, client, db, reader):
+    prefs = path(links(app, reader)["preferences"])
+    html = client.get(prefs).get_data(as_text=True)
+    assert f'href="{prefs}/daten"' in html and f'href="{prefs}/daten.json"' in html
+    client.set_cookie("newsticker_lang", "en")
+    page = client.get(prefs + "/daten").get_data(as_text=True)
+    assert "Your data at" in page and "Added by the editors" in page
+    assert "Subscriptions" in page and "Confirmed" in page
+    data = json.loads(client.get(prefs + "/daten.json").data)
+    assert data["email"] == "leser@example.org"
+    assert client.get("/einstellungen/falsch/daten").status_code == 404
+    assert client.get("/einstellungen/falsch/daten.json").status_code == 404
 
 
 def test_erasure_needs_the_tick(app, client, db, reader, no_csrf):

@@ -28,6 +28,10 @@ PUBLIC: dict[str, int] = {
     "core.set_language": 405,
     "public.index": 200,
     "public.privacy": 200,
+    "public.brand_css": 200,
+    "public.logo": 404,  # no logo configured in the tests
+    "public.favicon": 200,
+    "public.favicon_ico": 301,
     "items.events": 200,
     "items.detail": 200,
     "items.item_ics": 200,
@@ -52,7 +56,11 @@ PUBLIC: dict[str, int] = {
     "subscribers.unsubscribe_page": 200,
     "subscribers.unsubscribe": 200,  # same URL as the page; the POST is the RFC 8058 one
     "subscribers.preferences": 200,
-    "subscribers.data_copy": 405,
+    "subscribers.data_copy": 200,  # same URL as the readable data page (data_page)
+    "subscribers.data_page": 200,
+    "subscribers.data_file": 200,
+    "subscribers.my_data": 200,
+    "subscribers.my_data_file": 200,
     "subscribers.erase": 200,
     "auth.login": 200,
     "auth.logout": 405,

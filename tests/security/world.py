@@ -201,6 +201,8 @@ def build_world(session: Session, settings: Settings) -> World:
     world.ids["subscriber"] = confirmed.id
     world.tokens["preferences"] = subs.preferences_token(ring, confirmed.id)
     world.tokens["unsubscribe"] = subs.unsubscribe_token(ring, confirmed.id, "ticker")
+    data_url = subs.data_copy_url(site_links(), ring, confirmed.id)
+    world.tokens["data_copy"] = data_url.rsplit("/", 1)[1]
 
     # An uploaded list waiting for its preview.
     csv = b"email;name\nimport1@example.org;Eins\nkaputt;Zwei\n"
@@ -279,6 +281,10 @@ def build_world(session: Session, settings: Settings) -> World:
         "subscribers.unsubscribe": {"token": token_of["unsubscribe"]},
         "subscribers.preferences": {"token": token_of["preferences"]},
         "subscribers.data_copy": {"token": token_of["preferences"]},
+        "subscribers.data_page": {"token": token_of["preferences"]},
+        "subscribers.data_file": {"token": token_of["preferences"]},
+        "subscribers.my_data": {"token": token_of["data_copy"]},
+        "subscribers.my_data_file": {"token": token_of["data_copy"]},
         "subscribers.erase": {"token": token_of["preferences"]},
         "items_editor.show": {"item_id": ids["pending_item"]},
         "items_editor.edit": {"item_id": ids["pending_item"]},

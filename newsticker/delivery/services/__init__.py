@@ -50,6 +50,7 @@ from newsticker.delivery.services.reports import (
     DeliveryError,
     Notifier,
     add_event,
+    event_codes,
     get_report,
     send_state,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "cancel_sending",
     "claim_batch",
     "create_records",
+    "event_codes",
     "failed_deliveries",
     "failure_reasons",
     "fill_report",

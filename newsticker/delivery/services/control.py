@@ -22,7 +22,7 @@ from newsticker.delivery.models import (
     SendState,
 )
 from newsticker.delivery.services.progress import fill_report, has_pending
-from newsticker.delivery.services.reports import Notifier, add_event, by_actor, get_report
+from newsticker.delivery.services.reports import Notifier, add_event, get_report
 from newsticker.issues.models import Issue, IssueStatus
 from newsticker.issues.services import mark_sent, stop_sending
 
@@ -56,7 +56,7 @@ def pause_issue(
     report = get_report(session, issue_id)
     if report is not None:
         session.refresh(report)
-        add_event(report, now, f"paused{by_actor(actor)}: {reason}")
+        add_event(report, now, "paused", actor=actor, reason=reason)
         if notify is not None:
             notify.paused(session, report)
     logger.warning("issue %s paused: %s", issue_id, reason)
@@ -94,7 +94,7 @@ def resume_issue(session: Session, issue_id: int, *, now: datetime, actor: str =
     report = get_report(session, issue_id)
     if report is not None:
         session.refresh(report)
-        add_event(report, now, f"resumed{by_actor(actor)}")
+        add_event(report, now, "resumed", actor=actor)
     session.flush()
     return True
 
@@ -131,7 +131,7 @@ def cancel_sending(
     report = get_report(session, issue_id)
     assert report is not None
     session.refresh(report)
-    add_event(report, now, f"cancelled{by_actor(actor)}")
+    add_event(report, now, "cancelled", actor=actor)
     fill_report(session, report)
     session.flush()
     if report.recipients:

@@ -51,16 +51,20 @@ def send_state(session: Session, issue_id: int) -> SendState | None:
     return session.scalar(select(DeliveryReport.state).where(DeliveryReport.issue_id == issue_id))
 
 
-def add_event(report: DeliveryReport, now: datetime, text: str) -> None:
-    """Add a line to the report's log."""
+def add_event(report: DeliveryReport, now: datetime, code: str, **params: str | int) -> None:
+    """Add a line to the report's log: what happened (a code) and its values.
+
+    The log stores codes, not sentences, so each reader sees it in their own language
+    (newsticker.delivery.log); lines from before are [time, text] and shown as they are.
+    """
     # A new list, so the JSON column is seen as changed.
-    report.events = [*(report.events or []), [now.isoformat(), text]]
+    report.events = [*(report.events or []), [now.isoformat(), code, params]]
     report.updated_at = now
 
 
-def by_actor(actor: str) -> str:
-    """Return " by <actor>" for the log, or nothing when nobody is named."""
-    return f" by {actor}" if actor else ""
+def event_codes(report: DeliveryReport) -> list[str]:
+    """Return the codes of the report's log lines, oldest first (old text lines as text)."""
+    return [str(event[1]) for event in report.events or []]
 
 
 def minutes_text(delta: timedelta) -> str:

@@ -29,7 +29,6 @@ from newsticker.delivery.services.reports import (
     DeliveryError,
     Notifier,
     add_event,
-    by_actor,
     get_report,
     minutes_text,
 )
@@ -99,12 +98,10 @@ def start_issue(
             late = now - issue.scheduled_at if issue.scheduled_at else timedelta(0)
             report.late_seconds = max(int(late.total_seconds()), 0)
             if late > MISFIRE_TOLERANCE + timedelta(seconds=settings.schedule.poll_seconds):
-                add_event(
-                    report, now, f"misfire: started {minutes_text(late)} after its scheduled time"
-                )
+                add_event(report, now, "misfire", minutes=int(late.total_seconds() // 60))
                 logger.warning("issue %s started %s late (misfire)", issue_id, minutes_text(late))
             report.recipients = create_records(session, issue, settings=settings, now=now)
-            add_event(report, now, f"started with {report.recipients} recipients{by_actor(actor)}")
+            add_event(report, now, "started", recipients=report.recipients, actor=actor)
             session.flush()
     except _NotStartable:
         return None
@@ -131,7 +128,7 @@ def _take_report(
         report.state = SendState.SENDING
         report.started_at = now
         report.pause_reason = ""
-        add_event(report, now, f"sent on an editor's request{by_actor(actor)}")
+        add_event(report, now, "sent_on_request", actor=actor)
     return report
 
 
@@ -187,7 +184,7 @@ def hold_issue(
     report.scheduled_for = issue.scheduled_at if issue else None
     report.late_seconds = int(late.total_seconds())
     report.pause_reason = f"missed its time by {minutes_text(late)}"
-    add_event(report, now, f"held: the scheduler found it {minutes_text(late)} after its time")
+    add_event(report, now, "held", minutes=int(late.total_seconds() // 60))
     session.flush()
     notify.held(session, report)
     return report

@@ -280,3 +280,28 @@ def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[It
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def next_events(
+    session: Session, *, now: datetime, tz: ZoneInfo, limit: int = 5
+) -> list[Occurrence]:
+    """Return the next date of each of the next few events, one entry per event.
+
+    A weekly event has many dates in the window; the start page shows it once, at its
+    next date, so a single series cannot fill the page.
+    """
+    seen: set[int] = set()
+    chosen: list[Occurrence] = []
+    offset, page = 0, limit * 6
+    while len(chosen) < limit:
+        found, more = upcoming_occurrences(
+            session, PublicFilters(), now=now, tz=tz, offset=offset, limit=page
+        )
+        for occurrence in found:
+            if occurrence.item.id not in seen and len(chosen) < limit:
+                seen.add(occurrence.item.id)
+                chosen.append(occurrence)
+        if not more:
+            break
+        offset += page
+    return chosen
