@@ -59,6 +59,12 @@ def _check_rate(value: str) -> str:
     return value
 
 
+def _check_greeting(value: str) -> str:
+    if "\n" in value or "\r" in value or len(value) > 200:
+        raise ValueError(f"one line of at most 200 characters, got {value!r}")
+    return value.strip()
+
+
 SectionName = Literal["events", "announcements", "calls", "articles", "figures"]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 Rate = Annotated[str, AfterValidator(_check_rate)]
@@ -82,6 +88,8 @@ class SiteSettings(Section):
     privacy_url: str = ""
     imprint_url: str = ""
     proxy_count: int = Field(default=0, ge=0, le=5)
+    # How far ahead the public list of events ("upcoming") reaches, in days.
+    upcoming_days: int = Field(default=90, ge=7, le=366)
 
     @field_validator("base_url")
     @classmethod
@@ -158,6 +166,8 @@ class PublicationSettings(Section):
     )
     also_send_to: list[str] = Field(default_factory=list)
     description: str = ""
+    # The one salutation of an issue: a new draft's editorial starts with it ("" for none).
+    greeting: Annotated[str, AfterValidator(_check_greeting)] = "Liebe Leserinnen und Leser,"
 
 
 def _default_publications() -> list[PublicationSettings]:
