@@ -272,9 +272,34 @@ def test_item_page(client, db):
 
 
 def test_item_page_of_rtl_content(client, db):
-    item = make_item(db, title="اطلاعات سلامت", content_language="fa")
+    item = make_item(
+        db,
+        title="اطلاعات سلامت",
+        content_language="fa",
+        summary="جلسه اطلاعاتی",
+        description="درباره بیمه درمانی",
+        place_name="مرکز مشاوره",
+        event_languages=["fa", "de"],
+    )
     html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
+    # The page runs right to left as a whole: title, text and the details.
+    assert '<article class="item-page" dir="rtl">' in html
     assert '<h1 lang="fa" dir="rtl">' in html
+    assert '<p class="lead item-lead" lang="fa" dir="rtl">' in html
+    assert '<div class="item-description prose" lang="fa" dir="rtl">' in html
+    assert '<dl class="item-facts" lang="fa" dir="rtl">' in html
+    assert '<dd lang="fa" dir="rtl">مرکز مشاوره</dd>' in html
+    # Interface words and dates keep their own language and direction inside it.
+    assert '<dt lang="de" dir="ltr">Ort</dt>' in html
+    assert '<ul class="item-badges" lang="de" dir="ltr">' in html
+    assert 'class="item-dates" aria-labelledby="dates-title" lang="de" dir="ltr"' in html
+
+
+def test_item_page_of_ltr_content_stays_ltr(client, db):
+    item = make_item(db, title="Fest", content_language="de")
+    html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
+    assert '<article class="item-page" dir="ltr">' in html
+    assert '<dl class="item-facts" lang="de" dir="ltr">' in html
 
 
 @pytest.mark.parametrize("status", ["submitted", "rejected", "withdrawn"])
