@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -245,26 +245,37 @@ def series_dates(
     tz: ZoneInfo,
     window_start: datetime,
     window_end: datetime,
+    first_only: bool = False,
 ) -> list[SeriesDate]:
     """Return the rule's dates overlapping the window, cancelled (excepted) ones marked.
 
     Like `occurrences`, but an excepted date is kept with `cancelled=True`, so a page
-    can say that it does not take place rather than silently skip it.
+    can say that it does not take place rather than silently skip it. With
+    `first_only`, the dates stop at the first one that takes place.
     """
     if start.utcoffset() is None or window_start.utcoffset() is None:
         raise ValueError("start and the window must be aware datetimes")
     _check_fields(rule)
     local_start = _local_naive(start, tz)
     duration = _local_naive(end, tz) - local_start if end is not None else None
+    # Dates ending well before the window are passed over without converting them (a
+    # day's margin covers any UTC offset).
+    before = window_start.astimezone(tz).replace(tzinfo=None) - timedelta(days=1)
+    before -= duration or timedelta(0)
     skipped = set(rule.exceptions)
     found: list[SeriesDate] = []
     for occurrence in _expand(rule, local_start):
+        if occurrence < before:
+            continue
         occ_start = _to_utc(occurrence, tz)
         if occ_start >= window_end:
             break
         occ_end = _to_utc(occurrence + duration, tz) if duration is not None else None
         if _overlaps(occ_start, occ_end, window_start, window_end):
-            found.append(SeriesDate(occ_start, occ_end, occurrence.date() in skipped))
+            cancelled = occurrence.date() in skipped
+            found.append(SeriesDate(occ_start, occ_end, cancelled))
+            if first_only and not cancelled:
+                break
     return found
 
 

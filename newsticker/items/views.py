@@ -126,7 +126,9 @@ def events() -> ResponseReturnValue:
         notice_total = services.count_notices(db.session, filters, now=now)
         total = notice_total
     elif not filters.kind:
-        notice_total = services.count_notices(db.session, filters, now=now)
+        if filters.query or filters.field_of_action or filters.language:
+            # Only a search says how many notices matched too.
+            notice_total = services.count_notices(db.session, filters, now=now)
         if page == 1:
             notices, more_notices = services.current_notices(
                 db.session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE

@@ -889,3 +889,32 @@ def test_series_dates_keep_cancelled_dates_marked() -> None:
             window_start=first,
             window_end=first,
         )
+
+
+@pytest.mark.parametrize("window_day", [date(2027, 3, 20), date(2027, 3, 28), date(2027, 10, 31)])
+def test_series_dates_agree_with_occurrences_from_any_window(window_day: date) -> None:
+    # Weekly on Sunday evenings across both DST changes, an overnight event, two cancelled.
+    first = datetime(2027, 1, 3, 23, 30, tzinfo=TZ)
+    rule = Recurrence(
+        freq="weekly", until=date(2027, 12, 26), exceptions=(date(2027, 3, 28), date(2027, 10, 31))
+    )
+    end = first + timedelta(hours=2)
+    window_start = datetime.combine(window_day, time(0, 30), TZ)
+    window_end = window_start + timedelta(days=60)
+    found = series_dates(first, end, rule, tz=TZ, window_start=window_start, window_end=window_end)
+    expected = occurrences(
+        first, end, rule, tz=TZ, window_start=window_start, window_end=window_end
+    )
+    assert [(d.starts_at, d.ends_at) for d in found if not d.cancelled] == expected
+    assert all(d.starts_at.astimezone(TZ).date() in rule.exceptions for d in found if d.cancelled)
+    only = series_dates(
+        first,
+        end,
+        rule,
+        tz=TZ,
+        window_start=window_start,
+        window_end=window_end,
+        first_only=True,
+    )
+    assert only[-1] == next(d for d in found if not d.cancelled)
+    assert only == found[: len(only)]

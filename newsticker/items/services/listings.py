@@ -154,7 +154,9 @@ class Listing:
         return tuple(d for d in self.dates if d.starts_at > self.starts_at)
 
 
-def _listing(item: Item, *, now: datetime, until: datetime, tz: ZoneInfo) -> Listing | None:
+def _listing(
+    item: Item, *, now: datetime, until: datetime, tz: ZoneInfo, first_only: bool = False
+) -> Listing | None:
     if item.starts_at is None:
         return None
     rule = item_recurrence(item)
@@ -163,7 +165,13 @@ def _listing(item: Item, *, now: datetime, until: datetime, tz: ZoneInfo) -> Lis
             return None
         return Listing(item, item.starts_at, item.ends_at)
     dates = series_dates(
-        item.starts_at, item.ends_at, rule, tz=tz, window_start=now, window_end=until
+        item.starts_at,
+        item.ends_at,
+        rule,
+        tz=tz,
+        window_start=now,
+        window_end=until,
+        first_only=first_only,
     )
     upcoming = next((d for d in dates if not d.cancelled), None)
     if upcoming is None:
@@ -187,16 +195,44 @@ def upcoming_events(
     listings are in the order of their next date (an ongoing event counts from now).
     """
     until = now + timedelta(days=days)
-    query = _public_query(filters, now).where(
+    base = _public_query(filters, now).where(
         Item.kind == ItemKind.EVENT, Item.starts_at.is_not(None), Item.starts_at < until
     )
-    found = [
+    # Single dates come sorted from the database, only as many as the page needs:
+    # ongoing ones first (they count from now, by id), then by their start.
+    need = offset + limit
+    singles = base.where(Item.recurrence.is_(None))
+    single_total = session.scalar(select(func.count()).select_from(singles.subquery())) or 0
+    ongoing = session.scalars(
+        singles.where(Item.starts_at < now).order_by(Item.id).limit(need)
+    ).all()
+    upcoming = session.scalars(
+        singles.where(Item.starts_at >= now).order_by(Item.starts_at, Item.id).limit(need)
+    ).all()
+    found = [Listing(i, cast_aware(i.starts_at), i.ends_at) for i in (*ongoing, *upcoming)]
+    # A series is placed by its next date, which only its rule knows.
+    series = [
         listing
-        for item in session.scalars(query)
-        if (listing := _listing(item, now=now, until=until, tz=tz)) is not None
+        for item in session.scalars(base.where(Item.recurrence.is_not(None)))
+        if (listing := _listing(item, now=now, until=until, tz=tz, first_only=True)) is not None
     ]
+    found.extend(series)
     found.sort(key=lambda listing: (max(listing.starts_at, now), listing.item.id))
-    return found[offset : offset + limit], len(found)
+    # Only the series on the page need all their dates of the period.
+    page = [
+        _listing(listing.item, now=now, until=until, tz=tz) or listing
+        if listing.is_series
+        else listing
+        for listing in found[offset:need]
+    ]
+    return page, single_total + len(series)
+
+
+def cast_aware(value: datetime | None) -> datetime:
+    """Return a start the query guaranteed to be set."""
+    if value is None:
+        raise ValueError("a listed event has a start")
+    return value
 
 
 def count_notices(session: Session, filters: PublicFilters, *, now: datetime) -> int:
