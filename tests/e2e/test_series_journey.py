@@ -81,7 +81,19 @@ def test_a_weekly_series_is_shown_once_everywhere(page, live_server, editor):
     expect(page.locator("#result-count")).to_contain_text("in den nächsten 90 Tagen")
     _no_violations(page, "/angebote")
 
+    # A Persian item page runs right to left as a whole, interface words left to right.
+    page.get_by_role("link", name="اطلاعات سلامت: سلامت روان", exact=True).click()
+    expect(page.locator("article.item-page")).to_have_attribute("dir", "rtl")
+    expect(page.locator("dl.item-facts")).to_have_attribute("dir", "rtl")
+    expect(page.locator("dl.item-facts dt").first).to_have_attribute("dir", "ltr")
+    title = page.get_by_role("heading", level=1).bounding_box()
+    facts = page.locator("dl.item-facts dt").first.bounding_box()
+    # Title and details both end at the right edge of the content.
+    assert abs((title["x"] + title["width"]) - (facts["x"] + facts["width"])) < 4
+    _no_violations(page, "Persian item page")
+
     # The search: one card, and how many were found.
+    page.goto(f"{live_server.url}/angebote")
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_label("Suchbegriff").fill("kochen")
     page.get_by_role("button", name="Suchen").click()
