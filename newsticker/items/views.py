@@ -164,7 +164,7 @@ def detail(item_id: int) -> ResponseReturnValue:
     if item is None:
         abort(404)
     now = services.current_time()
-    dates = services.next_dates(item, now=now, tz=get_settings().tz)
+    dates = services.next_dates(item, now=now, tz=get_settings().tz, with_cancelled=True)
     over = item.last_ends_at is not None and item.last_ends_at <= now
     return render_template(
         "items/detail.html",

@@ -156,6 +156,25 @@ def test_a_new_draft_starts_with_the_configured_greeting(db, app):
     assert "Hallo" not in text
 
 
+def test_an_empty_greeting_gives_an_empty_editorial_and_no_salutation(db, app):
+    settings = get_settings()
+    quiet = settings.model_copy(
+        update={
+            "publications": [
+                p.model_copy(update={"greeting": ""}) if p.slug == "ticker" else p
+                for p in settings.publications
+            ]
+        }
+    )
+    make_item(db, title="Fest")
+    issue = services.draft_issue(db, quiet, "ticker", now=now()).issue
+    assert issue.editorial == ""
+    text = render_issue(issue, "de").fill(
+        {"unsubscribe_url": "https://x/u", "preferences_url": "https://x/p"}
+    )[1]
+    assert "Liebe" not in text and "Hallo" not in text and "Fest" in text
+
+
 def test_items_in_a_sent_issue_are_not_drafted_again_but_cancelled_ones_are(db):
     item = make_item(db, title="Schon verschickt")
     older = make_issue(db, items=[item], status="sent", number=1)

@@ -82,6 +82,10 @@ def test_a_series_in_english_and_its_count_without_cancelled_dates(client, db):
     assert "(cancelled)" in html
     page = client.get(f"/angebote/{item.id}").get_data(as_text=True)
     assert "5 times" in page and "6 times" not in page
+    # The item page lists all six dates, the cancelled one marked.
+    dates = page.split('class="date-list"')[1].split("</ul>")[0]
+    assert dates.count("<li") == 6
+    assert dates.count('<li class="cancelled"><s>') == 1 and "(cancelled)" in dates
 
 
 def test_a_search_finds_a_series_once_and_says_how_many(client, db):

@@ -115,6 +115,7 @@ class Occurrence:
     item: Item
     starts_at: datetime
     ends_at: datetime | None
+    cancelled: bool = False
 
 
 def _public_query(filters: PublicFilters, now: datetime) -> Select[Any]:
@@ -271,17 +272,33 @@ def public_item(session: Session, item_id: int) -> Item | None:
     return item
 
 
-def next_dates(item: Item, *, now: datetime, tz: ZoneInfo, limit: int = 12) -> list[Occurrence]:
-    """Return the item's next dates (ongoing ones included)."""
+def next_dates(
+    item: Item, *, now: datetime, tz: ZoneInfo, limit: int = 12, with_cancelled: bool = False
+) -> list[Occurrence]:
+    """Return the item's next dates (ongoing ones included).
+
+    With `with_cancelled`, a series' cancelled dates among them are kept and marked.
+    """
     if item.starts_at is None:
         return []
+    rule = item_recurrence(item)
+    if rule is not None and with_cancelled:
+        found = series_dates(
+            item.starts_at,
+            item.ends_at,
+            rule,
+            tz=tz,
+            window_start=now,
+            window_end=now + timedelta(days=3 * 366),
+        )
+        return [Occurrence(item, d.starts_at, d.ends_at, d.cancelled) for d in found[:limit]]
     dates = occurrences(
         item.starts_at,
         item.ends_at,
-        item_recurrence(item),
+        rule,
         tz=tz,
         window_start=now,
-        window_end=FAR_FUTURE if item.recurrence is None else now + timedelta(days=3 * 366),
+        window_end=FAR_FUTURE if rule is None else now + timedelta(days=3 * 366),
     )
     return [Occurrence(item, start, end) for start, end in dates[:limit]]
 
