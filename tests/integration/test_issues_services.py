@@ -132,6 +132,30 @@ def test_the_next_issue_pins_the_series_to_its_next_free_date(db):
     assert [e.occurrence_start for e in entries] == [local(first + timedelta(days=7), 16)]
 
 
+def test_an_issue_drafted_with_one_entry_per_date_shows_the_series_once(db):
+    first = today() + timedelta(days=7)
+    cafe = make_item(
+        db,
+        title="Sprachcafé",
+        starts_at=local(first, 16),
+        ends_at=local(first, 18),
+        rule=Recurrence(freq="weekly", count=8),
+    )
+    issue = make_issue(db, items=[], status="draft", number=5)
+    for position, day in enumerate((first, first + timedelta(days=7))):
+        issue.entries.append(
+            IssueEntry(
+                section="events", position=position, item=cafe, occurrence_start=local(day, 16)
+            )
+        )
+    db.flush()
+    text = render_issue(issue, "de").fill(
+        {"unsubscribe_url": "https://x/u", "preferences_url": "https://x/p"}
+    )[1]
+    assert text.count("Sprachcafé") == 1
+    assert "Veranstaltungen (1)" in text
+
+
 def test_newly_approved_items_are_placed_in_date_order(db):
     # After the next send time (within a week), before its horizon (two weeks on).
     base = today() + timedelta(days=8)
