@@ -103,6 +103,12 @@ def _check_image_file(value: str) -> str:
     return value
 
 
+def _check_greeting(value: str) -> str:
+    if "\n" in value or "\r" in value or len(value) > 200:
+        raise ValueError(f"one line of at most 200 characters, got {value!r}")
+    return value.strip()
+
+
 SectionName = Literal["events", "announcements", "calls", "articles", "figures"]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 Rate = Annotated[str, AfterValidator(_check_rate)]
@@ -133,6 +139,8 @@ class SiteSettings(Section):
     logo: ImageFile = ""
     logo_alt: str = ""
     favicon: ImageFile = ""
+    # How far ahead the public list of events ("upcoming") reaches, in days.
+    upcoming_days: int = Field(default=90, ge=7, le=366)
 
     @field_validator("base_url")
     @classmethod
@@ -217,6 +225,9 @@ class PublicationSettings(Section):
             return self.description
         texts: dict[str, str] = {str(k): v for k, v in self.description.items()}
         return texts.get(language) or texts.get("de") or next(iter(texts.values()), "")
+
+    # The one salutation of an issue: a new draft's editorial starts with it ("" for none).
+    greeting: Annotated[str, AfterValidator(_check_greeting)] = "Liebe Leserinnen und Leser,"
 
 
 def _default_publications() -> list[PublicationSettings]:

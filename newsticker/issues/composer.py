@@ -43,7 +43,7 @@ from newsticker.issues.rendering import (
     prepare_issue,
     render_issue,
 )
-from newsticker.items.display import when_text
+from newsticker.items.display import series_text, when_text
 from newsticker.items.forms import choices, language_choices
 from newsticker.items.models import Item, ItemStatus
 
@@ -163,7 +163,7 @@ def compose_page(
 
 def entry_info(entry: IssueEntry, tz: ZoneInfo) -> dict[str, Any]:
     """Return what the composer shows of an entry, with a warning when it will be left out."""
-    info: dict[str, Any] = {"entry": entry, "when": "", "warning": ""}
+    info: dict[str, Any] = {"entry": entry, "when": "", "rule": "", "warning": ""}
     item: Item | None = entry.item
     if item is None:
         if not entry.is_article:
@@ -180,6 +180,7 @@ def entry_info(entry: IssueEntry, tz: ZoneInfo) -> dict[str, Any]:
             )
         else:
             info["when"] = when_text(start, end, item.all_day, tz)
+            info["rule"] = series_text(item, tz)
     return info
 
 

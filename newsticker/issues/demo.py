@@ -66,7 +66,8 @@ def _sent_ticker(session: Session, settings: Settings, now: datetime) -> Issue:
         number=1,
         subject="Newsticker: Sprachcafé und neue Sprechzeiten",
         preheader="Was diese Woche in Flensburg los ist",
-        editorial="Willkommen zum ersten Newsticker aus dem neuen System!",
+        editorial="Liebe Leserinnen und Leser,\n\nwillkommen zum ersten Newsticker aus dem "
+        "neuen System!",
         status=IssueStatus.SCHEDULED,
         scheduled_at=sent_at,
         window_start=sent_at,

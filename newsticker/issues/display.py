@@ -27,11 +27,13 @@ from newsticker.core.i18n import text_direction
 from newsticker.core.links import Links
 from newsticker.core.markup import markdown_to_text, render_markdown
 from newsticker.issues.models import SECTION_LABELS, Issue, IssueEntry, KeyFigure
-from newsticker.items.display import languages_text, rule_text, when_text
+from newsticker.items.display import dates_texts, languages_text, series_text, when_text
 from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemStatus
-from newsticker.items.recurrence import occurrences
+from newsticker.items.recurrence import occurrences, series_dates
 from newsticker.items.services import item_recurrence
 
+# A series in an issue lists at most this many further dates of the issue's period.
+LATER_DATES_IN_ISSUE = 4
 # Item statuses whose entries are rendered (withdrawn or rejected ones are left out).
 RENDERED_ITEM_STATUSES = frozenset({ItemStatus.APPROVED})
 
@@ -58,6 +60,9 @@ class EntryView:
     accessibility: str = ""
     image_url: str = ""
     image_alt: str = ""
+    # A series' further dates inside the issue's period: (date text, cancelled).
+    later_dates: tuple[tuple[str, bool], ...] = ()
+    more_dates: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,29 @@ def entry_occurrence(
     return None, None
 
 
-def _entry_view(entry: IssueEntry, *, tz: ZoneInfo, links: Links) -> EntryView | None:
+def _later_dates(
+    item: Item, start: datetime, until: datetime | None, tz: ZoneInfo
+) -> tuple[tuple[tuple[str, bool], ...], int]:
+    """Return a series' dates after `start` up to `until` (cancelled marked), and how many more."""
+    rule = item_recurrence(item)
+    if rule is None or item.starts_at is None or until is None or until <= start:
+        return (), 0
+    found = series_dates(
+        item.starts_at,
+        item.ends_at,
+        rule,
+        tz=tz,
+        window_start=start + timedelta(seconds=1),
+        window_end=until,
+    )
+    later = [d for d in found if d.starts_at > start]
+    shown = dates_texts(later[:LATER_DATES_IN_ISSUE], tz)
+    return tuple(shown), max(len(later) - LATER_DATES_IN_ISSUE, 0)
+
+
+def _entry_view(
+    entry: IssueEntry, *, tz: ZoneInfo, links: Links, until: datetime | None = None
+) -> EntryView | None:
     if entry.item is None:
         if not entry.is_article:
             return None
@@ -182,12 +209,15 @@ def _entry_view(entry: IssueEntry, *, tz: ZoneInfo, links: Links) -> EntryView |
     if item.status not in RENDERED_ITEM_STATUSES:
         return None
     when = rule = ""
+    later: tuple[tuple[str, bool], ...] = ()
+    more = 0
     if item.starts_at is not None:
         start, end = entry_occurrence(item, entry.occurrence_start, tz)
         if start is None:
             return None
         when = when_text(start, end, item.all_day, tz)
-        rule = rule_text(item, tz)
+        rule = series_text(item, tz)
+        later, more = _later_dates(item, start, until, tz)
     place = ", ".join(part for part in (item.place_name, item.place_address) if part)
     image_url = links.url("items.image", name=item.image_file) if item.image_file else ""
     return EntryView(
@@ -207,6 +237,8 @@ def _entry_view(entry: IssueEntry, *, tz: ZoneInfo, links: Links) -> EntryView |
         accessibility=item.accessibility_note,
         image_url=image_url,
         image_alt=item.image_alt or item.title,
+        later_dates=later,
+        more_dates=more,
     )
 
 
@@ -214,6 +246,7 @@ def _sections(
     issue: Issue, publication: PublicationSettings, *, tz: ZoneInfo, links: Links
 ) -> list[SectionView]:
     language = _current_language()
+    until = issue.window_end(publication.cadence)
     sections: list[SectionView] = []
     for key in publication.sections:
         title = str(SECTION_LABELS[key])
@@ -233,11 +266,19 @@ def _sections(
             if views:
                 sections.append(SectionView(key=key, title=title, figures=views))
             continue
-        entries = [
-            view
-            for entry in issue.section_entries(key)
-            if (view := _entry_view(entry, tz=tz, links=links)) is not None
-        ]
+        entries: list[EntryView] = []
+        series_seen: set[int] = set()
+        for entry in issue.section_entries(key):
+            # A series once per issue, even in issues drafted when each date was an entry.
+            series = entry.item is not None and entry.item.recurrence is not None
+            if series and entry.item_id in series_seen:
+                continue
+            view = _entry_view(entry, tz=tz, links=links, until=until)
+            if view is None:
+                continue
+            if series and entry.item_id is not None:
+                series_seen.add(entry.item_id)
+            entries.append(view)
         if entries:
             sections.append(SectionView(key=key, title=title, entries=entries))
     return sections

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -43,6 +43,9 @@ STATUS_LABELS: dict[IssueStatus, Any] = {
 
 # Sections an issue can have; which ones and in what order is publication config.
 ITEM_SECTIONS = ("events", "announcements", "calls")
+# How far ahead an issue reaches for events, by its publication's cadence: a draft offers
+# events of this period, and a series shows its dates inside it.
+HORIZON_DAYS = {"weekly": 14, "monthly": 35, "quarterly": 92}
 SECTION_KINDS = {"events": "event", "announcements": "announcement", "calls": "call"}
 SECTION_LABELS: dict[str, Any] = {
     "events": _l("Events"),
@@ -109,6 +112,13 @@ class Issue(Base):
     def is_frozen(self) -> bool:
         """Return whether the issue's rendering is frozen in snapshots."""
         return self.status in FROZEN_STATUSES
+
+    def window_end(self, cadence: str) -> datetime | None:
+        """Return the end of the period the issue covers, for its publication's cadence."""
+        start = self.window_start or self.scheduled_at or self.sent_at or self.created_at
+        if start is None:
+            return None
+        return start + timedelta(days=HORIZON_DAYS[cadence])
 
     def section_entries(self, section: str) -> list[IssueEntry]:
         """Return the entries of one section in their order."""

@@ -12,7 +12,14 @@ from typing import Any
 from flask import Blueprint
 
 from newsticker.config import get_settings
-from newsticker.items.display import item_when, languages_text, rule_text, when_text
+from newsticker.items.display import (
+    item_when,
+    languages_text,
+    rule_text,
+    series_text,
+    short_date,
+    when_text,
+)
 from newsticker.items.models import (
     FIELDS_OF_ACTION,
     KIND_LABELS,
@@ -46,6 +53,16 @@ def _item_languages(codes: list[str]) -> str:
 @bp.app_template_global("item_rule")
 def _item_rule(item: Item) -> str:
     return rule_text(item, get_settings().tz)
+
+
+@bp.app_template_global("series_text")
+def _series_text(item: Item) -> str:
+    return series_text(item, get_settings().tz)
+
+
+@bp.app_template_global("short_date")
+def _short_date(moment: Any) -> str:
+    return short_date(moment, get_settings().tz)
 
 
 @bp.app_context_processor

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
 from icalendar import Calendar, Event, vRecur
+from lxml import etree
 
 from newsticker.core.markup import markdown_to_text, render_markdown
 from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, Item
@@ -133,7 +134,30 @@ def atom_feed(
             term=item.field_of_action, label=str(FIELDS_OF_ACTION.get(item.field_of_action, ""))
         )
         entry.category(term=item.kind, label=str(KIND_LABELS.get(item.kind, "")))
-    return bytes(fg.atom_str(pretty=True))
+    return _with_entry_languages(
+        bytes(fg.atom_str(pretty=True)),
+        {url_for_item(item): item.content_language or language for item in items},
+        language,
+    )
+
+
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def _with_entry_languages(feed: bytes, languages: dict[str, str], feed_language: str) -> bytes:
+    """Return the feed with xml:lang on each entry: the language its content is written in.
+
+    Its categories are labelled in the feed's language, so they say so themselves.
+    """
+    root = etree.fromstring(feed, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    for entry in root.iter(f"{_ATOM}entry"):
+        language = languages.get(entry.findtext(f"{_ATOM}id") or "")
+        if language:
+            entry.set(_XML_LANG, language)
+            for category in entry.iter(f"{_ATOM}category"):
+                category.set(_XML_LANG, feed_language)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
 def _escape(text: str) -> str:

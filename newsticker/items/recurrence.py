@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -34,9 +34,12 @@ __all__ = [
     "Freq",
     "Recurrence",
     "RecurrenceError",
+    "SeriesDate",
+    "dates_counted",
     "describe",
     "exdates",
     "occurrences",
+    "series_dates",
     "to_rrule",
     "validate",
 ]
@@ -225,6 +228,72 @@ def occurrences(
     return found
 
 
+@dataclass(frozen=True)
+class SeriesDate:
+    """One date of a series in UTC, and whether it is left out (cancelled)."""
+
+    starts_at: datetime
+    ends_at: datetime | None
+    cancelled: bool = False
+
+
+def series_dates(
+    start: datetime,
+    end: datetime | None,
+    rule: Recurrence,
+    *,
+    tz: ZoneInfo,
+    window_start: datetime,
+    window_end: datetime,
+    first_only: bool = False,
+) -> list[SeriesDate]:
+    """Return the rule's dates overlapping the window, cancelled (excepted) ones marked.
+
+    Like `occurrences`, but an excepted date is kept with `cancelled=True`, so a page
+    can say that it does not take place rather than silently skip it. With
+    `first_only`, the dates stop at the first one that takes place.
+    """
+    if start.utcoffset() is None or window_start.utcoffset() is None:
+        raise ValueError("start and the window must be aware datetimes")
+    _check_fields(rule)
+    local_start = _local_naive(start, tz)
+    duration = _local_naive(end, tz) - local_start if end is not None else None
+    # Dates ending well before the window are passed over without converting them (a
+    # day's margin covers any UTC offset).
+    before = window_start.astimezone(tz).replace(tzinfo=None) - timedelta(days=1)
+    before -= duration or timedelta(0)
+    skipped = set(rule.exceptions)
+    found: list[SeriesDate] = []
+    for occurrence in _expand(rule, local_start):
+        if occurrence < before:
+            continue
+        occ_start = _to_utc(occurrence, tz)
+        if occ_start >= window_end:
+            break
+        occ_end = _to_utc(occurrence + duration, tz) if duration is not None else None
+        if _overlaps(occ_start, occ_end, window_start, window_end):
+            cancelled = occurrence.date() in skipped
+            found.append(SeriesDate(occ_start, occ_end, cancelled))
+            if first_only and not cancelled:
+                break
+    return found
+
+
+def dates_counted(rule: Recurrence, start: date | None) -> int | None:
+    """Return how many dates a COUNT rule really has: its count less the cancelled ones.
+
+    None for a rule ended by a date. Without `start`, every exception is taken to be
+    one of the rule's dates (which `validate` guarantees for a stored rule).
+    """
+    if rule.count is None:
+        return None
+    skipped = set(rule.exceptions)
+    if start is None:
+        return max(rule.count - len(skipped), 0)
+    produced = {day.date() for day in _expand(rule, datetime.combine(start, time()))}
+    return max(rule.count - len(skipped & produced), 0)
+
+
 def to_rrule(rule: Recurrence, *, tz: ZoneInfo | None = None) -> dict[str, Any]:
     """Return the rule as a dict for `icalendar.vRecur`, without the exceptions.
 
@@ -308,7 +377,8 @@ def describe(
             until = format_date(rule.until, "long", locale=names)
             text += f", bis zum {until}" if lang == "de" else f", until {until}"
         elif rule.count is not None:
-            text += ", " + _times(rule.count, lang)
+            # "6-mal" counts the dates that take place: cancelled ones are left out.
+            text += ", " + _times(cast(int, dates_counted(rule, start)), lang)
     return text
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from itertools import groupby
 
 from flask import (
     abort,
@@ -35,7 +34,7 @@ from newsticker.core.tokens import TokenError
 from newsticker.items import private_views as _private_views  # noqa: F401 - its routes
 from newsticker.items import services
 from newsticker.items.blueprint import bp
-from newsticker.items.display import day_heading, item_when
+from newsticker.items.display import item_when
 from newsticker.items.feeds import atom_feed, ical_calendar
 from newsticker.items.forms import ItemForm, SubmissionForm, language_choices
 from newsticker.items.images import IMAGE_NAME_RE, MAX_IMAGE_BYTES, upload_dir
@@ -45,7 +44,10 @@ __all__ = ["bp"]
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 30
+PAGE_SIZE = 20
+NOTICE_FILTERS = (ItemKind.ANNOUNCEMENT, ItemKind.CALL)
+# A series in the list shows its next date and at most this many of the following ones.
+LATER_DATES_SHOWN = 4
 NOTICES_ON_FIRST_PAGE = 6
 FORM_STAMP_PURPOSE = "item-form-started"
 FORM_STAMP_MAX_AGE = 6 * 3600
@@ -95,55 +97,74 @@ def _item_version(item_id: int) -> Version:
     )
 
 
+def _page_numbers(page: int, pages: int) -> list[int | None]:
+    """Return the page numbers a pager shows: first, last and the pages around the current."""
+    shown = sorted({1, pages, *range(max(page - 1, 1), min(page + 1, pages) + 1)})
+    numbers: list[int | None] = []
+    for number in shown:
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
 @bp.route("/angebote")
 @conditional(_directory_version)
 def events() -> ResponseReturnValue:
-    """List upcoming events (recurring ones by date) and current announcements."""
+    """List upcoming events (a series once, at its next date) and current announcements."""
     settings = get_settings()
     filters = _filters()
     page = _page()
     now = services.current_time()
     notices: list[Item] = []
     more_notices = False
-    occurrences: list[services.Occurrence] = []
-    has_more = False
+    listings: list[services.Listing] = []
+    total = 0
+    notice_total = 0
     if not filters.kind or filters.kind == ItemKind.EVENT:
-        occurrences, has_more = services.upcoming_occurrences(
+        listings, total = services.upcoming_events(
             db.session,
             filters,
             now=now,
             tz=settings.tz,
+            days=settings.site.upcoming_days,
             offset=(page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
         )
-    if filters.kind in (ItemKind.ANNOUNCEMENT, ItemKind.CALL):
-        notices, has_more = services.current_notices(
+    if filters.kind in NOTICE_FILTERS:
+        notices, _more = services.current_notices(
             db.session, filters, now=now, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
-    elif not filters.kind and page == 1:
-        notices, more_notices = services.current_notices(
-            db.session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
-        )
-    days = [
-        (day_heading(day), list(group))
-        for day, group in groupby(
-            occurrences, key=lambda o: max(o.starts_at, now).astimezone(settings.tz).date()
-        )
-    ]
+        notice_total = services.count_notices(db.session, filters, now=now)
+        total = notice_total
+    elif not filters.kind:
+        if filters.query or filters.field_of_action or filters.language:
+            # Only a search says how many notices matched too.
+            notice_total = services.count_notices(db.session, filters, now=now)
+        if page == 1:
+            notices, more_notices = services.current_notices(
+                db.session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
+            )
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     args = {k: v for k, v in request.args.items() if k != "seite" and v}
     return render_template(
         "items/list.html",
         filters=filters,
-        days=days,
+        listings=listings,
+        event_total=0 if filters.kind in NOTICE_FILTERS else total,
+        notice_total=notice_total,
         notices=notices,
         more_notices=more_notices,
         page=page,
-        has_more=has_more,
+        pages=pages,
+        page_numbers=_page_numbers(page, pages),
         page_args=args,
         args_without_kind={k: v for k, v in args.items() if k != "art"},
         language_options=language_choices(sign_language=True),
         feeds=_feed_links(filters.field_of_action),
         searched=bool(args),
+        upcoming_days=settings.site.upcoming_days,
+        later_dates_shown=LATER_DATES_SHOWN,
         now=now,
     )
 
@@ -156,7 +177,7 @@ def detail(item_id: int) -> ResponseReturnValue:
     if item is None:
         abort(404)
     now = services.current_time()
-    dates = services.next_dates(item, now=now, tz=get_settings().tz)
+    dates = services.next_dates(item, now=now, tz=get_settings().tz, with_cancelled=True)
     over = item.last_ends_at is not None and item.last_ends_at <= now
     return render_template(
         "items/detail.html",

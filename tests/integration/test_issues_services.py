@@ -87,20 +87,116 @@ def test_drafting_twice_duplicates_nothing_and_adds_what_is_new(db):
     assert db.scalar(select(func.count()).select_from(Issue)) == 1
 
 
-def test_recurring_events_are_expanded_with_pinned_dates(db):
+def test_a_series_is_one_entry_per_issue_with_its_dates_in_the_window(db):
     first = today() + timedelta(days=7)
     cafe = make_item(
         db,
         title="Sprachcafé",
         starts_at=local(first, 16),
         ends_at=local(first, 18),
-        rule=Recurrence(freq="weekly", until=first + timedelta(days=120)),
+        rule=Recurrence(
+            freq="weekly",
+            until=first + timedelta(days=120),
+            exceptions=(first + timedelta(days=7),),
+        ),
     )
     issue = draft(db).issue
-    dates = sorted(e.occurrence_start for e in issue.entries if e.item_id == cafe.id)
-    assert len(dates) == 2, "a weekly ticker shows a weekly event with its next two dates"
-    assert all(d is not None and d.astimezone(UTC).tzinfo is not None for d in dates)
-    assert dates[1] - dates[0] == timedelta(days=7)
+    entries = [e for e in issue.entries if e.item_id == cafe.id]
+    assert len(entries) == 1, "a series appears once per issue"
+    assert entries[0].occurrence_start == local(first, 16)
+    # Drafting again, even later, adds the series to the same draft no second time.
+    assert draft(db, at=now() + timedelta(days=1)).added == 0
+    html, text = render_issue(issue, "de").fill(
+        {"unsubscribe_url": "https://x/u", "preferences_url": "https://x/p"}
+    )
+    assert text.count("Sprachcafé") == 1
+    assert "Nächster Termin:" in text and "(fällt aus)" in text
+    assert html.count(">Sprachcafé</a>") == 1
+
+
+def test_the_next_issue_pins_the_series_to_its_next_free_date(db):
+    first = today() + timedelta(days=7)
+    cafe = make_item(
+        db,
+        title="Sprachcafé",
+        starts_at=local(first, 16),
+        ends_at=None,
+        rule=Recurrence(freq="weekly", count=10),
+    )
+    older = make_issue(db, items=[], status="sent", number=1)
+    older.entries.append(
+        IssueEntry(section="events", position=0, item=cafe, occurrence_start=local(first, 16))
+    )
+    db.flush()
+    entries = [e for e in draft(db).issue.entries if e.item_id == cafe.id]
+    assert [e.occurrence_start for e in entries] == [local(first + timedelta(days=7), 16)]
+
+
+def test_an_issue_drafted_with_one_entry_per_date_shows_the_series_once(db):
+    first = today() + timedelta(days=7)
+    cafe = make_item(
+        db,
+        title="Sprachcafé",
+        starts_at=local(first, 16),
+        ends_at=local(first, 18),
+        rule=Recurrence(freq="weekly", count=8),
+    )
+    issue = make_issue(db, items=[], status="draft", number=5)
+    for position, day in enumerate((first, first + timedelta(days=7))):
+        issue.entries.append(
+            IssueEntry(
+                section="events", position=position, item=cafe, occurrence_start=local(day, 16)
+            )
+        )
+    db.flush()
+    text = render_issue(issue, "de").fill(
+        {"unsubscribe_url": "https://x/u", "preferences_url": "https://x/p"}
+    )[1]
+    assert text.count("Sprachcafé") == 1
+    assert "Veranstaltungen (1)" in text
+
+
+def test_newly_approved_items_are_placed_in_date_order(db):
+    # After the next send time (within a week), before its horizon (two weeks on).
+    base = today() + timedelta(days=8)
+    make_item(db, title="Früh", starts_at=local(base, 10), ends_at=None)
+    make_item(db, title="Spät", starts_at=local(base + timedelta(days=2), 10), ends_at=None)
+    issue = draft(db).issue
+    make_item(db, title="Mitte", starts_at=local(base + timedelta(days=1), 10), ends_at=None)
+    make_item(db, title="Ganz früh", starts_at=local(base, 8), ends_at=None)
+    assert draft(db).added == 2
+    titles = [e.item.title for e in issue.section_entries("events")]
+    assert titles == ["Ganz früh", "Früh", "Mitte", "Spät"]
+    assert [e.position for e in issue.section_entries("events")] == [0, 1, 2, 3]
+
+
+def test_a_new_draft_starts_with_the_configured_greeting(db, app):
+    issue = draft(db).issue
+    assert issue.editorial == "Liebe Leserinnen und Leser,\n\n"
+    text = render_issue(issue, "de").fill(
+        {"unsubscribe_url": "https://x/u", "preferences_url": "https://x/p"}
+    )[1]
+    assert text.count("Liebe Leserinnen und Leser,") == 1
+    assert "Hallo" not in text
+
+
+def test_an_empty_greeting_gives_an_empty_editorial_and_no_salutation(db, app):
+    settings = get_settings()
+    quiet = settings.model_copy(
+        update={
+            "publications": [
+                p.model_copy(update={"greeting": ""}) if p.slug == "ticker" else p
+                for p in settings.publications
+            ]
+        }
+    )
+    make_item(db, title="Fest")
+    issue = services.draft_issue(db, quiet, "ticker", now=now()).issue
+    assert issue.editorial == ""
+    text = render_issue(issue, "de").fill(
+        {"unsubscribe_url": "https://x/u", "preferences_url": "https://x/p"}
+    )[1]
+    assert "Liebe" not in text and "Hallo" not in text and "Fest" in text
 
 
 def test_items_in_a_sent_issue_are_not_drafted_again_but_cancelled_ones_are(db):
@@ -249,9 +345,9 @@ def test_prepared_issue_fills_per_recipient_without_rendering(db, monkeypatch):
             "preferences_url": "https://example.org/einstellungen/tok",
         }
     )
-    assert "Hallo Amira &lt;script&gt;," in html
+    # The one salutation is the editorial's (issue 13): no second greeting by name.
+    assert "Amira" not in html and "Amira" not in text
     assert 'href="https://example.org/abmelden/tok?x=1&amp;y=2"' in html
-    assert "Hallo Amira <script>," in text
     assert "https://example.org/abmelden/tok?x=1&y=2" in text
     assert "xNT" not in html and "xNT" not in text
 

@@ -109,6 +109,17 @@ def test_atom_feed(client, db):
     assert links["self"] == "http://localhost/feeds/angebote.atom"
 
 
+def test_atom_entries_carry_the_language_of_their_content(client, db):
+    make_item(db, title="أمسية ثقافية", content_language="ar")
+    make_item(db, title="Fest", content_language="de")
+    root = ET.fromstring(client.get("/feeds/angebote.atom").data)  # noqa: S314 - our own feed
+    lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    found = {e.findtext(f"{ATOM}title"): e.get(lang) for e in root.findall(f"{ATOM}entry")}
+    assert found == {"أمسية ثقافية": "ar", "Fest": "de"}
+    arabic = next(e for e in root.findall(f"{ATOM}entry") if e.get(lang) == "ar")
+    assert {c.get(lang) for c in arabic.findall(f"{ATOM}category")} == {"de"}
+
+
 def test_ical_feed_is_cached_until_an_event_changes(client, db):
     item = make_item(db, title="Erste Fassung")
     first = client.get("/feeds/angebote.ics")

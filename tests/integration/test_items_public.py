@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -41,18 +42,101 @@ def test_only_approved_current_items_are_listed(client, db):
         assert hidden not in html
 
 
-def test_recurring_event_expanded_into_its_dates(client, db):
-    start = today() + timedelta(days=1)
+def next_weekday(weekday: int, weeks: int = 0) -> date:
+    """Return the next date (after today) on a weekday (0 = Monday), `weeks` later."""
+    days = (weekday - today().weekday()) % 7 or 7
+    return today() + timedelta(days=days + 7 * weeks)
+
+
+def test_a_series_is_one_entry_with_its_rule_and_dates(client, db):
+    start = next_weekday(2)
     make_item(
         db,
         title="Wöchentliches Sprachcafé",
         starts_at=local(start, 16),
         ends_at=local(start, 18),
-        rule=Recurrence(freq="weekly", count=4),
+        rule=Recurrence(freq="weekly", count=6, exceptions=(start + timedelta(days=14),)),
     )
     html = client.get("/angebote").get_data(as_text=True)
-    assert html.count("Wöchentliches Sprachcafé") == 4
-    assert "16:00–18:00" in html
+    assert html.count('class="item-card') == 1
+    assert html.count(">Wöchentliches Sprachcafé</a>") == 1
+    assert "jeden Mittwoch, 16–18 Uhr" in html
+    assert "Nächster Termin:" in html and "Weitere Termine:" in html
+    assert html.count("(fällt aus)") == 1
+    assert "1 Veranstaltung in den nächsten 90 Tagen." in html
+
+
+def test_a_series_in_english_and_its_count_without_cancelled_dates(client, db):
+    start = next_weekday(2)
+    item = make_item(
+        db,
+        title="Language café",
+        starts_at=local(start, 16),
+        ends_at=local(start, 18),
+        rule=Recurrence(freq="weekly", count=6, exceptions=(start + timedelta(days=7),)),
+    )
+    client.set_cookie("newsticker_lang", "en")
+    html = client.get("/angebote").get_data(as_text=True)
+    plain = html.replace("\u2009", " ").replace("\u202f", " ")
+    assert "every Wednesday, 4 – 6 PM" in plain
+    assert "(cancelled)" in html
+    page = client.get(f"/angebote/{item.id}").get_data(as_text=True)
+    assert "5 times" in page and "6 times" not in page
+    # The item page lists all six dates, the cancelled one marked.
+    dates = page.split('class="date-list"')[1].split("</ul>")[0]
+    assert dates.count("<li") == 6
+    assert dates.count('<li class="cancelled"><s>') == 1 and "(cancelled)" in dates
+
+
+def test_a_search_finds_a_series_once_and_says_how_many(client, db):
+    start = next_weekday(3)
+    make_item(
+        db,
+        title="Gemeinsam kochen",
+        starts_at=local(start, 17),
+        ends_at=local(start, 19),
+        rule=Recurrence(freq="weekly", count=16),
+    )
+    make_item(db, title="Kochkurs für Familien", starts_at=local(start, 10), ends_at=None)
+    make_item(db, title="Radtour", starts_at=local(start, 10), ends_at=None)
+    html = client.get("/angebote?q=kochen").get_data(as_text=True)
+    assert html.count(">Gemeinsam kochen</a>") == 1
+    assert re.search(r"und \d+ weitere Termine", html)
+    assert "Radtour" not in html
+    assert "1 Veranstaltung passt zu Ihrer Suche." in html
+
+
+def test_upcoming_reaches_as_far_as_configured(app, db):
+    make_item(db, title="Bald", starts_at=local(today() + timedelta(days=10), 10), ends_at=None)
+    make_item(db, title="Später", starts_at=local(today() + timedelta(days=100), 10), ends_at=None)
+    now = utcnow()
+    near, near_total = services.upcoming_events(
+        db, services.PublicFilters(), now=now, tz=TZ, days=90
+    )
+    far, far_total = services.upcoming_events(
+        db, services.PublicFilters(), now=now, tz=TZ, days=120
+    )
+    assert [x.item.title for x in near] == ["Bald"] and near_total == 1
+    assert [x.item.title for x in far] == ["Bald", "Später"] and far_total == 2
+
+
+def test_a_series_with_every_date_in_the_period_cancelled_is_left_out(app, db):
+    start = next_weekday(0)
+    make_item(
+        db,
+        title="Pausiert",
+        starts_at=local(start, 16),
+        ends_at=None,
+        rule=Recurrence(
+            freq="weekly",
+            count=3,
+            exceptions=(start + timedelta(days=7), start + timedelta(days=14)),
+        ),
+    )
+    listings, total = services.upcoming_events(
+        db, services.PublicFilters(), now=local(start, 17), tz=TZ, days=90
+    )
+    assert listings == [] and total == 0
 
 
 def test_round_table_dates(db, monkeypatch):
@@ -66,10 +150,11 @@ def test_round_table_dates(db, monkeypatch):
         ends_at=datetime(2026, 2, 10, 20, 30, tzinfo=TZ),
         rule=rule,
     )
-    found, _more = services.upcoming_occurrences(
-        db, services.PublicFilters(), now=datetime(2027, 1, 1, tzinfo=UTC), tz=TZ
+    found, total = services.upcoming_events(
+        db, services.PublicFilters(), now=datetime(2027, 1, 1, tzinfo=UTC), tz=TZ, days=366
     )
-    starts = [o.starts_at.astimezone(TZ) for o in found if o.item.id == item.id]
+    assert total == 1 and found[0].item.id == item.id and found[0].is_series
+    starts = [d.starts_at.astimezone(TZ) for d in found[0].dates]
     assert starts == [
         datetime(2027, 2, 9, 18, 30, tzinfo=TZ),
         datetime(2027, 4, 13, 18, 30, tzinfo=TZ),
@@ -144,14 +229,24 @@ def test_filters_by_field_language_and_kind(client, db):
 
 def test_list_pages(client, db):
     start = today() + timedelta(days=2)
-    for n in range(35):
+    for n in range(45):
         day = start + timedelta(days=n)
         make_item(db, title=f"Termin {n:02d}", starts_at=local(day, 10), ends_at=None)
     first = client.get("/angebote?art=event").get_data(as_text=True)
-    assert "Termin 00" in first and "Termin 29" in first and "Termin 30" not in first
-    assert 'rel="next"' in first
+    assert "Termin 00" in first and "Termin 19" in first and "Termin 20" not in first
+    assert "45 Veranstaltungen" in first and "Seite 1 von 3." in first
+    assert 'rel="next" href="/angebote?seite=2&amp;art=event"' in first
+    assert 'href="/angebote?seite=1&amp;art=event" aria-current="page"' in first
     second = client.get("/angebote?art=event&seite=2").get_data(as_text=True)
-    assert "Termin 30" in second and "Termin 34" in second and "Termin 29" not in second
+    assert "Termin 20" in second and "Termin 39" in second and "Termin 19" not in second
+    assert 'href="/angebote?seite=2&amp;art=event" aria-current="page"' in second
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "99999"])
+def test_a_bad_page_number_shows_the_first_page(client, db, page):
+    make_item(db, title="Fest")
+    html = client.get(f"/angebote?seite={page}").get_data(as_text=True)
+    assert "Fest" in html
 
 
 def test_page_announces_its_feeds(client, db):
@@ -181,9 +276,34 @@ def test_item_page(client, db):
 
 
 def test_item_page_of_rtl_content(client, db):
-    item = make_item(db, title="اطلاعات سلامت", content_language="fa")
+    item = make_item(
+        db,
+        title="اطلاعات سلامت",
+        content_language="fa",
+        summary="جلسه اطلاعاتی",
+        description="درباره بیمه درمانی",
+        place_name="مرکز مشاوره",
+        event_languages=["fa", "de"],
+    )
     html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
+    # The page runs right to left as a whole: title, text and the details.
+    assert '<article class="item-page" dir="rtl">' in html
     assert '<h1 lang="fa" dir="rtl">' in html
+    assert '<p class="lead item-lead" lang="fa" dir="rtl">' in html
+    assert '<div class="item-description prose" lang="fa" dir="rtl">' in html
+    assert '<dl class="item-facts" lang="fa" dir="rtl">' in html
+    assert '<dd lang="fa" dir="rtl">مرکز مشاوره</dd>' in html
+    # Interface words and dates keep their own language and direction inside it.
+    assert '<dt lang="de" dir="ltr">Ort</dt>' in html
+    assert '<ul class="item-badges" lang="de" dir="ltr">' in html
+    assert 'class="item-dates" aria-labelledby="dates-title" lang="de" dir="ltr"' in html
+
+
+def test_item_page_of_ltr_content_stays_ltr(client, db):
+    item = make_item(db, title="Fest", content_language="de")
+    html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
+    assert '<article class="item-page" dir="ltr">' in html
+    assert '<dl class="item-facts" lang="de" dir="ltr">' in html
 
 
 @pytest.mark.parametrize("status", ["submitted", "rejected", "withdrawn"])

@@ -178,7 +178,7 @@ def test_a_crash_on_a_real_route_shows_the_plain_500_page(app, world, clients, m
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("connection to server at 10.0.0.5 failed: password authentication")
 
-    monkeypatch.setattr(services, "upcoming_occurrences", broken)
+    monkeypatch.setattr(services, "upcoming_events", broken)
     with caplog.at_level(logging.ERROR):
         response = fetch(clients["anonymous"], "/angebote")
     body = response.get_data(as_text=True)

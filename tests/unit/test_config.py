@@ -202,3 +202,36 @@ def test_bounce_and_proof_keys_accept_good_values(tmp_path):
     settings = load_settings(path, environ={})
     assert settings.bounces.quarantine_folder == "Nicht lesbar"
     assert settings.retention.consent_proof_years == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[site]\nupcoming_days = 3\n", "site.upcoming_days: expected greater than or equal to 7"),
+        (
+            "[site]\nupcoming_days = 1000\n",
+            "site.upcoming_days: expected less than or equal to 366",
+        ),
+        (
+            '[[publications]]\nslug = "t"\nname = "T"\ngreeting = "Hallo\\nBcc: x"\n',
+            "publications.0.greeting: expected one line of at most 200 characters",
+        ),
+    ],
+)
+def test_upcoming_days_and_greeting_are_checked(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    assert expected in str(err.value), str(err.value)
+
+
+def test_upcoming_days_and_greeting_defaults_and_an_empty_greeting(tmp_path):
+    settings = load_settings(environ={})
+    assert settings.site.upcoming_days == 90
+    assert all(p.greeting == "Liebe Leserinnen und Leser," for p in settings.publications)
+    path = write(
+        tmp_path,
+        '[site]\nupcoming_days = 30\n[[publications]]\nslug = "t"\nname = "T"\ngreeting = ""\n',
+    )
+    custom = load_settings(path, environ={})
+    assert custom.site.upcoming_days == 30 and custom.publications[0].greeting == ""

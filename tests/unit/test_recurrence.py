@@ -18,9 +18,11 @@ from newsticker.items.recurrence import (
     MAX_COUNT,
     Recurrence,
     RecurrenceError,
+    dates_counted,
     describe,
     exdates,
     occurrences,
+    series_dates,
     to_rrule,
     validate,
 )
@@ -847,3 +849,72 @@ def test_describe_names_the_start_weekday_and_the_end() -> None:
 @pytest.mark.parametrize("locale", ["fr", "ar", "xx", ""])
 def test_describe_falls_back_to_english_for_other_languages(locale: str) -> None:
     assert describe(ROUND_TABLE, locale).startswith("every 2nd Tuesday in February")
+
+
+def test_the_count_in_words_leaves_out_cancelled_dates() -> None:
+    start = date(2027, 3, 3)
+    rule = Recurrence(freq="weekly", count=6, exceptions=(date(2027, 3, 17),))
+    assert describe(rule, "de", start=start, with_end=True) == "jeden Mittwoch, 5-mal"
+    assert describe(rule, "en", start=start, with_end=True) == "every Wednesday, 5 times"
+    assert dates_counted(rule, start) == 5
+    # An exception the rule never produces takes nothing away.
+    stray = Recurrence(freq="weekly", count=6, exceptions=(date(2027, 3, 18),))
+    assert dates_counted(stray, start) == 6
+    assert dates_counted(Recurrence(freq="weekly", until=date(2027, 4, 1)), start) is None
+
+
+def test_series_dates_keep_cancelled_dates_marked() -> None:
+    rule = Recurrence(freq="weekly", count=4, exceptions=(date(2027, 3, 10),))
+    first = datetime(2027, 3, 3, 16, tzinfo=TZ)
+    found = series_dates(
+        first,
+        first + timedelta(hours=2),
+        rule,
+        tz=TZ,
+        window_start=first,
+        window_end=datetime(2027, 3, 20, tzinfo=TZ),
+    )
+    assert [(d.starts_at.astimezone(TZ).day, d.cancelled) for d in found] == [
+        (3, False),
+        (10, True),
+        (17, False),
+    ]
+    assert found[0].ends_at == datetime(2027, 3, 3, 18, tzinfo=TZ)
+    with pytest.raises(ValueError):
+        series_dates(
+            first.replace(tzinfo=None),
+            None,
+            rule,
+            tz=TZ,
+            window_start=first,
+            window_end=first,
+        )
+
+
+@pytest.mark.parametrize("window_day", [date(2027, 3, 20), date(2027, 3, 28), date(2027, 10, 31)])
+def test_series_dates_agree_with_occurrences_from_any_window(window_day: date) -> None:
+    # Weekly on Sunday evenings across both DST changes, an overnight event, two cancelled.
+    first = datetime(2027, 1, 3, 23, 30, tzinfo=TZ)
+    rule = Recurrence(
+        freq="weekly", until=date(2027, 12, 26), exceptions=(date(2027, 3, 28), date(2027, 10, 31))
+    )
+    end = first + timedelta(hours=2)
+    window_start = datetime.combine(window_day, time(0, 30), TZ)
+    window_end = window_start + timedelta(days=60)
+    found = series_dates(first, end, rule, tz=TZ, window_start=window_start, window_end=window_end)
+    expected = occurrences(
+        first, end, rule, tz=TZ, window_start=window_start, window_end=window_end
+    )
+    assert [(d.starts_at, d.ends_at) for d in found if not d.cancelled] == expected
+    assert all(d.starts_at.astimezone(TZ).date() in rule.exceptions for d in found if d.cancelled)
+    only = series_dates(
+        first,
+        end,
+        rule,
+        tz=TZ,
+        window_start=window_start,
+        window_end=window_end,
+        first_only=True,
+    )
+    assert only[-1] == next(d for d in found if not d.cancelled)
+    assert only == found[: len(only)]

@@ -35,9 +35,7 @@ from newsticker.issues.services.composing import (
     update_issue,
 )
 from newsticker.issues.services.drafting import (
-    HORIZON_DAYS,
     MAX_CANDIDATES,
-    MAX_DATES_PER_ITEM,
     WEEKDAYS,
     Candidate,
     DraftResult,
@@ -93,9 +91,7 @@ from newsticker.issues.services.queries import (
 
 __all__ = [
     "EDITORIAL_MAX",
-    "HORIZON_DAYS",
     "MAX_CANDIDATES",
-    "MAX_DATES_PER_ITEM",
     "MAX_FIGURES",
     "MAX_FIGURE_ABS",
     "MAX_TEST_ADDRESSES",

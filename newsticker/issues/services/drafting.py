@@ -1,10 +1,14 @@
 """Drafting: the next issue of a publication, built from approved items not yet in one.
 
 A draft offers what falls between its planned send time and the publication's horizon:
-events (a recurring one with at most a few of its dates) and current announcements and
-calls. Items (or, for a recurring event, dates) already in a live issue of the same
-publication are "claimed" and not offered again, so running the draft twice never
-duplicates anything. Send times are local wall-clock times in the site's time zone.
+events and current announcements and calls. A recurring event (a series) is ONE entry,
+pinned to its first date in the window that no other live issue of the publication has
+pinned yet; the issue shows the series' dates inside its window (`issue_window_end`).
+Items (or, for a series, pinned dates) already in a live issue of the same publication
+are "claimed" and not offered again, and an item already in the draft is never added to
+it twice, so running the draft twice never duplicates anything. New entries are placed
+in date order within their section. Send times are local wall-clock times in the site's
+time zone.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from newsticker.config import PublicationSettings, Settings
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.issues.models import (
     CLAIMING_STATUSES,
-    ITEM_SECTIONS,
+    HORIZON_DAYS,
     SECTION_KINDS,
     Issue,
     IssueEntry,
@@ -29,15 +33,11 @@ from newsticker.issues.models import (
 )
 from newsticker.issues.services.changes import IssueError, flush_issue, touch
 from newsticker.items.models import Item
-from newsticker.items.services import PublicFilters, current_notices, upcoming_occurrences
+from newsticker.items.services import PublicFilters, current_notices, upcoming_events
 
 logger = logging.getLogger(__name__)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# How far ahead a draft offers events, by cadence.
-HORIZON_DAYS = {"weekly": 14, "monthly": 35, "quarterly": 92}
-# A recurring event appears with at most this many dates in one issue.
-MAX_DATES_PER_ITEM = {"weekly": 2, "monthly": 1, "quarterly": 1}
 MAX_CANDIDATES = 300
 
 
@@ -167,26 +167,62 @@ def _event_candidates(
     tz: ZoneInfo,
     claimed: set[tuple[int, datetime | None]],
 ) -> list[Candidate]:
-    horizon = window_start + timedelta(days=HORIZON_DAYS[publication.cadence])
-    dates, _more = upcoming_occurrences(
-        session, PublicFilters(), now=window_start, tz=tz, limit=MAX_CANDIDATES
+    listings, _total = upcoming_events(
+        session,
+        PublicFilters(),
+        now=window_start,
+        tz=tz,
+        days=HORIZON_DAYS[publication.cadence],
+        limit=MAX_CANDIDATES,
     )
-    per_item: dict[int, int] = {}
-    cap = MAX_DATES_PER_ITEM[publication.cadence]
+    taken = _claimed_items(claimed)
     found: list[Candidate] = []
-    for occ in dates:
-        if occ.starts_at >= horizon:
+    for listing in listings:
+        item = listing.item
+        if not listing.is_series:
+            if item.id not in taken:
+                found.append(Candidate("events", item, None, listing.starts_at))
             continue
-        pinned = occ.starts_at if occ.item.recurrence is not None else None
-        if (occ.item.id, pinned) in claimed:
-            continue
-        if pinned is None and occ.item.id in _claimed_items(claimed):
-            continue
-        if per_item.get(occ.item.id, 0) >= cap:
-            continue
-        per_item[occ.item.id] = per_item.get(occ.item.id, 0) + 1
-        found.append(Candidate("events", occ.item, pinned, occ.starts_at))
+        # A series once: at its first date in the window no other issue has pinned.
+        free = next(
+            (
+                d.starts_at
+                for d in listing.dates
+                if not d.cancelled and (item.id, d.starts_at) not in claimed
+            ),
+            None,
+        )
+        if free is not None:
+            found.append(Candidate("events", item, free, free))
     return found
+
+
+def entry_date(entry: IssueEntry) -> datetime | None:
+    """Return the date an entry is ordered by: its pinned date, or its item's start."""
+    if entry.occurrence_start is not None:
+        return entry.occurrence_start
+    return entry.item.starts_at if entry.item is not None else None
+
+
+def _insert_in_date_order(issue: Issue, new: IssueEntry) -> None:
+    """Put a new entry before the first entry of its section with a later date.
+
+    The order the editor gave the existing entries is kept; an entry without a date
+    (an announcement) goes to the end of its section.
+    """
+    entries = issue.section_entries(new.section)
+    when = entry_date(new)
+    index = len(entries)
+    if when is not None:
+        for number, entry in enumerate(entries):
+            other = entry_date(entry)
+            if other is not None and other > when:
+                index = number
+                break
+    for entry in entries[index:]:
+        entry.position += 1
+    new.position = index
+    issue.entries.append(new)
 
 
 # ---------------------------------------------------------------- the draft
@@ -199,6 +235,10 @@ class DraftResult:
     issue: Issue
     created: bool
     added: int
+
+
+def _greeting_paragraph(greeting: str) -> str:
+    return f"{greeting}\n\n" if greeting else ""
 
 
 def next_number(session: Session, publication: str) -> int:
@@ -243,26 +283,31 @@ def draft_issue(
             updated_at=now,
             created_by_id=user_id,
             updated_by_id=user_id,
+            # The one salutation the mail carries, where the editor sees and edits it.
+            editorial=_greeting_paragraph(publication.greeting),
         )
         session.add(issue)
         flush_issue(session)
     window_start = max(issue.window_start or now, now)
     claimed = claimed_keys(session, slug)
+    in_issue = {entry.item_id for entry in issue.entries if entry.item_id is not None}
     added = 0
-    positions = {section: len(issue.section_entries(section)) for section in ITEM_SECTIONS}
     for candidate in candidates(
         session, publication, window_start=window_start, tz=settings.tz, claimed=claimed
     ):
-        issue.entries.append(
+        if candidate.item.id in in_issue:
+            continue
+        in_issue.add(candidate.item.id)
+        _insert_in_date_order(
+            issue,
             IssueEntry(
                 section=candidate.section,
-                position=positions[candidate.section],
+                position=0,
                 item=candidate.item,
                 item_id=candidate.item.id,
                 occurrence_start=candidate.occurrence_start,
-            )
+            ),
         )
-        positions[candidate.section] += 1
         added += 1
     if added and not created:
         touch(session, issue, user_id=user_id, now=now)

@@ -41,10 +41,12 @@ from newsticker.items.services.editing import (
 )
 from newsticker.items.services.expiry import ExpiryRun, expire_items
 from newsticker.items.services.listings import (
-    LIST_HORIZON_DAYS,
+    DEFAULT_UPCOMING_DAYS,
     EditorFilters,
+    Listing,
     Occurrence,
     PublicFilters,
+    count_notices,
     current_notices,
     directory_version,
     editor_items,
@@ -57,7 +59,7 @@ from newsticker.items.services.listings import (
     next_events,
     public_item,
     status_counts,
-    upcoming_occurrences,
+    upcoming_events,
 )
 from newsticker.items.services.moderation import (
     MERGE_FILL_FIELDS,
@@ -91,10 +93,10 @@ from newsticker.items.services.validation import (
 )
 
 __all__ = [
+    "DEFAULT_UPCOMING_DAYS",
     "DEFAULT_VISIBLE_DAYS",
     "EDITABLE_FIELDS",
     "FAR_FUTURE",
-    "LIST_HORIZON_DAYS",
     "LIVE_STATUSES",
     "MAX_EVENT_DAYS",
     "MAX_SEARCH_WORDS",
@@ -106,6 +108,7 @@ __all__ = [
     "ExpiryRun",
     "ItemData",
     "ItemError",
+    "Listing",
     "Occurrence",
     "PublicFilters",
     "StaleItem",
@@ -115,6 +118,7 @@ __all__ = [
     "approve_item",
     "check_item_data",
     "check_version",
+    "count_notices",
     "current_notices",
     "current_time",
     "derive_fields",
@@ -146,7 +150,7 @@ __all__ = [
     "submit_item",
     "submitter_may_edit",
     "token_expires_at",
-    "upcoming_occurrences",
+    "upcoming_events",
     "update_item",
     "withdraw_item",
 ]

@@ -1,7 +1,8 @@
 """Reading items: the public list and item pages, the feeds, the editors' moderation queue.
 
-The public list interleaves single events (sorted by the database) with recurring ones
-(expanded in Python), and expands the recurring ones only as far as the page needs.
+The public list shows each event once: a single date, or a series (a recurring event)
+at its next date with its further dates in the period, whose length the site's settings
+give (`site.upcoming_days`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from newsticker.core.caching import Version
 from newsticker.items.models import Item, ItemKind, ItemStatus
-from newsticker.items.recurrence import occurrences
+from newsticker.items.recurrence import SeriesDate, occurrences, series_dates
 from newsticker.items.services.derived import FAR_FUTURE, item_recurrence
 from newsticker.items.services.search import search_words
 
-# The public list shows dates up to this far ahead.
-LIST_HORIZON_DAYS = 366
+# How far ahead "upcoming" reaches unless the site's settings say otherwise.
+DEFAULT_UPCOMING_DAYS = 90
 # What the public may see of an item: approved, or approved once and now over.
 PUBLIC_STATUSES = (ItemStatus.APPROVED, ItemStatus.EXPIRED)
 NOTICE_KINDS = (ItemKind.ANNOUNCEMENT, ItemKind.CALL)
@@ -115,6 +116,7 @@ class Occurrence:
     item: Item
     starts_at: datetime
     ends_at: datetime | None
+    cancelled: bool = False
 
 
 def _public_query(filters: PublicFilters, now: datetime) -> Select[Any]:
@@ -130,41 +132,116 @@ def _public_query(filters: PublicFilters, now: datetime) -> Select[Any]:
     return query
 
 
-def upcoming_occurrences(
+@dataclass(frozen=True)
+class Listing:
+    """One event in a list: a single date, or a series with its dates in the period.
+
+    `dates` are the dates overlapping the period in order, cancelled ones included and
+    marked; `starts_at`/`ends_at` are the next date that takes place.
+    """
+
+    item: Item
+    starts_at: datetime
+    ends_at: datetime | None
+    dates: tuple[SeriesDate, ...] = ()
+
+    @property
+    def is_series(self) -> bool:
+        """Return whether the event repeats."""
+        return self.item.recurrence is not None
+
+    @property
+    def later_dates(self) -> tuple[SeriesDate, ...]:
+        """Return the series' dates after the next one (cancelled ones marked)."""
+        return tuple(d for d in self.dates if d.starts_at > self.starts_at)
+
+
+def _listing(
+    item: Item, *, now: datetime, until: datetime, tz: ZoneInfo, first_only: bool = False
+) -> Listing | None:
+    if item.starts_at is None:
+        return None
+    rule = item_recurrence(item)
+    if rule is None:
+        if item.starts_at >= until:
+            return None
+        return Listing(item, item.starts_at, item.ends_at)
+    dates = series_dates(
+        item.starts_at,
+        item.ends_at,
+        rule,
+        tz=tz,
+        window_start=now,
+        window_end=until,
+        first_only=first_only,
+    )
+    upcoming = next((d for d in dates if not d.cancelled), None)
+    if upcoming is None:
+        return None
+    return Listing(item, upcoming.starts_at, upcoming.ends_at, tuple(dates))
+
+
+def upcoming_events(
     session: Session,
     filters: PublicFilters,
     *,
     now: datetime,
     tz: ZoneInfo,
+    days: int = DEFAULT_UPCOMING_DAYS,
     offset: int = 0,
-    limit: int = 30,
-) -> tuple[list[Occurrence], bool]:
-    """Return the next dates of approved events from now, recurring ones expanded.
+    limit: int = 20,
+) -> tuple[list[Listing], int]:
+    """Return one page of approved events taking place in the next `days`, and their number.
 
-    Single events come from the database in date order; recurring ones are expanded in
-    Python only up to the date where the page is certainly full.
+    A series is ONE listing, at its next date, carrying its dates in the period. The
+    listings are in the order of their next date (an ongoing event counts from now).
     """
-    need = offset + limit + 1
-    base = _public_query(filters, now).where(Item.kind == ItemKind.EVENT)
-    singles = list(
-        session.scalars(
-            base.where(Item.recurrence.is_(None)).order_by(Item.starts_at, Item.id).limit(need)
-        )
+    until = now + timedelta(days=days)
+    base = _public_query(filters, now).where(
+        Item.kind == ItemKind.EVENT, Item.starts_at.is_not(None), Item.starts_at < until
     )
-    found = [Occurrence(i, i.starts_at, i.ends_at) for i in singles if i.starts_at is not None]
-    horizon = now + timedelta(days=LIST_HORIZON_DAYS)
-    if len(singles) == need and singles[-1].starts_at is not None:
-        horizon = min(horizon, singles[-1].starts_at + timedelta(seconds=1))
-    for item in session.scalars(base.where(Item.recurrence.is_not(None), Item.starts_at < horizon)):
-        rule = item_recurrence(item)
-        if item.starts_at is None:
-            continue
-        dates = occurrences(
-            item.starts_at, item.ends_at, rule, tz=tz, window_start=now, window_end=horizon
-        )
-        found.extend(Occurrence(item, start, end) for start, end in dates[:need])
-    found.sort(key=lambda o: (o.starts_at, o.item.id))
-    return found[offset : offset + limit], len(found) > offset + limit
+    # Single dates come sorted from the database, only as many as the page needs:
+    # ongoing ones first (they count from now, by id), then by their start.
+    need = offset + limit
+    singles = base.where(Item.recurrence.is_(None))
+    single_total = session.scalar(select(func.count()).select_from(singles.subquery())) or 0
+    ongoing = session.scalars(
+        singles.where(Item.starts_at < now).order_by(Item.id).limit(need)
+    ).all()
+    upcoming = session.scalars(
+        singles.where(Item.starts_at >= now).order_by(Item.starts_at, Item.id).limit(need)
+    ).all()
+    found = [Listing(i, cast_aware(i.starts_at), i.ends_at) for i in (*ongoing, *upcoming)]
+    # A series is placed by its next date, which only its rule knows.
+    series = [
+        listing
+        for item in session.scalars(base.where(Item.recurrence.is_not(None)))
+        if (listing := _listing(item, now=now, until=until, tz=tz, first_only=True)) is not None
+    ]
+    found.extend(series)
+    found.sort(key=lambda listing: (max(listing.starts_at, now), listing.item.id))
+    # Only the series on the page need all their dates of the period.
+    page = [
+        _listing(listing.item, now=now, until=until, tz=tz) or listing
+        if listing.is_series
+        else listing
+        for listing in found[offset:need]
+    ]
+    return page, single_total + len(series)
+
+
+def cast_aware(value: datetime | None) -> datetime:
+    """Return a start the query guaranteed to be set."""
+    if value is None:
+        raise ValueError("a listed event has a start")
+    return value
+
+
+def count_notices(session: Session, filters: PublicFilters, *, now: datetime) -> int:
+    """Return how many current announcements and calls match the filters."""
+    kinds = [filters.kind] if filters.kind in NOTICE_KINDS else list(NOTICE_KINDS)
+    query = _public_query(filters, now).where(Item.kind.in_(kinds))
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def current_notices(
@@ -196,17 +273,33 @@ def public_item(session: Session, item_id: int) -> Item | None:
     return item
 
 
-def next_dates(item: Item, *, now: datetime, tz: ZoneInfo, limit: int = 12) -> list[Occurrence]:
-    """Return the item's next dates (ongoing ones included)."""
+def next_dates(
+    item: Item, *, now: datetime, tz: ZoneInfo, limit: int = 12, with_cancelled: bool = False
+) -> list[Occurrence]:
+    """Return the item's next dates (ongoing ones included).
+
+    With `with_cancelled`, a series' cancelled dates among them are kept and marked.
+    """
     if item.starts_at is None:
         return []
+    rule = item_recurrence(item)
+    if rule is not None and with_cancelled:
+        found = series_dates(
+            item.starts_at,
+            item.ends_at,
+            rule,
+            tz=tz,
+            window_start=now,
+            window_end=now + timedelta(days=3 * 366),
+        )
+        return [Occurrence(item, d.starts_at, d.ends_at, d.cancelled) for d in found[:limit]]
     dates = occurrences(
         item.starts_at,
         item.ends_at,
-        item_recurrence(item),
+        rule,
         tz=tz,
         window_start=now,
-        window_end=FAR_FUTURE if item.recurrence is None else now + timedelta(days=3 * 366),
+        window_end=FAR_FUTURE if rule is None else now + timedelta(days=3 * 366),
     )
     return [Occurrence(item, start, end) for start, end in dates[:limit]]
 
@@ -282,26 +375,7 @@ def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[It
     return list(session.scalars(query))
 
 
-def next_events(
-    session: Session, *, now: datetime, tz: ZoneInfo, limit: int = 5
-) -> list[Occurrence]:
-    """Return the next date of each of the next few events, one entry per event.
-
-    A weekly event has many dates in the window; the start page shows it once, at its
-    next date, so a single series cannot fill the page.
-    """
-    seen: set[int] = set()
-    chosen: list[Occurrence] = []
-    offset, page = 0, limit * 6
-    while len(chosen) < limit:
-        found, more = upcoming_occurrences(
-            session, PublicFilters(), now=now, tz=tz, offset=offset, limit=page
-        )
-        for occurrence in found:
-            if occurrence.item.id not in seen and len(chosen) < limit:
-                seen.add(occurrence.item.id)
-                chosen.append(occurrence)
-        if not more:
-            break
-        offset += page
-    return chosen
+def next_events(session: Session, *, now: datetime, tz: ZoneInfo, limit: int = 5) -> list[Listing]:
+    """Return the next few events for the start page, a series once at its next date."""
+    listings, _total = upcoming_events(session, PublicFilters(), now=now, tz=tz, limit=limit)
+    return listings
