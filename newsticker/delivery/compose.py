@@ -63,7 +63,7 @@ __all__ = [
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
-PERSONAL_KEYS = ("greeting", "unsubscribe_url", "preferences_url")
+PERSONAL_KEYS = ("greeting", "unsubscribe_url", "preferences_url", "subscription")
 
 
 class Fillable(Protocol):
@@ -72,6 +72,10 @@ class Fillable(Protocol):
     @property
     def subject(self) -> str:
         """Return the subject line."""
+
+    @property
+    def publication_name(self) -> str:
+        """Return the name of the issue's publication (the footer's default subscription)."""
 
     def fill(self, values: Mapping[str, str]) -> tuple[str, str]:
         """Return (html, text) with the personal values filled in."""
@@ -176,11 +180,16 @@ def encode_body(pieces: Sequence[str], slots: Sequence[str], *, html: bool) -> E
 
 @dataclass(frozen=True)
 class PersonalValues:
-    """One recipient's links and return path (from the subscribers' services)."""
+    """One recipient's links and return path (from the subscribers' services).
+
+    `subscription` names the publication through which they receive the issue (empty:
+    the issue's own); their unsubscribe link ends exactly that subscription.
+    """
 
     unsubscribe_url: str
     preferences_url: str
     envelope_from: str
+    subscription: str = ""
 
 
 @dataclass
@@ -229,6 +238,7 @@ class MessageTemplate:
             "greeting": self.prepared.greeting_for(name),
             "unsubscribe_url": personal.unsubscribe_url,
             "preferences_url": personal.preferences_url,
+            "subscription": personal.subscription or self.prepared.publication_name,
         }
         html_values = {key: _qp_value(str(escape(value))) for key, value in raw.items()}
         text_values = {key: _qp_value(value) for key, value in raw.items()}
@@ -315,6 +325,7 @@ def _check_split(
         "greeting": prepared.greeting_for('Ünal & <Zoë> "Q"'),
         "unsubscribe_url": "https://example.org/a?b=1&c=<2>",
         "preferences_url": "https://example.org/p/é",
+        "subscription": "Ticker <&> «Zusammenleben»",
     }
     html, text = prepared.fill(sample)
     joined_html = _join(html_pieces, html_slots, {k: str(escape(v)) for k, v in sample.items()})

@@ -65,6 +65,7 @@ def index() -> ResponseReturnValue:
         "delivery/index.html",
         reports=services.recent_reports(db.session),
         state_labels=SEND_STATE_LABELS,
+        status_labels=STATUS_LABELS,
     )
 
 

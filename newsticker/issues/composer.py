@@ -28,6 +28,7 @@ from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.forms import (
     ArticleForm,
+    AudienceForm,
     FigureForm,
     IssueForm,
     ScheduleForm,
@@ -84,6 +85,13 @@ def preview_values(links: Links) -> dict[str, str]:
     return {"unsubscribe_url": link, "preferences_url": link}
 
 
+def audience_choices_of(form: AudienceForm, issue: Issue) -> None:
+    """Offer the other configured publications as recipients of the issue."""
+    form.also_send_to.choices = [
+        (p.slug, p.name) for p in get_settings().publications if p.slug != issue.publication
+    ]
+
+
 def language_choices_of(form: ArticleForm) -> None:
     """Offer the languages an article may be written in."""
     form.language.choices = choices(language_choices(sign_language=False))
@@ -109,6 +117,10 @@ def compose_page(
     )
     article_form = forms.get("article_form") or ArticleForm(formdata=None)
     figure_form = forms.get("figure_form") or FigureForm(formdata=None)
+    audience_form = forms.get("audience_form") or AudienceForm(
+        formdata=None, data={"also_send_to": services.extra_publications(settings, issue)}
+    )
+    audience_choices_of(audience_form, issue)
     test_form = forms.get("test_form") or TestSendForm(
         formdata=None,
         data={"addresses": getattr(current_user, "email", ""), "language": mail_language()},
@@ -120,7 +132,7 @@ def compose_page(
     schedule_form = forms.get("schedule_form") or ScheduleForm(
         formdata=None, data={"send_date": local.date(), "send_time": local.time()}
     )
-    for form in (issue_form, article_form, figure_form, schedule_form):
+    for form in (issue_form, article_form, figure_form, schedule_form, audience_form):
         form.version.data = version
     language_choices_of(article_form)
     prepared = render_issue(issue, mail_language(), links=site_links())
@@ -148,6 +160,8 @@ def compose_page(
             article_form=article_form,
             figure_form=figure_form,
             test_form=test_form,
+            audience_form=audience_form,
+            audience=services.count_audience(db.session, settings, issue),
             schedule_form=schedule_form,
             action_form=VersionForm(formdata=None, data={"version": version}),
             size=size,

@@ -21,6 +21,7 @@ from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.composer import (
     Edit,
+    audience_choices_of,
     carry,
     compose_page,
     language_choices_of,
@@ -33,6 +34,7 @@ from newsticker.issues.composer import (
 )
 from newsticker.issues.forms import (
     ArticleForm,
+    AudienceForm,
     DraftForm,
     FigureForm,
     IssueForm,
@@ -267,6 +269,22 @@ def change_figure(issue_id: int, figure_id: int) -> ResponseReturnValue:
         return _("The order is saved.")
 
     return carry(issue, VersionForm(), change, anchor="figures")
+
+
+@bp.route("/<int:issue_id>/empfaenger", methods=["POST"])
+def choose_audience(issue_id: int) -> ResponseReturnValue:
+    """Choose which other publications' subscribers also receive the issue."""
+    issue = load_issue(issue_id)
+    form = AudienceForm()
+    audience_choices_of(form, issue)
+
+    def change(edit: Edit) -> str:
+        services.choose_publications(
+            db.session, issue, form.also_send_to.data or [], settings=get_settings(), **edit
+        )
+        return _("The recipients are saved.")
+
+    return carry(issue, form, change, name="audience_form", anchor="audience")
 
 
 # ---------------------------------------------------------------- preview and test

@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.issues.rendering import MAIL_LANGUAGES
+from newsticker.items.forms import MultiCheckboxField
 
 
 def _strip(value: Any) -> Any:
@@ -87,6 +88,12 @@ class FigureForm(VersionForm):
     unit = StringField(_l("Unit"), validators=[Length(max=40)], filters=[_strip])
     period = StringField(_l("Period"), validators=[Length(max=100)], filters=[_strip])
     source = StringField(_l("Source"), validators=[Length(max=300)], filters=[_strip])
+
+
+class AudienceForm(VersionForm):
+    """Which other publications' subscribers also receive the issue (a special edition)."""
+
+    also_send_to = MultiCheckboxField(_l("Also send to the subscribers of"), choices=[])
 
 
 class TestSendForm(FlaskForm):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
@@ -77,6 +77,9 @@ class Issue(Base):
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The editor accepted an HTML part above the size limit (Gmail will clip it).
     size_override: Mapped[bool] = mapped_column(default=False)
+    # The other publications whose subscribers also receive this issue (a special
+    # edition); None until an editor chooses: then the configured also_send_to applies.
+    also_send_to: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

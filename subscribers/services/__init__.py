@@ -110,6 +110,7 @@ from subscribers.services.proofs import (
 )
 from subscribers.services.recipients import (
     Recipient,
+    count_per_publication,
     count_recipients,
     receiving_subscriber_ids,
     recipient_rows,
@@ -175,6 +176,7 @@ __all__ = [
     "confirmed_publications",
     "consent_log",
     "consent_proofs",
+    "count_per_publication",
     "count_recipients",
     "erase_subscriber",
     "find_subscriber",

@@ -4,6 +4,7 @@ Every change goes through here; views, the CLI and jobs only call these function
 own the transaction (services flush, never commit). The package has a module per
 concern, and this module re-exports the names the rest of the code imports:
 
+- `audience`: the publications an issue goes to (special editions) and their counts;
 - `changes`: IssueError, StaleIssue, the version check every change makes;
 - `drafting`: the next draft from approved items, issue numbers, send times;
 - `composing`: subject, editorial, entries and their order, checks of editor text;
@@ -14,6 +15,14 @@ concern, and this module re-exports the names the rest of the code imports:
 
 from __future__ import annotations
 
+from newsticker.issues.services.audience import (
+    AudienceCount,
+    PublicationCount,
+    choose_publications,
+    count_audience,
+    extra_publications,
+    issue_publications,
+)
 from newsticker.issues.services.changes import (
     IssueError,
     StaleIssue,
@@ -103,11 +112,13 @@ __all__ = [
     "SUBJECT_MAX",
     "TRANSITIONS",
     "WEEKDAYS",
+    "AudienceCount",
     "Candidate",
     "DraftResult",
     "FigureData",
     "IssueAction",
     "IssueError",
+    "PublicationCount",
     "StaleIssue",
     "add_article",
     "add_figure",
@@ -124,11 +135,15 @@ __all__ = [
     "check_markdown",
     "check_sendable",
     "check_version",
+    "choose_publications",
     "claimed_keys",
+    "count_audience",
     "current_time",
     "draft_issue",
     "due_issues",
     "editor_issues",
+    "extra_publications",
+    "issue_publications",
     "local_send_time",
     "mark_sent",
     "move_entry",
