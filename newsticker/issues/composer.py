@@ -85,6 +85,37 @@ def preview_values(links: Links) -> dict[str, str]:
     return {"unsubscribe_url": link, "preferences_url": link}
 
 
+def figure_prefix(figure_id: int) -> str:
+    """Return the prefix of a key figure's edit form (ids stay unique on the page)."""
+    return f"figure-{figure_id}"
+
+
+def figure_edit_forms(issue: Issue, sent_back: FigureForm | None) -> dict[int, FigureForm]:
+    """Return a filled edit form per key figure; one sent back with errors replaces its own."""
+    language = mail_language()
+    version = str(issue.version)
+    result: dict[int, FigureForm] = {}
+    for figure in issue.figures:
+        prefix = figure_prefix(figure.id)
+        if sent_back is not None and sent_back._prefix == f"{prefix}-":
+            form = sent_back
+        else:
+            form = FigureForm(
+                formdata=None,
+                prefix=prefix,
+                data={
+                    "label": figure.label,
+                    "value": services.figure_input_value(figure.value, language),
+                    "unit": figure.unit,
+                    "period": figure.period,
+                    "source": figure.source,
+                },
+            )
+        form.version.data = version
+        result[figure.id] = form
+    return result
+
+
 def audience_choices_of(form: AudienceForm, issue: Issue) -> None:
     """Offer the other configured publications as recipients of the issue."""
     form.also_send_to.choices = [
@@ -113,6 +144,7 @@ def compose_page(
             "subject": issue.subject,
             "preheader": issue.preheader,
             "editorial": issue.editorial,
+            "editorial_image_alt": issue.editorial_image_alt,
         },
     )
     article_form = forms.get("article_form") or ArticleForm(formdata=None)
@@ -159,6 +191,7 @@ def compose_page(
             issue_form=issue_form,
             article_form=article_form,
             figure_form=figure_form,
+            figure_edit_forms=figure_edit_forms(issue, forms.get("figure_edit_form")),
             test_form=test_form,
             audience_form=audience_form,
             audience=services.count_audience(db.session, settings, issue),

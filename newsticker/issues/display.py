@@ -102,6 +102,9 @@ class IssueView:
     privacy_url: str
     imprint_url: str
     imprint: list[str]
+    # The editorial's image (absolute, served by the site) and its description.
+    editorial_image_url: str = ""
+    editorial_image_alt: str = ""
 
 
 def issue_date(issue: Issue) -> datetime:
@@ -174,6 +177,8 @@ def _entry_view(entry: IssueEntry, *, tz: ZoneInfo, links: Links) -> EntryView |
             dir=text_direction(entry.language),
             body_html=render_markdown(entry.body),
             body_text=markdown_to_text(entry.body),
+            image_url=links.url("items.image", name=entry.image_file) if entry.image_file else "",
+            image_alt=entry.image_alt or entry.title,
         )
     item = entry.item
     if item.status not in RENDERED_ITEM_STATUSES:
@@ -290,6 +295,12 @@ def build_view(
         privacy_url=settings.site.privacy_url or links.url("public.privacy"),
         imprint_url=settings.site.imprint_url,
         imprint=list(settings.mail.imprint),
+        editorial_image_url=(
+            links.url("items.image", name=issue.editorial_image_file)
+            if issue.editorial_image_file
+            else ""
+        ),
+        editorial_image_alt=issue.editorial_image_alt,
     )
 
 

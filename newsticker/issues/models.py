@@ -68,6 +68,9 @@ class Issue(Base):
     subject: Mapped[str] = mapped_column(String(200), default="")
     preheader: Mapped[str] = mapped_column(String(200), default="")
     editorial: Mapped[str] = mapped_column(Text, default="")
+    # One image above the editorial (a file among the item images) and its description.
+    editorial_image_file: Mapped[str | None] = mapped_column(String(80))
+    editorial_image_alt: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[IssueStatus] = mapped_column(
         StatusType(IssueStatus, 20), default=IssueStatus.DRAFT
     )
@@ -138,6 +141,9 @@ class IssueEntry(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str] = mapped_column(String(1000), default="")
     language: Mapped[str] = mapped_column(String(10), default="de")
+    # An article's one image (a file among the item images) and its description.
+    image_file: Mapped[str | None] = mapped_column(String(80))
+    image_alt: Mapped[str] = mapped_column(String(300), default="")
 
     issue: Mapped[Issue] = relationship(back_populates="entries")
     item: Mapped[Item | None] = relationship(lazy="joined")

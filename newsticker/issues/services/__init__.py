@@ -8,6 +8,7 @@ concern, and this module re-exports the names the rest of the code imports:
 - `changes`: IssueError, StaleIssue, the version check every change makes;
 - `drafting`: the next draft from approved items, issue numbers, send times;
 - `composing`: subject, editorial, entries and their order, checks of editor text;
+- `images`: the one image of the editorial or of an article;
 - `figures`: the key figures of "facts and figures";
 - `lifecycle`: the transition table, scheduling, sending, test sends;
 - `queries`: the editor's list, the archive, items to add by hand.
@@ -63,10 +64,13 @@ from newsticker.issues.services.figures import (
     MAX_FIGURES,
     FigureData,
     add_figure,
+    figure_input_value,
     move_figure,
     parse_figure_value,
     remove_figure,
+    update_figure,
 )
+from newsticker.issues.services.images import ImageChange
 from newsticker.issues.services.lifecycle import (
     MAX_TEST_ADDRESSES,
     REFUSALS,
@@ -116,6 +120,7 @@ __all__ = [
     "Candidate",
     "DraftResult",
     "FigureData",
+    "ImageChange",
     "IssueAction",
     "IssueError",
     "PublicationCount",
@@ -143,6 +148,7 @@ __all__ = [
     "due_issues",
     "editor_issues",
     "extra_publications",
+    "figure_input_value",
     "issue_publications",
     "local_send_time",
     "mark_sent",
@@ -168,5 +174,6 @@ __all__ = [
     "stop_sending",
     "transition",
     "unschedule_issue",
+    "update_figure",
     "update_issue",
 ]
