@@ -63,7 +63,13 @@ __all__ = [
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
-PERSONAL_KEYS = ("greeting", "unsubscribe_url", "preferences_url", "subscription")
+PERSONAL_KEYS = (
+    "greeting",
+    "unsubscribe_url",
+    "preferences_url",
+    "subscription",
+    "browser_url",
+)
 
 
 class Fillable(Protocol):
@@ -72,6 +78,10 @@ class Fillable(Protocol):
     @property
     def subject(self) -> str:
         """Return the subject line."""
+
+    @property
+    def archive_url(self) -> str:
+        """Return the issue's page in the archive (its "read in the browser" link)."""
 
     @property
     def publication_name(self) -> str:
@@ -239,6 +249,7 @@ class MessageTemplate:
             "unsubscribe_url": personal.unsubscribe_url,
             "preferences_url": personal.preferences_url,
             "subscription": personal.subscription or self.prepared.publication_name,
+            "browser_url": self.prepared.archive_url,
         }
         html_values = {key: _qp_value(str(escape(value))) for key, value in raw.items()}
         text_values = {key: _qp_value(value) for key, value in raw.items()}
@@ -326,6 +337,7 @@ def _check_split(
         "unsubscribe_url": "https://example.org/a?b=1&c=<2>",
         "preferences_url": "https://example.org/p/é",
         "subscription": "Ticker <&> «Zusammenleben»",
+        "browser_url": "https://example.org/ausgaben/x?a=1&b=<2>",
     }
     html, text = prepared.fill(sample)
     joined_html = _join(html_pieces, html_slots, {k: str(escape(v)) for k, v in sample.items()})
