@@ -28,6 +28,7 @@ from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.forms import (
     ArticleForm,
+    ArticleImageForm,
     AudienceForm,
     FigureForm,
     IssueForm,
@@ -83,6 +84,31 @@ def preview_values(links: Links) -> dict[str, str]:
     target = "subscribers.subscribe" if links.has("subscribers.subscribe") else "public.index"
     link = links.url(target)
     return {"unsubscribe_url": link, "preferences_url": link}
+
+
+def article_prefix(entry_id: int) -> str:
+    """Return the prefix of an article's image form (ids stay unique on the page)."""
+    return f"article-{entry_id}"
+
+
+def article_image_forms(
+    issue: Issue, sent_back: ArticleImageForm | None
+) -> dict[int, ArticleImageForm]:
+    """Return an image form per article; one sent back with errors replaces its own."""
+    result: dict[int, ArticleImageForm] = {}
+    for entry in issue.entries:
+        if not entry.is_article:
+            continue
+        prefix = article_prefix(entry.id)
+        if sent_back is not None and sent_back._prefix == f"{prefix}-":
+            form = sent_back
+        else:
+            form = ArticleImageForm(
+                formdata=None, prefix=prefix, data={"image_alt": entry.image_alt}
+            )
+        form.version.data = str(issue.version)
+        result[entry.id] = form
+    return result
 
 
 def figure_prefix(figure_id: int) -> str:
@@ -192,6 +218,7 @@ def compose_page(
             article_form=article_form,
             figure_form=figure_form,
             figure_edit_forms=figure_edit_forms(issue, forms.get("figure_edit_form")),
+            article_image_forms=article_image_forms(issue, forms.get("article_image_form")),
             test_form=test_form,
             audience_form=audience_form,
             audience=services.count_audience(db.session, settings, issue),

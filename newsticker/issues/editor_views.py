@@ -21,6 +21,7 @@ from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.composer import (
     Edit,
+    article_prefix,
     audience_choices_of,
     carry,
     compose_page,
@@ -35,6 +36,7 @@ from newsticker.issues.composer import (
 )
 from newsticker.issues.forms import (
     ArticleForm,
+    ArticleImageForm,
     AudienceForm,
     DraftForm,
     FigureForm,
@@ -244,6 +246,30 @@ def add_article(issue_id: int) -> ResponseReturnValue:
         return _("The article is added.")
 
     return carry(issue, form, change, name="article_form", anchor="sections")
+
+
+@bp.route("/<int:issue_id>/artikel/<int:entry_id>/bild", methods=["POST"])
+def article_image(issue_id: int, entry_id: int) -> ResponseReturnValue:
+    """Give an article a new image or description, or remove its image."""
+    issue = load_issue(issue_id)
+    form = ArticleImageForm(prefix=article_prefix(entry_id))
+
+    def change(edit: Edit) -> str:
+        services.set_article_image(
+            db.session,
+            issue,
+            entry_id,
+            services.ImageChange(
+                upload_dir(),
+                image=form.processed_image,
+                alt=form.image_alt.data or "",
+                remove=bool(form.remove_image.data),
+            ),
+            **edit,
+        )
+        return _("The article's image is saved.")
+
+    return carry(issue, form, change, name="article_image_form", anchor=f"entry-{entry_id}")
 
 
 @bp.route("/<int:issue_id>/zahlen", methods=["POST"])

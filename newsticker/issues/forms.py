@@ -107,6 +107,19 @@ class ArticleForm(VersionForm):
         self.processed_image = _processed(field)
 
 
+class ArticleImageForm(VersionForm):
+    """A new image for an article, its description, or its removal."""
+
+    image = FileField(_l("New image"), render_kw=IMAGE_ACCEPT)
+    image_alt = StringField(_l("Image description"), validators=[Length(max=300)], filters=[_strip])
+    remove_image = BooleanField(_l("Remove the image"))
+    processed_image: ProcessedImage | None = None
+
+    def validate_image(self, field: Any) -> None:
+        """Re-encode an uploaded image, or refuse it with a message."""
+        self.processed_image = _processed(field)
+
+
 class FigureForm(VersionForm):
     """One key figure: label, value, unit, period, source."""
 

@@ -283,3 +283,94 @@ def test_the_service_keeps_a_stored_image_only_with_a_description(db):
         )
     assert caught.value.field == "editorial_image_alt"
     assert get_settings() is not None
+
+
+def article(db, letter, **values) -> IssueEntry:
+    entry = IssueEntry(section="articles", position=0, title="Neues Angebot", **values)
+    letter.entries.append(entry)
+    db.commit()
+    return entry
+
+
+def image_form(entry: IssueEntry, version: int, **values) -> dict:
+    return {
+        f"article-{entry.id}-{key}": value
+        for key, value in {"version": str(version), **values}.items()
+    }
+
+
+def test_an_articles_image_is_added_replaced_and_removed_later(client, editor, db, letter):
+    entry = article(db, letter)
+    html = client.get(f"/redaktion/ausgaben/{letter.id}").get_data(as_text=True)
+    assert f'action="/redaktion/ausgaben/{letter.id}/artikel/{entry.id}/bild"' in html
+    response = post_to(
+        client,
+        f"/redaktion/ausgaben/{letter.id}/artikel/{entry.id}/bild",
+        image_form(
+            entry,
+            reload(db, letter).version,
+            image=(io.BytesIO(image_bytes()), "a.jpg"),
+            image_alt="Erstes Bild",
+        ),
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    first = db.get(IssueEntry, entry.id).image_file
+    assert first and (upload_dir() / first).exists()
+
+    response = post_to(
+        client,
+        f"/redaktion/ausgaben/{letter.id}/artikel/{entry.id}/bild",
+        image_form(
+            entry,
+            reload(db, letter).version,
+            image=(io.BytesIO(image_bytes("PNG")), "b.png"),
+            image_alt="Zweites Bild",
+        ),
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    second = db.get(IssueEntry, entry.id)
+    assert second.image_file != first and second.image_alt == "Zweites Bild"
+    assert not (upload_dir() / first).exists()  # the replaced file went after the commit
+
+    response = post_to(
+        client,
+        f"/redaktion/ausgaben/{letter.id}/artikel/{entry.id}/bild",
+        image_form(entry, reload(db, letter).version, image_alt="", remove_image="y"),
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    gone = db.get(IssueEntry, entry.id)
+    assert gone.image_file is None and gone.image_alt == ""
+
+
+def test_an_articles_image_description_cannot_be_emptied(client, editor, db, letter):
+    entry = article(db, letter, image_file="x" * 24 + ".jpg", image_alt="Altes Bild")
+    response = post_to(
+        client,
+        f"/redaktion/ausgaben/{letter.id}/artikel/{entry.id}/bild",
+        image_form(entry, letter.version, image_alt=""),
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "beschreiben Sie das Bild" in html
+    assert '<details class="more article-image" open>' in html
+    db.expire_all()
+    assert db.get(IssueEntry, entry.id).image_alt == "Altes Bild"
+
+
+def test_an_item_entry_takes_no_image_here(db, letter):
+    from newsticker.issues import services
+
+    item_entry = letter.entries[0]
+    with pytest.raises(services.IssueError):
+        services.set_article_image(
+            db,
+            letter,
+            item_entry.id,
+            services.ImageChange(upload_dir(), alt="x"),
+            version=None,
+            user_id=None,
+            now=utcnow(),
+        )

@@ -42,6 +42,7 @@ from newsticker.issues.services.composing import (
     move_entry,
     remove_entry,
     reorder_section,
+    set_article_image,
     update_issue,
 )
 from newsticker.issues.services.drafting import (
@@ -169,6 +170,7 @@ __all__ = [
     "schedule_at_local_time",
     "schedule_issue",
     "send_test",
+    "set_article_image",
     "size_problem",
     "start_sending",
     "stop_sending",

@@ -201,6 +201,28 @@ def add_article(
     return entry
 
 
+def set_article_image(
+    session: Session,
+    issue: Issue,
+    entry_id: int,
+    image: ImageChange,
+    *,
+    version: int | None,
+    user_id: int | None,
+    now: datetime,
+) -> IssueEntry:
+    """Give an article a new image or description, or take its image away."""
+    begin_change(issue, version)
+    entry = _entry(issue, entry_id)
+    if not entry.is_article:
+        raise IssueError(_l("Only articles written for the issue carry an image here."))
+    alt = check_image_change(entry.image_file, image, "image_alt")
+    entry.image_file = apply_image_change(session, entry.image_file, image)
+    entry.image_alt = alt
+    touch(session, issue, user_id=user_id, now=now)
+    return entry
+
+
 def remove_entry(
     session: Session,
     issue: Issue,
