@@ -224,6 +224,16 @@ class MessageTemplate:
     prepared: Fillable
     dkim: DkimKey | None = None
     _date: tuple[int, bytes] = field(default=(0, b""), repr=False)
+    # Values shared by many recipients (the subscription's name, the archive link),
+    # encoded once: (html, text) per value.
+    _shared: dict[str, tuple[bytes, bytes]] = field(default_factory=dict, repr=False)
+
+    def _shared_value(self, value: str) -> tuple[bytes, bytes]:
+        encoded = self._shared.get(value)
+        if encoded is None:
+            encoded = (_qp_value(str(escape(value))), _qp_value(value))
+            self._shared[value] = encoded
+        return encoded
 
     def _date_header(self) -> bytes:
         second = int(time.time())
@@ -248,11 +258,15 @@ class MessageTemplate:
             "greeting": self.prepared.greeting_for(name),
             "unsubscribe_url": personal.unsubscribe_url,
             "preferences_url": personal.preferences_url,
-            "subscription": personal.subscription or self.prepared.publication_name,
-            "browser_url": self.prepared.archive_url,
         }
         html_values = {key: _qp_value(str(escape(value))) for key, value in raw.items()}
         text_values = {key: _qp_value(value) for key, value in raw.items()}
+        shared = {
+            "subscription": personal.subscription or self.prepared.publication_name,
+            "browser_url": self.prepared.archive_url,
+        }
+        for key, value in shared.items():
+            html_values[key], text_values[key] = self._shared_value(value)
         to_header = address_header(name, address)
         smtputf8 = not address.isascii()
         head = [
