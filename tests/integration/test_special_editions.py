@@ -220,3 +220,13 @@ def test_composer_refuses_an_unknown_publication_and_stores_nothing(client, edit
     assert "error-summary" in response.get_data(as_text=True)
     db.expire_all()
     assert db.get(Issue, letter.id).also_send_to is None
+
+
+@pytest.mark.usefixtures("no_csrf")
+def test_a_sent_issue_names_its_publications_without_a_count_or_a_choice(client, editor, db):
+    letter = make_issue(db, publication="newsletter", status=IssueStatus.SENT, sent_at=utcnow())
+    db.commit()
+    html = client.get(f"/redaktion/ausgaben/{letter.id}").get_data(as_text=True)
+    assert f"erhalten: {NEWSLETTER}, {TICKER}." in html.replace("&amp;", "&")
+    assert 'id="audience-count"' not in html
+    assert f"/redaktion/ausgaben/{letter.id}/empfaenger" not in html
