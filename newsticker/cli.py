@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -169,6 +170,7 @@ def up(ctx: Context, host: str, port: int, no_scheduler: bool) -> None:
     from newsticker.demo import load_demo
     from newsticker.migrations import upgrade_database
 
+    _plain_log_unless_terminal()
     base = ctx.settings()
     # The catcher is the relay: every mail the demo sends can be read in the outbox.
     overrides = {
@@ -207,21 +209,56 @@ def up(ctx: Context, host: str, port: int, no_scheduler: bool) -> None:
                 f"{url}/redaktion/postausgang",
                 f"  Scheduler:     {'running' if scheduler else 'not started'}",
                 f"  Demo content:  {report}",
-                "  Ctrl+C stops everything.",
+                "  Ctrl+C (or SIGTERM) stops everything.",
                 "",
             ]
         )
     )
+    # SIGTERM (a service manager, `kill`, a container stopping) stops everything as Ctrl+C
+    # does: by default it would end this process at once and leave the scheduler running.
+    previous = signal.signal(signal.SIGTERM, _stop_on_signal)
     try:
         app.run(host=host, port=port, use_reloader=False, threaded=True)
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if scheduler is not None:
             scheduler.terminate()
             try:
                 scheduler.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 scheduler.kill()
+                scheduler.wait(timeout=10)
         catcher.stop()
+        click.echo("  Newsticker stopped.")
+
+
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    """Leave the web server's loop as Ctrl+C does, so `up` stops what it started."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# "\x1b[1m", "\x1b[31m", "\x1b[0m": what werkzeug colours its request log with.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class _PlainLog(logging.Filter):
+    """Strip terminal colour codes from log records (for output that is not a terminal)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\x1b[" in message:
+            record.msg, record.args = _ANSI.sub("", message), None
+        return True
+
+
+def _plain_log_unless_terminal() -> None:
+    """Keep colour codes out of the log when it goes to a file or a pipe."""
+    if sys.stderr.isatty():
+        return
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_PlainLog())
 
 
 def _start_scheduler(

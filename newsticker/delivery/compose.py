@@ -61,7 +61,13 @@ __all__ = [
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
-PERSONAL_KEYS = ("greeting", "unsubscribe_url", "preferences_url")
+PERSONAL_KEYS = (
+    "greeting",
+    "unsubscribe_url",
+    "preferences_url",
+    "subscription",
+    "browser_url",
+)
 
 
 class Fillable(Protocol):
@@ -70,6 +76,14 @@ class Fillable(Protocol):
     @property
     def subject(self) -> str:
         """Return the subject line."""
+
+    @property
+    def archive_url(self) -> str:
+        """Return the issue's page in the archive (its "read in the browser" link)."""
+
+    @property
+    def publication_name(self) -> str:
+        """Return the name of the issue's publication (the footer's default subscription)."""
 
     def fill(self, values: Mapping[str, str]) -> tuple[str, str]:
         """Return (html, text) with the personal values filled in."""
@@ -174,11 +188,16 @@ def encode_body(pieces: Sequence[str], slots: Sequence[str], *, html: bool) -> E
 
 @dataclass(frozen=True)
 class PersonalValues:
-    """One recipient's links and return path (from the subscribers' services)."""
+    """One recipient's links and return path (from the subscribers' services).
+
+    `subscription` names the publication through which they receive the issue (empty:
+    the issue's own); their unsubscribe link ends exactly that subscription.
+    """
 
     unsubscribe_url: str
     preferences_url: str
     envelope_from: str
+    subscription: str = ""
 
 
 @dataclass
@@ -203,6 +222,16 @@ class MessageTemplate:
     prepared: Fillable
     dkim: DkimKey | None = None
     _date: tuple[int, bytes] = field(default=(0, b""), repr=False)
+    # Values shared by many recipients (the subscription's name, the archive link),
+    # encoded once: (html, text) per value.
+    _shared: dict[str, tuple[bytes, bytes]] = field(default_factory=dict, repr=False)
+
+    def _shared_value(self, value: str) -> tuple[bytes, bytes]:
+        encoded = self._shared.get(value)
+        if encoded is None:
+            encoded = (_qp_value(str(escape(value))), _qp_value(value))
+            self._shared[value] = encoded
+        return encoded
 
     def _date_header(self) -> bytes:
         second = int(time.time())
@@ -230,6 +259,12 @@ class MessageTemplate:
         }
         html_values = {key: _qp_value(str(escape(value))) for key, value in raw.items()}
         text_values = {key: _qp_value(value) for key, value in raw.items()}
+        shared = {
+            "subscription": personal.subscription or self.prepared.publication_name,
+            "browser_url": self.prepared.archive_url,
+        }
+        for key, value in shared.items():
+            html_values[key], text_values[key] = self._shared_value(value)
         to_header = address_header(name, address)
         smtputf8 = not address.isascii()
         head = [
@@ -313,6 +348,8 @@ def _check_split(
         "greeting": prepared.greeting_for('Ünal & <Zoë> "Q"'),
         "unsubscribe_url": "https://example.org/a?b=1&c=<2>",
         "preferences_url": "https://example.org/p/é",
+        "subscription": "Ticker <&> «Zusammenleben»",
+        "browser_url": "https://example.org/ausgaben/x?a=1&b=<2>",
     }
     html, text = prepared.fill(sample)
     joined_html = _join(html_pieces, html_slots, {k: str(escape(v)) for k, v in sample.items()})

@@ -48,6 +48,8 @@ class IssueMessages:
             for language in MAIL_LANGUAGES
         }
         self.default_language = settings.site.default_language
+        # The footer names the publication through which each recipient receives it.
+        self.publication_names = {p.slug: p.name for p in settings.publications}
         self.keyring = keyring
         self.link_prefixes = audience.link_prefixes(links)
         self.sender = settings.mail.sender
@@ -75,7 +77,12 @@ class IssueMessages:
             address=claimed.address,
             name=claimed.name,
             message_id=claimed.message_id,
-            personal=PersonalValues(links["unsubscribe"], links["preferences"], envelope),
+            personal=PersonalValues(
+                links["unsubscribe"],
+                links["preferences"],
+                envelope,
+                self.publication_names.get(claimed.publication, ""),
+            ),
             list_unsubscribe=list_unsubscribe_header(
                 links["unsubscribe"], self.mailto, claimed.publication
             ),

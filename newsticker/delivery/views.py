@@ -67,6 +67,7 @@ def index() -> ResponseReturnValue:
         "delivery/index.html",
         reports=services.recent_reports(db.session),
         state_labels=SEND_STATE_LABELS,
+        status_labels=STATUS_LABELS,
     )
 
 

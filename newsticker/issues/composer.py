@@ -28,6 +28,8 @@ from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.forms import (
     ArticleForm,
+    ArticleImageForm,
+    AudienceForm,
     FigureForm,
     IssueForm,
     ScheduleForm,
@@ -84,6 +86,69 @@ def preview_values(links: Links) -> dict[str, str]:
     return {"unsubscribe_url": link, "preferences_url": link}
 
 
+def article_prefix(entry_id: int) -> str:
+    """Return the prefix of an article's image form (ids stay unique on the page)."""
+    return f"article-{entry_id}"
+
+
+def article_image_forms(
+    issue: Issue, sent_back: ArticleImageForm | None
+) -> dict[int, ArticleImageForm]:
+    """Return an image form per article; one sent back with errors replaces its own."""
+    result: dict[int, ArticleImageForm] = {}
+    for entry in issue.entries:
+        if not entry.is_article:
+            continue
+        prefix = article_prefix(entry.id)
+        if sent_back is not None and sent_back._prefix == f"{prefix}-":
+            form = sent_back
+        else:
+            form = ArticleImageForm(
+                formdata=None, prefix=prefix, data={"image_alt": entry.image_alt}
+            )
+        form.version.data = str(issue.version)
+        result[entry.id] = form
+    return result
+
+
+def figure_prefix(figure_id: int) -> str:
+    """Return the prefix of a key figure's edit form (ids stay unique on the page)."""
+    return f"figure-{figure_id}"
+
+
+def figure_edit_forms(issue: Issue, sent_back: FigureForm | None) -> dict[int, FigureForm]:
+    """Return a filled edit form per key figure; one sent back with errors replaces its own."""
+    language = mail_language()
+    version = str(issue.version)
+    result: dict[int, FigureForm] = {}
+    for figure in issue.figures:
+        prefix = figure_prefix(figure.id)
+        if sent_back is not None and sent_back._prefix == f"{prefix}-":
+            form = sent_back
+        else:
+            form = FigureForm(
+                formdata=None,
+                prefix=prefix,
+                data={
+                    "label": figure.label,
+                    "value": services.figure_input_value(figure.value, language),
+                    "unit": figure.unit,
+                    "period": figure.period,
+                    "source": figure.source,
+                },
+            )
+        form.version.data = version
+        result[figure.id] = form
+    return result
+
+
+def audience_choices_of(form: AudienceForm, issue: Issue) -> None:
+    """Offer the other configured publications as recipients of the issue."""
+    form.also_send_to.choices = [
+        (p.slug, p.name) for p in get_settings().publications if p.slug != issue.publication
+    ]
+
+
 def language_choices_of(form: ArticleForm) -> None:
     """Offer the languages an article may be written in."""
     form.language.choices = choices(language_choices(sign_language=False))
@@ -105,10 +170,15 @@ def compose_page(
             "subject": issue.subject,
             "preheader": issue.preheader,
             "editorial": issue.editorial,
+            "editorial_image_alt": issue.editorial_image_alt,
         },
     )
     article_form = forms.get("article_form") or ArticleForm(formdata=None)
     figure_form = forms.get("figure_form") or FigureForm(formdata=None)
+    audience_form = forms.get("audience_form") or AudienceForm(
+        formdata=None, data={"also_send_to": services.extra_publications(settings, issue)}
+    )
+    audience_choices_of(audience_form, issue)
     test_form = forms.get("test_form") or TestSendForm(
         formdata=None,
         data={"addresses": getattr(current_user, "email", ""), "language": mail_language()},
@@ -120,7 +190,7 @@ def compose_page(
     schedule_form = forms.get("schedule_form") or ScheduleForm(
         formdata=None, data={"send_date": local.date(), "send_time": local.time()}
     )
-    for form in (issue_form, article_form, figure_form, schedule_form):
+    for form in (issue_form, article_form, figure_form, schedule_form, audience_form):
         form.version.data = version
     language_choices_of(article_form)
     prepared = render_issue(issue, mail_language(), links=site_links())
@@ -147,7 +217,11 @@ def compose_page(
             issue_form=issue_form,
             article_form=article_form,
             figure_form=figure_form,
+            figure_edit_forms=figure_edit_forms(issue, forms.get("figure_edit_form")),
+            article_image_forms=article_image_forms(issue, forms.get("article_image_form")),
             test_form=test_form,
+            audience_form=audience_form,
+            audience=services.count_audience(db.session, settings, issue),
             schedule_form=schedule_form,
             action_form=VersionForm(formdata=None, data={"version": version}),
             size=size,

@@ -110,6 +110,9 @@ class IssueView:
     imprint: list[str]
     brand_colour: str = "#004b87"
     logo_url: str = ""
+    # The editorial's image (absolute, served by the site) and its description.
+    editorial_image_url: str = ""
+    editorial_image_alt: str = ""
 
 
 def issue_date(issue: Issue) -> datetime:
@@ -204,6 +207,8 @@ def _entry_view(
             dir=text_direction(entry.language),
             body_html=render_markdown(entry.body),
             body_text=markdown_to_text(entry.body),
+            image_url=links.url("items.image", name=entry.image_file) if entry.image_file else "",
+            image_alt=entry.image_alt or entry.title,
         )
     item = entry.item
     if item.status not in RENDERED_ITEM_STATUSES:
@@ -337,6 +342,12 @@ def build_view(
         imprint=list(settings.mail.imprint),
         brand_colour=brand.colour,
         logo_url=brand.logo_url,
+        editorial_image_url=(
+            links.url("items.image", name=issue.editorial_image_file)
+            if issue.editorial_image_file
+            else ""
+        ),
+        editorial_image_alt=issue.editorial_image_alt,
     )
 
 

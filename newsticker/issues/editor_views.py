@@ -21,8 +21,11 @@ from newsticker.core.site import site_links
 from newsticker.issues import services
 from newsticker.issues.composer import (
     Edit,
+    article_prefix,
+    audience_choices_of,
     carry,
     compose_page,
+    figure_prefix,
     language_choices_of,
     load_issue,
     mail_language,
@@ -33,6 +36,8 @@ from newsticker.issues.composer import (
 )
 from newsticker.issues.forms import (
     ArticleForm,
+    ArticleImageForm,
+    AudienceForm,
     DraftForm,
     FigureForm,
     IssueForm,
@@ -42,6 +47,7 @@ from newsticker.issues.forms import (
 )
 from newsticker.issues.models import STATUS_LABELS, IssueStatus
 from newsticker.issues.rendering import MAIL_LANGUAGES, format_figure_value
+from newsticker.items.images import upload_dir
 from newsticker.items.models import Item
 
 logger = logging.getLogger(__name__)
@@ -133,6 +139,12 @@ def save(issue_id: int) -> ResponseReturnValue:
             subject=form.subject.data or "",
             preheader=form.preheader.data or "",
             editorial=form.editorial.data or "",
+            image=services.ImageChange(
+                upload_dir(),
+                image=form.processed_image,
+                alt=form.editorial_image_alt.data or "",
+                remove=bool(form.remove_editorial_image.data),
+            ),
             **edit,
         )
         return _("The issue is saved.")
@@ -175,7 +187,9 @@ def change_entry(issue_id: int, entry_id: int) -> ResponseReturnValue:
 
     def change(edit: Edit) -> str:
         if action == "remove":
-            entry = services.remove_entry(db.session, issue, entry_id, **edit)
+            entry = services.remove_entry(
+                db.session, issue, entry_id, upload_dir=upload_dir(), **edit
+            )
             title = entry.item.title if entry.item is not None else entry.title
             return _("“%(title)s” is removed from the issue.", title=title)
         services.move_entry(db.session, issue, entry_id, -1 if action == "up" else 1, **edit)
@@ -224,11 +238,38 @@ def add_article(issue_id: int) -> ResponseReturnValue:
             body=form.body.data or "",
             link=form.link.data or "",
             language=form.language.data or "de",
+            image=services.ImageChange(
+                upload_dir(), image=form.processed_image, alt=form.image_alt.data or ""
+            ),
             **edit,
         )
         return _("The article is added.")
 
     return carry(issue, form, change, name="article_form", anchor="sections")
+
+
+@bp.route("/<int:issue_id>/artikel/<int:entry_id>/bild", methods=["POST"])
+def article_image(issue_id: int, entry_id: int) -> ResponseReturnValue:
+    """Give an article a new image or description, or remove its image."""
+    issue = load_issue(issue_id)
+    form = ArticleImageForm(prefix=article_prefix(entry_id))
+
+    def change(edit: Edit) -> str:
+        services.set_article_image(
+            db.session,
+            issue,
+            entry_id,
+            services.ImageChange(
+                upload_dir(),
+                image=form.processed_image,
+                alt=form.image_alt.data or "",
+                remove=bool(form.remove_image.data),
+            ),
+            **edit,
+        )
+        return _("The article's image is saved.")
+
+    return carry(issue, form, change, name="article_image_form", anchor=f"entry-{entry_id}")
 
 
 @bp.route("/<int:issue_id>/zahlen", methods=["POST"])
@@ -251,6 +292,26 @@ def add_figure(issue_id: int) -> ResponseReturnValue:
     return carry(issue, form, change, name="figure_form", anchor="figures")
 
 
+@bp.route("/<int:issue_id>/zahlen/<int:figure_id>/aendern", methods=["POST"])
+def edit_figure(issue_id: int, figure_id: int) -> ResponseReturnValue:
+    """Change a key figure in place."""
+    issue = load_issue(issue_id)
+    form = FigureForm(prefix=figure_prefix(figure_id))
+
+    def change(edit: Edit) -> str:
+        data = services.FigureData(
+            label=form.label.data or "",
+            value=form.value.data or "",
+            unit=form.unit.data or "",
+            period=form.period.data or "",
+            source=form.source.data or "",
+        )
+        services.update_figure(db.session, issue, figure_id, data, language=mail_language(), **edit)
+        return _("The key figure is saved.")
+
+    return carry(issue, form, change, name="figure_edit_form", anchor=f"figure-{figure_id}")
+
+
 @bp.route("/<int:issue_id>/zahlen/<int:figure_id>", methods=["POST"])
 def change_figure(issue_id: int, figure_id: int) -> ResponseReturnValue:
     """Move a key figure up or down, or remove it."""
@@ -267,6 +328,22 @@ def change_figure(issue_id: int, figure_id: int) -> ResponseReturnValue:
         return _("The order is saved.")
 
     return carry(issue, VersionForm(), change, anchor="figures")
+
+
+@bp.route("/<int:issue_id>/empfaenger", methods=["POST"])
+def choose_audience(issue_id: int) -> ResponseReturnValue:
+    """Choose which other publications' subscribers also receive the issue."""
+    issue = load_issue(issue_id)
+    form = AudienceForm()
+    audience_choices_of(form, issue)
+
+    def change(edit: Edit) -> str:
+        services.choose_publications(
+            db.session, issue, form.also_send_to.data or [], settings=get_settings(), **edit
+        )
+        return _("The recipients are saved.")
+
+    return carry(issue, form, change, name="audience_form", anchor="audience")
 
 
 # ---------------------------------------------------------------- preview and test

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,10 +17,25 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.issues.rendering import MAIL_LANGUAGES
+from newsticker.items.forms import MultiCheckboxField
+from newsticker.items.images import ImageError, ProcessedImage, process_image
+
+IMAGE_ACCEPT = {"accept": "image/jpeg,image/png,image/webp"}
+
+
+def _processed(field: Any) -> ProcessedImage | None:
+    """Return the uploaded image of a file field re-encoded, None without one; else refuse."""
+    upload = field.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    try:
+        return process_image(upload.stream)
+    except ImageError as exc:
+        raise ValidationError(exc.message) from None
 
 
 def _strip(value: Any) -> Any:
@@ -52,6 +68,16 @@ class IssueForm(VersionForm):
     editorial = TextAreaField(
         _l("Editorial"), validators=[Length(max=20_000)], render_kw={"rows": 8, "dir": "auto"}
     )
+    editorial_image = FileField(_l("Image above the editorial (optional)"), render_kw=IMAGE_ACCEPT)
+    editorial_image_alt = StringField(
+        _l("Image description"), validators=[Length(max=300)], filters=[_strip]
+    )
+    remove_editorial_image = BooleanField(_l("Remove the image"))
+    processed_image: ProcessedImage | None = None
+
+    def validate_editorial_image(self, field: Any) -> None:
+        """Re-encode an uploaded image, or refuse it with a message."""
+        self.processed_image = _processed(field)
 
 
 class ArticleForm(VersionForm):
@@ -68,6 +94,30 @@ class ArticleForm(VersionForm):
     )
     link = URLField(_l("Link (optional)"), validators=[Length(max=1000)], filters=[_strip])
     language = SelectField(_l("Language of the text"), default="de")
+    image = FileField(_l("Image (optional)"), render_kw=IMAGE_ACCEPT)
+    image_alt = StringField(
+        _l("Image description"),
+        validators=[Length(max=300)],
+        filters=[_strip],
+    )
+    processed_image: ProcessedImage | None = None
+
+    def validate_image(self, field: Any) -> None:
+        """Re-encode an uploaded image, or refuse it with a message."""
+        self.processed_image = _processed(field)
+
+
+class ArticleImageForm(VersionForm):
+    """A new image for an article, its description, or its removal."""
+
+    image = FileField(_l("New image"), render_kw=IMAGE_ACCEPT)
+    image_alt = StringField(_l("Image description"), validators=[Length(max=300)], filters=[_strip])
+    remove_image = BooleanField(_l("Remove the image"))
+    processed_image: ProcessedImage | None = None
+
+    def validate_image(self, field: Any) -> None:
+        """Re-encode an uploaded image, or refuse it with a message."""
+        self.processed_image = _processed(field)
 
 
 class FigureForm(VersionForm):
@@ -87,6 +137,12 @@ class FigureForm(VersionForm):
     unit = StringField(_l("Unit"), validators=[Length(max=40)], filters=[_strip])
     period = StringField(_l("Period"), validators=[Length(max=100)], filters=[_strip])
     source = StringField(_l("Source"), validators=[Length(max=300)], filters=[_strip])
+
+
+class AudienceForm(VersionForm):
+    """Which other publications' subscribers also receive the issue (a special edition)."""
+
+    also_send_to = MultiCheckboxField(_l("Also send to the subscribers of"), choices=[])
 
 
 class TestSendForm(FlaskForm):

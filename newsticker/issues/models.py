@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
@@ -71,6 +71,9 @@ class Issue(Base):
     subject: Mapped[str] = mapped_column(String(200), default="")
     preheader: Mapped[str] = mapped_column(String(200), default="")
     editorial: Mapped[str] = mapped_column(Text, default="")
+    # One image above the editorial (a file among the item images) and its description.
+    editorial_image_file: Mapped[str | None] = mapped_column(String(80))
+    editorial_image_alt: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[IssueStatus] = mapped_column(
         StatusType(IssueStatus, 20), default=IssueStatus.DRAFT
     )
@@ -80,6 +83,9 @@ class Issue(Base):
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The editor accepted an HTML part above the size limit (Gmail will clip it).
     size_override: Mapped[bool] = mapped_column(default=False)
+    # The other publications whose subscribers also receive this issue (a special
+    # edition); None until an editor chooses: then the configured also_send_to applies.
+    also_send_to: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -145,6 +151,9 @@ class IssueEntry(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str] = mapped_column(String(1000), default="")
     language: Mapped[str] = mapped_column(String(10), default="de")
+    # An article's one image (a file among the item images) and its description.
+    image_file: Mapped[str | None] = mapped_column(String(80))
+    image_alt: Mapped[str] = mapped_column(String(300), default="")
 
     issue: Mapped[Issue] = relationship(back_populates="entries")
     item: Mapped[Item | None] = relationship(lazy="joined")

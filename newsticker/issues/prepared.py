@@ -19,8 +19,18 @@ from dataclasses import dataclass, field
 
 from markupsafe import escape
 
-# Values each recipient gets; "greeting" has a default, the links must be given.
-PERSONAL_FIELDS = ("greeting", "unsubscribe_url", "preferences_url")
+# Values each recipient gets; "greeting" has a default, the links must be given;
+# "subscription" names the publication through which they receive the issue (a special
+# edition also goes to other publications' subscribers), by default the issue's own;
+# "browser_url" is the "read in the browser" link, by default the archive page (a test
+# mail, sent before there is one, links the editors' preview instead).
+PERSONAL_FIELDS = (
+    "greeting",
+    "unsubscribe_url",
+    "preferences_url",
+    "subscription",
+    "browser_url",
+)
 REGION_MARKERS = ("rcpt_begin", "rcpt_end", "web_begin", "web_end")
 # A personal link of realistic length, to measure the size a recipient receives.
 _SAMPLE_TOKEN = "x" * 160
@@ -93,6 +103,8 @@ class PreparedIssue:
     marker: str
     default_greeting: str
     greeting_pattern: str
+    # The issue's publication: what the footer names when no other subscription is given.
+    publication_name: str = ""
     _html: _Compiled = field(init=False, repr=False)
     _text: _Compiled = field(init=False, repr=False)
     html_bytes: int = field(init=False)
@@ -112,12 +124,15 @@ class PreparedIssue:
         """Return (html, text) for one recipient; the HTML gets the values escaped.
 
         `values` needs "unsubscribe_url" and "preferences_url"; "greeting" defaults to
-        the generic salutation. The cost is two joins of precomputed parts.
+        the generic salutation, "subscription" to the issue's publication, "browser_url"
+        to the archive page. The cost is two joins of precomputed parts.
         """
         raw = {
             "greeting": values.get("greeting") or self.default_greeting,
             "unsubscribe_url": values["unsubscribe_url"],
             "preferences_url": values["preferences_url"],
+            "subscription": values.get("subscription") or self.publication_name,
+            "browser_url": values.get("browser_url") or self.archive_url,
         }
         escaped = {name: str(escape(value)) for name, value in raw.items()}
         return self._html.join(escaped), self._text.join(raw)

@@ -133,6 +133,7 @@ def render_issue(issue: Issue, language: str, *, links: Links | None = None) -> 
         marker=marker,
         default_greeting=default_greeting,
         greeting_pattern=greeting_pattern,
+        publication_name=view.publication_name,
     )
 
 
@@ -143,6 +144,7 @@ def prepared_from_snapshot(snapshot: IssueSnapshot, *, links: Links | None = Non
         greeting_pattern = _("Hello %(name)s,", name="{name}")
     issue = snapshot.issue
     archive_url = _links(links).url("issues.issue", slug=issue.publication, number=issue.number)
+    publication = get_settings().publication(issue.publication)
     return PreparedIssue(
         issue_id=snapshot.issue_id,
         language=snapshot.language,
@@ -153,6 +155,7 @@ def prepared_from_snapshot(snapshot: IssueSnapshot, *, links: Links | None = Non
         marker=snapshot.marker,
         default_greeting=default_greeting,
         greeting_pattern=greeting_pattern,
+        publication_name=publication.name if publication is not None else issue.publication,
     )
 
 

@@ -114,6 +114,7 @@ from subscribers.services.proofs import (
 )
 from subscribers.services.recipients import (
     Recipient,
+    count_per_publication,
     count_recipients,
     receiving_subscriber_ids,
     recipient_rows,
@@ -180,6 +181,7 @@ __all__ = [
     "confirmed_publications",
     "consent_log",
     "consent_proofs",
+    "count_per_publication",
     "count_recipients",
     "data_copy_url",
     "erase_subscriber",

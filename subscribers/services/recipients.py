@@ -104,3 +104,20 @@ def count_recipients(session: Session, publication_slugs: Sequence[str]) -> int:
         )
         or 0
     )
+
+
+def count_per_publication(session: Session, publication_slugs: Sequence[str]) -> dict[str, int]:
+    """Return how many addresses receive each of the publications (a person in two counts twice)."""
+    slugs = list(dict.fromkeys(publication_slugs))
+    counts = dict.fromkeys(slugs, 0)
+    if not slugs:
+        return counts
+    rows = session.execute(
+        select(Subscription.publication, func.count(func.distinct(Subscription.subscriber_id)))
+        .join(Subscriber, Subscription.subscriber_id == Subscriber.id)
+        .where(*_receives(slugs))
+        .group_by(Subscription.publication)
+    )
+    for slug, count in rows:
+        counts[slug] = int(count)
+    return counts

@@ -206,3 +206,26 @@ def test_log_lines_from_before_codes_are_shown_as_written(db):
     at = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
     lines = log_lines([[at.isoformat(), "started with 3 recipients"]], {})
     assert [(line.at, line.text) for line in lines] == [(at, "started with 3 recipients")]
+
+
+def test_the_overview_lists_a_sent_issue_without_a_report(editor_client, db):
+    # The demo's first issue is marked sent without a send (no report): the overview used
+    # to list sends through their reports only, and said no issue had been sent.
+    from newsticker.issues.models import IssueStatus
+    from tests.factories import make_issue
+
+    sent = make_issue(db, number=1, status=IssueStatus.SENT, sent_at=utcnow())
+    draft = make_issue(db, number=2)
+    listing = editor_client.get("/redaktion/versand/").get_data(as_text=True)
+    assert f'href="/redaktion/versand/{sent.id}"' in listing
+    assert f'href="/redaktion/versand/{draft.id}"' not in listing
+    assert "noch keine Ausgabe versendet" not in listing
+    assert page(editor_client, sent).status_code == 200
+
+
+def test_the_overview_says_so_when_nothing_was_sent(editor_client, db):
+    from tests.factories import make_issue
+
+    make_issue(db)
+    listing = editor_client.get("/redaktion/versand/").get_data(as_text=True)
+    assert "noch keine Ausgabe versendet" in listing

@@ -458,3 +458,38 @@ def test_the_scheduled_date_reads_in_the_editors_language(client, editor, db, is
     english = f"{day.strftime('%b')} {day.day}, {day.year} at 10:00\u202fAM"
     assert f"is scheduled for {english}." in html, html[html.find("scheduled for") - 40 :][:200]
     assert day.strftime("%d.%m.%Y") not in html
+
+
+def test_a_scheduled_issue_is_read_only_with_the_way_back_to_draft(client, editor, db, issue):
+    issue.status = "scheduled"
+    issue.scheduled_at = utcnow() + timedelta(days=2)
+    db.commit()
+    html = client.get(f"/redaktion/ausgaben/{issue.id}").get_data(as_text=True)
+    assert "schreibgeschützt" in html
+    # One way back, at the top: the editable parts are gone.
+    assert html.count(f'action="/redaktion/ausgaben/{issue.id}/zurueckholen"') == 1
+    assert f'action="/redaktion/ausgaben/{issue.id}/planen"' not in html
+    assert f'action="/redaktion/ausgaben/{issue.id}/artikel"' not in html
+    assert f'action="/redaktion/ausgaben/{issue.id}/empfaenger"' not in html
+    assert 'name="action" value="up"' not in html
+    content = html.split('id="content"', 1)[1].split("</section>", 1)[0]
+    assert '<fieldset class="plain" disabled>' in content and 'type="submit"' not in content
+
+
+def test_a_test_mail_reads_in_the_browser_through_the_editors_preview(
+    app, client, editor, db, issue
+):
+    response = client.post(
+        f"/redaktion/ausgaben/{issue.id}/test",
+        data={"addresses": "redaktion@example.org", "language": "de"},
+    )
+    assert response.status_code == 303
+    mail = db.scalars(select(QueuedMail)).one()
+    preview = f"http://localhost/redaktion/ausgaben/{issue.id}/vorschau?sprache=de"
+    assert f"Diese Ausgabe im Browser lesen: {preview}" in mail.text
+    assert f'href="{preview}"' in mail.html
+    assert f"/ausgaben/ticker/{issue.number}" not in mail.text  # no archive page yet
+    # The link works for an editor and for nobody else.
+    assert client.get(preview.removeprefix("http://localhost")).status_code == 200
+    anonymous = app.test_client()
+    assert anonymous.get(preview.removeprefix("http://localhost")).status_code == 302

@@ -313,16 +313,22 @@ def build_world(session: Session, settings: Settings) -> World:
         "restore",
         "add_figure",
         "unschedule",
+        "choose_audience",
     ):
         world.values[f"issues_editor.{endpoint}"] = {"issue_id": ids["draft"]}
     world.values["issues_editor.change_entry"] = {
         "issue_id": ids["draft"],
         "entry_id": ids["entry"],
     }
-    world.values["issues_editor.change_figure"] = {
+    world.values["issues_editor.article_image"] = {
         "issue_id": ids["draft"],
-        "figure_id": ids["figure"],
+        "entry_id": ids["entry"],
     }
+    for endpoint in ("change_figure", "edit_figure"):
+        world.values[f"issues_editor.{endpoint}"] = {
+            "issue_id": ids["draft"],
+            "figure_id": ids["figure"],
+        }
     for endpoint in ("show", "consent", "erase", "block", "unblock"):
         world.values[f"subscribers_editor.{endpoint}"] = {"subscriber_id": ids["subscriber"]}
     world.values["subscribers_editor.unsubscribe"] = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from newsticker.delivery.models import (
@@ -24,7 +24,7 @@ from newsticker.delivery.models import (
     SendState,
 )
 from newsticker.delivery.services.reports import get_report
-from newsticker.issues.models import Issue
+from newsticker.issues.models import Issue, IssueStatus
 
 # Failure reasons kept in the report (most frequent first).
 REPORT_REASONS = 20
@@ -207,12 +207,28 @@ def sending_issue_ids(session: Session) -> list[int]:
     )
 
 
-def recent_reports(session: Session, *, limit: int = 50) -> list[tuple[DeliveryReport, Issue]]:
-    """Return the latest sends with their issues, newest first."""
+def recent_reports(
+    session: Session, *, limit: int = 50
+) -> list[tuple[DeliveryReport | None, Issue]]:
+    """Return the latest sends with their issues, newest first.
+
+    Every issue that is being sent or was sent is listed, also one without a report
+    (the demo's first issue, or one sent before delivery kept reports): it has no
+    counts to show, but it was sent. Issues scheduled, held or cancelled after their
+    sending began are listed through their report.
+    """
+    when = func.coalesce(DeliveryReport.started_at, Issue.sent_at, Issue.scheduled_at)
     rows = session.execute(
         select(DeliveryReport, Issue)
-        .join(Issue, Issue.id == DeliveryReport.issue_id)
-        .order_by(DeliveryReport.id.desc())
+        .select_from(Issue)
+        .outerjoin(DeliveryReport, DeliveryReport.issue_id == Issue.id)
+        .where(
+            or_(
+                DeliveryReport.id.is_not(None),
+                Issue.status.in_([IssueStatus.SENDING, IssueStatus.SENT]),
+            )
+        )
+        .order_by(when.desc(), Issue.id.desc())
         .limit(limit)
     ).all()
     return [(report, issue) for report, issue in rows]

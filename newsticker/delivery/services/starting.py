@@ -33,7 +33,7 @@ from newsticker.delivery.services.reports import (
     minutes_text,
 )
 from newsticker.issues.models import Issue, IssueStatus
-from newsticker.issues.services import bring_forward, start_sending
+from newsticker.issues.services import bring_forward, issue_publications, start_sending
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,11 @@ MISFIRE_TOLERANCE = timedelta(seconds=30)
 
 
 def publication_slugs(settings: Settings, issue: Issue) -> list[str]:
-    """Return the publications whose subscribers receive the issue (its own first)."""
-    publication = settings.publication(issue.publication)
-    also = publication.also_send_to if publication is not None else []
-    return [issue.publication, *also]
+    """Return the publications whose subscribers receive the issue (its own first).
+
+    The editors' choice for this issue, else the configured also_send_to.
+    """
+    return issue_publications(settings, issue)
 
 
 class _NotStartable(Exception):

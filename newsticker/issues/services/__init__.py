@@ -4,9 +4,11 @@ Every change goes through here; views, the CLI and jobs only call these function
 own the transaction (services flush, never commit). The package has a module per
 concern, and this module re-exports the names the rest of the code imports:
 
+- `audience`: the publications an issue goes to (special editions) and their counts;
 - `changes`: IssueError, StaleIssue, the version check every change makes;
 - `drafting`: the next draft from approved items, issue numbers, send times;
 - `composing`: subject, editorial, entries and their order, checks of editor text;
+- `images`: the one image of the editorial or of an article;
 - `figures`: the key figures of "facts and figures";
 - `lifecycle`: the transition table, scheduling, sending, test sends;
 - `queries`: the editor's list, the archive, items to add by hand.
@@ -14,6 +16,14 @@ concern, and this module re-exports the names the rest of the code imports:
 
 from __future__ import annotations
 
+from newsticker.issues.services.audience import (
+    AudienceCount,
+    PublicationCount,
+    choose_publications,
+    count_audience,
+    extra_publications,
+    issue_publications,
+)
 from newsticker.issues.services.changes import (
     IssueError,
     StaleIssue,
@@ -32,6 +42,7 @@ from newsticker.issues.services.composing import (
     move_entry,
     remove_entry,
     reorder_section,
+    set_article_image,
     update_issue,
 )
 from newsticker.issues.services.drafting import (
@@ -52,10 +63,13 @@ from newsticker.issues.services.figures import (
     MAX_FIGURES,
     FigureData,
     add_figure,
+    figure_input_value,
     move_figure,
     parse_figure_value,
     remove_figure,
+    update_figure,
 )
+from newsticker.issues.services.images import ImageChange
 from newsticker.issues.services.lifecycle import (
     MAX_TEST_ADDRESSES,
     REFUSALS,
@@ -100,11 +114,14 @@ __all__ = [
     "SUBJECT_MAX",
     "TRANSITIONS",
     "WEEKDAYS",
+    "AudienceCount",
     "Candidate",
     "DraftResult",
     "FigureData",
+    "ImageChange",
     "IssueAction",
     "IssueError",
+    "PublicationCount",
     "StaleIssue",
     "add_article",
     "add_figure",
@@ -122,11 +139,16 @@ __all__ = [
     "check_markdown",
     "check_sendable",
     "check_version",
+    "choose_publications",
     "claimed_keys",
+    "count_audience",
     "current_time",
     "draft_issue",
     "due_issues",
     "editor_issues",
+    "extra_publications",
+    "figure_input_value",
+    "issue_publications",
     "local_send_time",
     "mark_sent",
     "move_entry",
@@ -146,10 +168,12 @@ __all__ = [
     "schedule_at_local_time",
     "schedule_issue",
     "send_test",
+    "set_article_image",
     "size_problem",
     "start_sending",
     "stop_sending",
     "transition",
     "unschedule_issue",
+    "update_figure",
     "update_issue",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -19,6 +20,12 @@ from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.markup import has_control_chars
 from newsticker.issues.models import SECTION_KINDS, Issue, IssueEntry, KeyFigure
 from newsticker.issues.services.changes import IssueError, StaleIssue, begin_change, touch
+from newsticker.issues.services.images import (
+    ImageChange,
+    apply_image_change,
+    check_image_change,
+    drop_image_after_commit,
+)
 from newsticker.items.models import Item, ItemStatus
 
 SUBJECT_MAX = 200
@@ -100,12 +107,18 @@ def update_issue(
     version: int | None,
     user_id: int | None,
     now: datetime,
+    image: ImageChange | None = None,
 ) -> None:
-    """Change an issue's subject, preheader and editorial."""
+    """Change an issue's subject, preheader and editorial (and the editorial's image)."""
     begin_change(issue, version)
-    issue.subject = single_line(subject, "subject", SUBJECT_MAX, required=False)
-    issue.preheader = single_line(preheader, "preheader", PREHEADER_MAX, required=False)
-    issue.editorial = check_markdown(editorial, "editorial")
+    subject = single_line(subject, "subject", SUBJECT_MAX, required=False)
+    preheader = single_line(preheader, "preheader", PREHEADER_MAX, required=False)
+    editorial = check_markdown(editorial, "editorial")
+    if image is not None:
+        alt = check_image_change(issue.editorial_image_file, image, "editorial_image_alt")
+        issue.editorial_image_file = apply_image_change(session, issue.editorial_image_file, image)
+        issue.editorial_image_alt = alt
+    issue.subject, issue.preheader, issue.editorial = subject, preheader, editorial
     touch(session, issue, user_id=user_id, now=now)
 
 
@@ -168,8 +181,9 @@ def add_article(
     version: int | None,
     user_id: int | None,
     now: datetime,
+    image: ImageChange | None = None,
 ) -> IssueEntry:
-    """Add an article written for the issue (section "articles")."""
+    """Add an article written for the issue (section "articles"), maybe with an image."""
     begin_change(issue, version)
     entry = IssueEntry(
         section="articles",
@@ -179,7 +193,32 @@ def add_article(
         link=check_link(link),
         language=language or "de",
     )
+    if image is not None:
+        entry.image_alt = check_image_change(None, image, "image_alt")
+        entry.image_file = apply_image_change(session, None, image)
     issue.entries.append(entry)
+    touch(session, issue, user_id=user_id, now=now)
+    return entry
+
+
+def set_article_image(
+    session: Session,
+    issue: Issue,
+    entry_id: int,
+    image: ImageChange,
+    *,
+    version: int | None,
+    user_id: int | None,
+    now: datetime,
+) -> IssueEntry:
+    """Give an article a new image or description, or take its image away."""
+    begin_change(issue, version)
+    entry = _entry(issue, entry_id)
+    if not entry.is_article:
+        raise IssueError(_l("Only articles written for the issue carry an image here."))
+    alt = check_image_change(entry.image_file, image, "image_alt")
+    entry.image_file = apply_image_change(session, entry.image_file, image)
+    entry.image_alt = alt
     touch(session, issue, user_id=user_id, now=now)
     return entry
 
@@ -192,10 +231,15 @@ def remove_entry(
     version: int | None,
     user_id: int | None,
     now: datetime,
+    upload_dir: Path | None = None,
 ) -> IssueEntry:
-    """Take an entry out of the issue (the item stays available for the next draft)."""
+    """Take an entry out of the issue (the item stays available for the next draft).
+
+    An article's image file goes once that commits (given the folder of images).
+    """
     begin_change(issue, version)
     entry = _entry(issue, entry_id)
+    drop_image_after_commit(session, upload_dir, entry.image_file)
     issue.entries.remove(entry)
     renumber(issue.section_entries(entry.section))
     touch(session, issue, user_id=user_id, now=now)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from babel.numbers import NumberFormatError, parse_decimal
+from babel.numbers import NumberFormatError, get_decimal_symbol, parse_decimal
 from sqlalchemy.orm import Session
 
 from newsticker.core.i18n import lazy_gettext as _l
@@ -84,6 +84,39 @@ def add_figure(
     issue.figures.append(figure)
     touch(session, issue, user_id=user_id, now=now)
     return figure
+
+
+def update_figure(
+    session: Session,
+    issue: Issue,
+    figure_id: int,
+    data: FigureData,
+    *,
+    language: str,
+    version: int | None,
+    user_id: int | None,
+    now: datetime,
+) -> KeyFigure:
+    """Change a key figure in place: label, value, unit, period and source (its place stays)."""
+    begin_change(issue, version)
+    figure = _figure(issue, figure_id)
+    label = single_line(data.label, "label", 200, required=True)
+    value = parse_figure_value(data.value, language)
+    unit = single_line(data.unit, "unit", 40, required=False)
+    period = single_line(data.period, "period", 100, required=False)
+    source = single_line(data.source, "source", 300, required=False)
+    # Checked all first: a refused change leaves every field as it was.
+    figure.label, figure.value, figure.unit = label, value, unit
+    figure.period, figure.source = period, source
+    touch(session, issue, user_id=user_id, now=now)
+    return figure
+
+
+def figure_input_value(value: str, language: str) -> str:
+    """Return a stored value as an editor types it in their language ("1234.5" → "1234,5")."""
+    # The stored text is canonical ("-1234.5"): only the decimal sign differs, and no
+    # digit may be rounded away (babel's format_decimal keeps three decimals).
+    return value.replace(".", get_decimal_symbol(language))
 
 
 def _figure(issue: Issue, figure_id: int) -> KeyFigure:

@@ -364,7 +364,15 @@ def send_test(
     if not addresses:
         raise IssueError(_l("Please enter at least one e-mail address."), field="addresses")
     prepared = prepare_issue(session, issue, language, links=links)
-    html, text = prepared.fill(values)
+    # Before it is sent the archive has no page for it: "read in the browser" opens the
+    # editors' preview (behind the login) instead.
+    preview = (
+        links.url("issues_editor.preview", issue_id=issue.id, sprache=language)
+        if links.has("issues_editor.preview")
+        else ""
+    )
+    browser_url = prepared.archive_url if issue.status == IssueStatus.SENT else preview
+    html, text = prepared.fill({**values, "browser_url": browser_url})
     subject = f"[TEST] {prepared.subject}"
     for address in addresses:
         queue_mail(
