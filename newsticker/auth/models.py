@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newsticker.core.db import Base, UTCDateTime, utcnow
+from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
 
 
 class Role(StrEnum):
@@ -27,7 +27,7 @@ class User(UserMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(20), default=Role.EDITOR.value)
+    role: Mapped[Role] = mapped_column(StatusType(Role, 20), default=Role.EDITOR)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on password change or deactivation so every old session cookie stops working.
@@ -48,7 +48,7 @@ class User(UserMixin, Base):
     @property
     def is_admin(self) -> bool:
         """Return whether the user has the admin role."""
-        return self.role == Role.ADMIN.value
+        return self.role is Role.ADMIN
 
     @property
     def display_name(self) -> str:

@@ -40,6 +40,14 @@ def check_password_strength(password: str) -> None:
         )
 
 
+def parse_role(role: str) -> Role:
+    """Return the role named by a form or command value, or raise UserError."""
+    try:
+        return Role(role)
+    except ValueError:
+        raise UserError(_l("The role must be admin or editor.")) from None
+
+
 def find_user(session: Session, email: str) -> User | None:
     """Return the user with this login address, or None."""
     return session.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
@@ -50,13 +58,15 @@ def create_user(
 ) -> User:
     """Create an account after checking address, role and password."""
     address = normalise_login(email)
-    if role not in {r.value for r in Role}:
-        raise UserError(_l("The role must be admin or editor."))
+    account_role = parse_role(role)
     check_password_strength(password)
     if find_user(session, address) is not None:
         raise UserError(_l("An account with this address exists already."))
     user = User(
-        email=address, name=name.strip(), role=role, password_hash=generate_password_hash(password)
+        email=address,
+        name=name.strip(),
+        role=account_role,
+        password_hash=generate_password_hash(password),
     )
     session.add(user)
     session.flush()
