@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from email_validator import EmailNotValidError, validate_email
@@ -471,3 +472,111 @@ def unused_recovery_codes(session: Session, user: User) -> int:
         )
         or 0
     )
+
+
+# --- single sign-on ---------------------------------------------------------------------
+
+
+def mapped_role(claims: dict[str, Any], role_claim: str, mapping: dict[str, str]) -> Role | None:
+    """Return the role the provider's claim gives (admin wins), or None without a mapping."""
+    raw = claims.get(role_claim)
+    values = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else []
+    roles = {mapping[v] for v in values if isinstance(v, str) and v in mapping}
+    if Role.ADMIN.value in roles:
+        return Role.ADMIN
+    if Role.EDITOR.value in roles:
+        return Role.EDITOR
+    return None
+
+
+def record_oidc_refused(
+    session: Session, claims: dict[str, Any], *, reason: str, ip: str, now: datetime
+) -> None:
+    """Note a refused single sign-on; the caller commits it on its own."""
+    label = str(claims.get("email") or claims.get("sub") or "?")[:320]
+    record_event(
+        session,
+        "auth.oidc_refused",
+        actor=Actor(label=label, ip=ip),
+        now=now,
+        summary=reason,
+        details={"reason": reason, "sub": str(claims.get("sub", ""))[:255]},
+    )
+    session.flush()
+
+
+def oidc_login(
+    session: Session,
+    claims: dict[str, Any],
+    *,
+    role_claim: str,
+    role_mapping: dict[str, str],
+    create_accounts: bool,
+    ip: str,
+    now: datetime,
+) -> User:
+    """Return the account for a checked ID token; its role follows the provider's claim.
+
+    Raises UserError (nothing changed) for a person without a mapped role, without a
+    usable address, with a deactivated account, or unknown when accounts are not created.
+    """
+    subject = str(claims.get("sub") or "")
+    role = mapped_role(claims, role_claim, role_mapping)
+    if not subject:
+        raise UserError(_l("The identity provider sent no user id."))
+    if role is None:
+        raise UserError(
+            _l(
+                "Your account at the identity provider has no role for the editor area. "
+                "Please ask an administrator."
+            )
+        )
+    user = session.scalars(select(User).where(User.oidc_subject == subject)).first()
+    if user is None:
+        email = claims.get("email")
+        if not isinstance(email, str) or claims.get("email_verified") is False:
+            raise UserError(_l("The identity provider sent no confirmed e-mail address."))
+        address = normalise_login(email)
+        user = find_user(session, address)
+        if user is not None and user.oidc_subject not in (None, subject):
+            raise UserError(_l("This address belongs to another single sign-on account."))
+        if user is None:
+            if not create_accounts:
+                raise UserError(
+                    _l("There is no editor account for you. Please ask an administrator.")
+                )
+            user = User(
+                email=address,
+                name=str(claims.get("name") or "")[:200],
+                role=role,
+                # Nobody knows this password: the account logs in through the provider.
+                password_hash=generate_password_hash(random_token()),
+            )
+            session.add(user)
+            session.flush()
+        user.oidc_subject = subject
+    if not user.active:
+        raise UserError(_l("This account is deactivated."))
+    if user.role is not role:
+        record_event(
+            session,
+            "auth.role_changed",
+            actor=Actor(label="oidc", ip=ip),
+            now=now,
+            subject=("user", user.id),
+            summary=f"{user.email}: {user.role.value} → {role.value}",
+            details={"from": user.role.value, "to": role.value, "by": "identity provider"},
+        )
+        user.role = role
+    user.last_login_at = now
+    record_event(
+        session,
+        "auth.oidc_login",
+        actor=actor_of(user, ip),
+        now=now,
+        subject=("user", user.id),
+        summary=user.email,
+        details={"sub": subject[:255]},
+    )
+    session.flush()
+    return user

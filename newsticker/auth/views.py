@@ -12,6 +12,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -24,7 +25,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from newsticker.auth import services
+from newsticker.auth import oidc, services
 from newsticker.auth.forms import (
     ChangePasswordForm,
     CodeForm,
@@ -53,6 +54,7 @@ PENDING_USER = "auth_pending_user"
 PENDING_NEXT = "auth_pending_next"
 SETUP_SECRET = "auth_totp_setup_secret"  # noqa: S105 (a session key)
 LOGIN_METHOD = "auth_login_method"
+ID_TOKEN = "auth_oidc_id_token"  # noqa: S105 (a session key)
 # What an admin who must set up two-factor login may still open.
 _SETUP_ENDPOINTS = frozenset({"auth.totp_setup", "auth.logout", "auth.account"})
 
@@ -207,15 +209,96 @@ def second_factor() -> ResponseReturnValue:
     return render_template("auth/second_factor.html", form=form), status
 
 
+def _oidc_message(kind: str) -> str:
+    if kind == "refused":
+        return _("The sign-on was refused or cancelled at the identity provider.")
+    if kind == "state":
+        return _("This sign-on is unknown or has expired. Please start again.")
+    if kind == "token":
+        return _("The identity provider's answer could not be verified. Please start again.")
+    return _(
+        "The identity provider reported an error. Please try again later or ask the IT department."
+    )
+
+
+def _oidc_refused(message: str, reason: str, claims: dict[str, Any], status: int) -> Response:
+    rollback(db.session)
+    services.record_oidc_refused(db.session, claims, reason=reason, ip=_ip(), now=utcnow())
+    commit(db.session, None)
+    form = LoginForm()
+    form.form_errors.append(message)
+    body = render_template("auth/login.html", form=form, auth=get_settings().auth)
+    return Response(body, status=status, mimetype="text/html")
+
+
+@bp.route("/login/oidc", methods=["POST"])
+def oidc_start() -> ResponseReturnValue:
+    """Send the person to the identity provider (Authorization Code flow with PKCE)."""
+    settings = get_settings().auth.oidc
+    if not settings.enabled:
+        abort(404)
+    session[PENDING_NEXT] = request.args.get("next") or ""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        return oidc.start(app, settings, site_links().url("auth.oidc_callback"))
+    except oidc.OidcFailure as exc:
+        return _oidc_refused(_oidc_message(exc.kind), f"{exc.kind}: {exc.detail}", {}, 502)
+
+
+@bp.route("/login/oidc/callback", methods=["GET"])
+@limiter.limit(lambda: get_settings().rate_limits.login_per_ip)
+def oidc_callback() -> ResponseReturnValue:
+    """Check the provider's answer and log the person in with the role it maps to."""
+    settings = get_settings().auth.oidc
+    if not settings.enabled:
+        abort(404)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        claims, id_token = oidc.finish(app, settings)
+    except oidc.OidcFailure as exc:
+        status = 403 if exc.kind == "refused" else 400 if exc.kind in ("state", "token") else 502
+        return _oidc_refused(_oidc_message(exc.kind), f"{exc.kind}: {exc.detail}", {}, status)
+    try:
+        user = services.oidc_login(
+            db.session,
+            claims,
+            role_claim=settings.role_claim,
+            role_mapping=dict(settings.role_mapping),
+            create_accounts=settings.create_accounts,
+            ip=_ip(),
+            now=utcnow(),
+        )
+    except services.UserError as exc:
+        return _oidc_refused(str(exc), "no role or account", claims, 403)
+    login_user(user)
+    session[LOGIN_METHOD] = "oidc"
+    session[ID_TOKEN] = id_token
+    next_url = session.pop(PENDING_NEXT, None)
+    return redirect(safe_next_url(next_url, url_for("editor.dashboard")))
+
+
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    """Log the user out."""
+    """Log the user out (and out of the identity provider after single sign-on)."""
     if current_user.is_authenticated:
         services.record_logout(db.session, _me(), ip=_ip(), now=utcnow())
+    method = session.get(LOGIN_METHOD)
+    id_token = session.get(ID_TOKEN) or ""
     logout_user()
-    for key in (PENDING_USER, PENDING_NEXT, SETUP_SECRET, LOGIN_METHOD):
+    for key in (PENDING_USER, PENDING_NEXT, SETUP_SECRET, LOGIN_METHOD, ID_TOKEN):
         session.pop(key, None)
     flash(_("You have been logged out."), "info")
+    settings = get_settings().auth.oidc
+    if method == "oidc" and settings.enabled:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        end = oidc.logout_url(
+            app,
+            settings,
+            id_token=str(id_token),
+            post_logout_redirect_uri=site_links().url("auth.login"),
+        )
+        if end:
+            return redirect(end)
     return redirect(url_for("auth.login"))
 
 
