@@ -268,15 +268,19 @@ def change_role(session: Session, user: User, role: str, *, actor: Actor, now: d
 
 def request_password_reset(
     session: Session, email: str, *, links: Links, ip: str, now: datetime
-) -> None:
-    """Mail a reset link when the address has an active account; say nothing either way."""
+) -> str | None:
+    """Mail a reset link when the address has an active account; say nothing either way.
+
+    Returns the token that was mailed (for tests and the demo), or None; a view must
+    never show it.
+    """
     try:
         address = normalise_login(email)
     except UserError:
-        return
+        return None
     user = find_user(session, address)
     if user is None or not user.active:
-        return
+        return None
     # Only the newest link works: an older one that leaked is worthless.
     session.execute(
         update(PasswordReset)
@@ -307,6 +311,7 @@ def request_password_reset(
         summary=user.email,
     )
     session.flush()
+    return token
 
 
 def valid_reset(session: Session, token: str, *, now: datetime) -> PasswordReset:
