@@ -115,7 +115,7 @@ class DisableTotpForm(FlaskForm):
     """Turn two-factor login off (the password confirms it)."""
 
     password = PasswordField(
-        _l("Current password"),
+        _l("Your password, to confirm"),
         validators=[DataRequired(_l("Please enter your current password.")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )

@@ -213,3 +213,9 @@ def test_password_login_is_off_when_local_login_is_false(database_url, tmp_path,
     )
     assert response.status_code == 403
     assert other.get("/redaktion/passwort-vergessen").status_code == 404
+
+
+def test_forms_may_lead_to_the_provider_and_nowhere_else(client, provider):
+    # The login button and the logout form are answered with a redirect to the provider.
+    csp = client.get("/redaktion/login").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {provider.issuer};" in csp
