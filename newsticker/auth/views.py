@@ -7,6 +7,7 @@ request's transaction back; its audit entry is written in a transaction of its o
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import (
@@ -52,6 +53,9 @@ bp = Blueprint("auth", __name__, url_prefix="/redaktion")
 # Kept in the signed session cookie between the password and the second factor.
 PENDING_USER = "auth_pending_user"
 PENDING_NEXT = "auth_pending_next"
+PENDING_AT = "auth_pending_at"
+# The code must follow the password within this many seconds.
+PENDING_SECONDS = 600
 SETUP_SECRET = "auth_totp_setup_secret"  # noqa: S105 (a session key)
 LOGIN_METHOD = "auth_login_method"
 ID_TOKEN = "auth_oidc_id_token"  # noqa: S105 (a session key)
@@ -157,6 +161,7 @@ def login() -> ResponseReturnValue:
             session.pop(PENDING_USER, None)
             if user.has_totp:
                 session[PENDING_USER] = user.get_id()
+                session[PENDING_AT] = int(time.time())
                 session[PENDING_NEXT] = request.args.get("next") or ""
                 return redirect(url_for("auth.second_factor"))
             return _finish_login(user, "password", request.args.get("next"))
@@ -179,9 +184,12 @@ def login() -> ResponseReturnValue:
 def second_factor() -> ResponseReturnValue:
     """Ask for the code from the authenticator app (or a recovery code)."""
     pending = session.get(PENDING_USER)
+    started = session.get(PENDING_AT)
+    fresh = isinstance(started, int) and 0 <= time.time() - started <= PENDING_SECONDS
     user = services.load_user(db.session, pending) if isinstance(pending, str) else None
-    if user is None or not user.has_totp:
+    if user is None or not user.has_totp or not fresh:
         session.pop(PENDING_USER, None)
+        session.pop(PENDING_AT, None)
         return redirect(url_for("auth.login"))
     form = CodeForm()
     status = 200
@@ -196,6 +204,7 @@ def second_factor() -> ResponseReturnValue:
             status = 401
         else:
             session.pop(PENDING_USER, None)
+            session.pop(PENDING_AT, None)
             next_url = session.pop(PENDING_NEXT, None)
             if method == "recovery":
                 left = services.unused_recovery_codes(db.session, user)
@@ -285,7 +294,7 @@ def logout() -> ResponseReturnValue:
     method = session.get(LOGIN_METHOD)
     id_token = session.get(ID_TOKEN) or ""
     logout_user()
-    for key in (PENDING_USER, PENDING_NEXT, SETUP_SECRET, LOGIN_METHOD, ID_TOKEN):
+    for key in (PENDING_USER, PENDING_NEXT, PENDING_AT, SETUP_SECRET, LOGIN_METHOD, ID_TOKEN):
         session.pop(key, None)
     flash(_("You have been logged out."), "info")
     settings = get_settings().auth.oidc

@@ -469,3 +469,47 @@ def test_login_and_failed_login_are_audited(client, db):
     assert actions(db, user.id) == ["auth.login_failed", "auth.login", "auth.logout"]
     failed = db.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).one()
     assert failed.ip == "10.0.0.1"
+
+
+def test_the_code_must_follow_the_password_soon(client, db):
+    user = make_user(db, totp_secret=pyotp.random_base32(32))
+    db.commit()
+    login(client, user.email)
+    with client.session_transaction() as session:
+        session["auth_pending_at"] -= 601
+    response = client.post(
+        "/redaktion/login/code", data={"code": pyotp.TOTP(user.totp_secret).now()}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/redaktion/login")
+    assert client.get("/redaktion/").status_code == 302
+
+
+def test_wrong_codes_are_rate_limited_per_account(client, db, app):
+    user = make_user(db, totp_secret=pyotp.random_base32(32))
+    db.commit()
+    limit = int(app.config["NEWSTICKER_SETTINGS"].rate_limits.second_factor_per_account.split()[0])
+    login(client, user.email)
+    good = pyotp.TOTP(user.totp_secret).now()
+    wrong = "000000" if good != "000000" else "111111"
+    for _ in range(limit):
+        assert client.post("/redaktion/login/code", data={"code": wrong}).status_code == 401
+    assert client.post("/redaktion/login/code", data={"code": good}).status_code == 429
+
+
+def test_reset_mail_is_in_the_users_language(client, db):
+    user = make_user(db, language="en")
+    db.commit()
+    forgot(client, user.email)
+    db.expire_all()
+    mail = db.scalars(select(QueuedMail).where(QueuedMail.purpose == "password_reset")).one()
+    assert mail.subject.startswith("Set a new password for")
+    assert "works once and for 60 minutes" in mail.text
+
+
+def test_reset_of_a_deactivated_account_sends_nothing(client, db):
+    make_user(db, active=False)
+    db.commit()
+    assert forgot(client, "editor@example.org").status_code == 302
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(QueuedMail)) == 0
