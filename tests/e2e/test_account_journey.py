@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from newsticker.core.db import utcnow
 from tests.e2e.conftest import axe_violations, login
+from tests.e2e.test_accessibility import DUPLICATE_IDS
 from tests.oidc_provider import Provider, running_provider
 
 pytestmark = pytest.mark.e2e
@@ -135,7 +136,10 @@ def test_new_account_pages_are_axe_clean(browser, live_server, editor, width):
         page = context.new_page()
 
         def check(name: str, page: Any = page, language: str = language) -> None:
-            found = axe_violations(page)
+            found: list[Any] = axe_violations(page)
+            duplicates = page.evaluate(DUPLICATE_IDS)
+            if duplicates:
+                found.append(("duplicate ids", duplicates))
             if found:
                 problems[f"{language} {width} {name}"] = found
 
