@@ -430,6 +430,32 @@ def disable_totp(
     session.flush()
 
 
+def reset_totp(session: Session, user: User, *, actor: Actor, now: datetime) -> None:
+    """An admin turns off another person's two-factor login (a lost phone, no codes left)."""
+    if actor.user_id == user.id:
+        raise UserError(_l("Turn off your own two-factor login under “My account”."))
+    if not user.totp_secret:
+        return
+    user.totp_secret = None
+    user.totp_last_step = None
+    user.totp_enabled_at = None
+    session.execute(
+        RecoveryCode.__table__.delete().where(RecoveryCode.user_id == user.id)  # type: ignore[attr-defined]
+    )
+    # Whoever has the lost phone and the password must not stay logged in.
+    user.session_version += 1
+    record_event(
+        session,
+        "auth.2fa_disabled",
+        actor=actor,
+        now=now,
+        subject=("user", user.id),
+        summary=user.email,
+        details={"by_admin": True},
+    )
+    session.flush()
+
+
 def verify_second_factor(session: Session, user: User, code: str, *, ip: str, now: datetime) -> str:
     """Accept a TOTP code (never one used before) or an unused recovery code.
 

@@ -255,7 +255,7 @@ def oidc_start() -> ResponseReturnValue:
 
 
 @bp.route("/login/oidc/callback", methods=["GET"])
-@limiter.limit(lambda: get_settings().rate_limits.login_per_ip)
+@limiter.limit(lambda: get_settings().rate_limits.login_per_ip, deduct_when=_login_failed)
 def oidc_callback() -> ResponseReturnValue:
     """Check the provider's answer and log the person in with the role it maps to."""
     settings = get_settings().auth.oidc
@@ -601,6 +601,24 @@ def change_role(user_id: int) -> ResponseReturnValue:
                 email=user.email,
                 role=_("Administrator") if user.is_admin else _("Editor"),
             ),
+            "success",
+        )
+    return redirect(url_for("auth.users"))
+
+
+@bp.route("/benutzer/<int:user_id>/2fa-aus", methods=["POST"])
+@login_required
+@admin_required
+def reset_user_totp(user_id: int) -> ResponseReturnValue:
+    """Turn off another person's two-factor login; they set it up anew at the next login."""
+    user = _account_or_404(user_id)
+    try:
+        services.reset_totp(db.session, user, actor=_admin_actor(), now=utcnow())
+    except services.UserError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            _("Two-factor login of %(email)s is off; they are logged out.", email=user.email),
             "success",
         )
     return redirect(url_for("auth.users"))

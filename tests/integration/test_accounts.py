@@ -513,3 +513,24 @@ def test_reset_of_a_deactivated_account_sends_nothing(client, db):
     assert forgot(client, "editor@example.org").status_code == 302
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(QueuedMail)) == 0
+
+
+def test_admin_turns_off_two_factor_login_of_someone_who_lost_their_phone(app, db, admin_client):
+    client, admin = admin_client
+    editor = make_user(db, totp_secret=pyotp.random_base32(32), totp_last_step=1)
+    db.commit()
+    theirs = app.test_client()
+    login(theirs, editor.email)
+    theirs.post("/redaktion/login/code", data={"code": pyotp.TOTP(editor.totp_secret).now()})
+    assert theirs.get("/redaktion/konto").status_code == 200
+    assert client.post(f"/redaktion/benutzer/{editor.id}/2fa-aus").status_code == 302
+    db.expire_all()
+    assert db.get(User, editor.id).totp_secret is None
+    assert theirs.get("/redaktion/konto").status_code == 302  # logged out
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "auth.2fa_disabled")).one()
+    assert event.actor == admin.email and event.details == {"by_admin": True}
+    # Not one's own: that is done under "My account", with the password.
+    own = make_user(db, "self@example.org", role="admin", totp_secret=pyotp.random_base32(32))
+    db.commit()
+    with pytest.raises(services.UserError):
+        services.reset_totp(db, own, actor=services.actor_of(own), now=utcnow())

@@ -68,6 +68,7 @@ ADMIN_ONLY = {
     "auth.users",
     "auth.toggle_user",
     "auth.change_role",
+    "auth.reset_user_totp",
     "subscribers_editor.consent",
     "subscribers_editor.erase",
     "subscribers_editor.export",

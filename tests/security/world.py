@@ -293,6 +293,7 @@ def build_world(session: Session, settings: Settings) -> World:
         "items_editor.merge": {"item_id": ids["pending_item"]},
         "auth.toggle_user": {"user_id": ids["editor"]},
         "auth.change_role": {"user_id": ids["editor"]},
+        "auth.reset_user_totp": {"user_id": ids["editor"]},
         "auth.reset_password": {"token": token_of["password_reset"]},
         "subscribers_editor.export": {"publication": "ticker"},
         "delivery.progress": {"issue_id": ids["sending_issue"]},
