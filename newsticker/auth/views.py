@@ -342,8 +342,17 @@ def account() -> ResponseReturnValue:
     return _render_account()
 
 
+def _own_account_key() -> str:
+    return "own-account:" + str(current_user.get_id() or "").partition(":")[0]
+
+
 @bp.route("/konto/passwort", methods=["POST"])
 @login_required
+@limiter.limit(
+    lambda: get_settings().rate_limits.login_per_account,
+    key_func=_own_account_key,
+    deduct_when=_login_failed,
+)
 def change_password() -> ResponseReturnValue:
     """Change one's own password; every other session of the account ends."""
     form = ChangePasswordForm(prefix="pw")
@@ -432,6 +441,11 @@ def _qr_svg(uri: str) -> str:
 
 @bp.route("/konto/2fa/aus", methods=["POST"])
 @login_required
+@limiter.limit(
+    lambda: get_settings().rate_limits.login_per_account,
+    key_func=_own_account_key,
+    deduct_when=_login_failed,
+)
 def totp_disable() -> ResponseReturnValue:
     """Turn two-factor login off, the password required (not for admins who must use it)."""
     user = _me()

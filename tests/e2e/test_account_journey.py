@@ -127,6 +127,14 @@ def test_new_account_pages_are_axe_clean(browser, live_server, editor, width):
             s, email, links=site_links(live_server.app), ip="", now=utcnow()
         )
     )
+
+    def second_user(session: Any) -> None:
+        from newsticker.auth.services import create_user
+
+        other = create_user(session, "zweite@example.org", "another long passphrase here")
+        other.totp_secret = pyotp.random_base32(32)
+
+    live_server.run(second_user)
     problems: dict[str, Any] = {}
     for language in ("de", "en"):
         context = browser.new_context(viewport={"width": width, "height": 900})

@@ -534,3 +534,15 @@ def test_admin_turns_off_two_factor_login_of_someone_who_lost_their_phone(app, d
     db.commit()
     with pytest.raises(services.UserError):
         services.reset_totp(db, own, actor=services.actor_of(own), now=utcnow())
+
+
+def test_guessing_the_current_password_is_rate_limited(client, db, app):
+    user = make_user(db)
+    db.commit()
+    login(client, user.email)
+    limit = int(app.config["NEWSTICKER_SETTINGS"].rate_limits.login_per_account.split()[0])
+    for _ in range(limit):
+        assert change(client, "a wrong guess here", NEW_PASSWORD).status_code == 422
+    assert change(client, DEFAULT_PASSWORD, NEW_PASSWORD).status_code == 429
+    db.expire_all()
+    assert "auth.password_changed" not in actions(db, user.id)
