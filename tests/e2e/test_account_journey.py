@@ -175,3 +175,34 @@ def test_new_account_pages_are_axe_clean(browser, live_server, editor, width):
         check("account, wrong password")
         context.close()
     assert problems == {}
+
+
+def test_password_reset_by_mail(page, live_server, editor):
+    email, password = editor
+    page.goto(f"{live_server.url}/redaktion/login")
+    page.get_by_role("link", name="Passwort vergessen?").click()
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_role("button", name="Link schicken").click()
+    expect(page.get_by_text("Falls es ein Konto mit dieser Adresse gibt")).to_be_visible()
+    mails = [m for m in live_server.mails() if m.to == email]
+    assert len(mails) == 1
+    link = re.search(r"http://\S+/redaktion/passwort-neu/\S+", mails[0].body("plain") or "").group(
+        0
+    )
+    page.goto(link)
+    page.get_by_label("Neues Passwort", exact=True).fill("password12345")
+    page.get_by_label("Neues Passwort wiederholen").fill("password12345")
+    page.get_by_role("button", name="Neues Passwort speichern").click()
+    expect(page.locator("#error-summary")).to_contain_text("häufig benutzter Passwörter")
+    page.get_by_label("Neues Passwort", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Neues Passwort speichern").click()
+    expect(page.get_by_text("Ihr neues Passwort ist gesetzt.")).to_be_visible()
+    login(page, live_server, email, password)
+    expect(page.locator("#error-summary")).to_contain_text("nicht korrekt")
+    login(page, live_server, email, NEW_PASSWORD)
+    expect(page).to_have_url(f"{live_server.url}/redaktion/")
+    # The link is used up.
+    page.goto(link)
+    expect(page.get_by_role("alert")).to_contain_text("bereits benutzt")
+    expect(page.get_by_role("link", name="Neuen Link anfordern")).to_be_visible()
