@@ -34,7 +34,14 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "NEWSTICKER_SECRET_KEY": ("site", "secret_key"),
 }
 
-SECRET_KEYS = {"secret_key", "old_secret_keys", "password", "dkim_private_key", "imap_password"}
+SECRET_KEYS = {
+    "secret_key",
+    "old_secret_keys",
+    "password",
+    "dkim_private_key",
+    "imap_password",
+    "client_secret",
+}
 
 
 class ConfigError(Exception):
@@ -267,6 +274,9 @@ class RateLimitSettings(Section):
     submit_per_ip: Rate = "10 per hour"
     subscribe_per_ip: Rate = "20 per hour"
     token_pages_per_ip: Rate = "60 per minute"  # noqa: S105 (a rate, not a password)
+    password_reset_per_ip: Rate = "10 per hour"  # noqa: S105 (a rate)
+    password_reset_per_address: Rate = "3 per hour"  # noqa: S105 (a rate)
+    second_factor_per_account: Rate = "10 per 15 minutes"
     confirmation_mails_per_address_hours: int = Field(default=24, ge=1)
     min_fill_seconds: float = Field(default=3.0, ge=0)
 
@@ -347,6 +357,65 @@ class BounceSettings(Section):
     unsubscribe_address: Annotated[str, AfterValidator(_check_optional_address)] = ""
 
 
+def _check_issuer(value: str) -> str:
+    if not value:
+        return value
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(
+            f"the issuer URL such as 'https://login.example.org/realms/city', got {value!r}"
+        )
+    return value
+
+
+class OidcSettings(Section):
+    # Empty issuer: single sign-on is off.
+    issuer: Annotated[str, AfterValidator(_check_issuer)] = ""
+    client_id: str = ""
+    client_secret: str = ""
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    # The button on the login page ("Log in with the city's account").
+    button_label: str = ""
+    # The claim that lists a person's groups or roles, and which value gives which role;
+    # someone with no mapped value is refused.
+    role_claim: str = "groups"
+    role_mapping: dict[str, Literal["admin", "editor"]] = Field(default_factory=dict)
+    # Create an account at the first login of a person with a mapped role.
+    create_accounts: bool = True
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        """Return whether single sign-on is configured."""
+        return bool(self.issuer)
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcSettings:
+        if self.issuer and not (self.client_id and self.client_secret):
+            raise ValueError("oidc needs client_id and client_secret when issuer is set")
+        if self.issuer and not self.role_mapping:
+            raise ValueError("oidc needs a role_mapping (claim value = 'admin' or 'editor')")
+        if self.issuer and "openid" not in self.scopes:
+            raise ValueError("oidc scopes must include 'openid'")
+        return self
+
+
+class AuthSettings(Section):
+    # Administrators without two-factor login are sent to set it up after login.
+    require_2fa_for_admins: bool = False
+    # false: only single sign-on (auth.oidc must be configured).
+    local_login: bool = True
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+
+    @model_validator(mode="after")
+    def _some_login(self) -> AuthSettings:
+        if not self.local_login and not self.oidc.enabled:
+            raise ValueError("local_login = false needs single sign-on ([auth.oidc] issuer)")
+        return self
+
+
 class Settings(Section):
     site: SiteSettings = Field(default_factory=SiteSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -360,6 +429,7 @@ class Settings(Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     subscribers: SubscriberSettings = Field(default_factory=SubscriberSettings)
     bounces: BounceSettings = Field(default_factory=BounceSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @model_validator(mode="after")
     def _publications_consistent(self) -> Settings:

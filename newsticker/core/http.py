@@ -35,6 +35,27 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 ERROR_CODES = (400, 401, 403, 404, 405, 413, 422, 429, 500, 503)
+_CSP_KEY = "newsticker_csp"
+
+
+def content_security_policy(app: Flask) -> str:
+    """Return the app's policy: with single sign-on, forms may also lead to the provider.
+
+    The login button and the logout form answer with a redirect to the identity provider,
+    and browsers apply form-action to the redirects after a form is sent.
+    """
+    policy: str | None = app.extensions.get(_CSP_KEY)
+    if policy is None:
+        policy = CONTENT_SECURITY_POLICY
+        issuer = app.config["NEWSTICKER_SETTINGS"].auth.oidc.issuer
+        if issuer:
+            parts = urlsplit(issuer)
+            policy = policy.replace(
+                "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+            )
+        app.extensions[_CSP_KEY] = policy
+    return policy
+
 
 bp = Blueprint("core", __name__)
 
@@ -99,7 +120,10 @@ def _finish_transaction(response: Response) -> Response:
 
 def _security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault(
+        "Content-Security-Policy",
+        content_security_policy(current_app._get_current_object()),  # type: ignore[attr-defined]
+    )
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -80,11 +80,19 @@ def live_settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, live_settings_overrides: dict[str, Any]) -> Iterator[LiveServer]:
+def live_port() -> int:
+    """Return the live server's port (known before it starts, e.g. to an OpenID provider)."""
+    return free_port()
+
+
+@pytest.fixture
+def live_server(
+    tmp_path: Path, live_settings_overrides: dict[str, Any], live_port: int
+) -> Iterator[LiveServer]:
     """Start the app on a free port with a fresh database and a mail catcher."""
     url = fresh_database(tmp_path)
     catcher = MailCatcher(tmp_path / "catcher", "127.0.0.1", free_port()).start()
-    port = free_port()
+    port = live_port
     overrides = {
         "site.base_url": f"http://127.0.0.1:{port}",
         "smtp.port": catcher.port,

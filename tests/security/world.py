@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 
-from newsticker.auth.services import create_user
+from newsticker.auth.services import create_user, request_password_reset
 from newsticker.config import Settings
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
@@ -137,6 +137,12 @@ def build_world(session: Session, settings: Settings) -> World:
     admin = create_user(session, ADMIN_EMAIL, PASSWORD, role="admin")
     editor = create_user(session, EDITOR_EMAIL, PASSWORD, role="editor")
     world.ids.update(admin=admin.id, editor=editor.id)
+    # A password reset link of the editor (the page behind it is public).
+    reset_token = request_password_reset(
+        session, EDITOR_EMAIL, links=site_links(), ip="127.0.0.1", now=now
+    )
+    assert reset_token is not None
+    world.tokens["password_reset"] = reset_token
 
     # An approved announcement with an image (the image route, alt text on item pages).
     picture = process_image(io.BytesIO(image_file()))
@@ -292,6 +298,9 @@ def build_world(session: Session, settings: Settings) -> World:
         "items_editor.reject": {"item_id": ids["pending_item"]},
         "items_editor.merge": {"item_id": ids["pending_item"]},
         "auth.toggle_user": {"user_id": ids["editor"]},
+        "auth.change_role": {"user_id": ids["editor"]},
+        "auth.reset_user_totp": {"user_id": ids["editor"]},
+        "auth.reset_password": {"token": token_of["password_reset"]},
         "subscribers_editor.export": {"publication": "ticker"},
         "delivery.progress": {"issue_id": ids["sending_issue"]},
         "delivery.pause": {"issue_id": ids["sending_issue"]},

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0006'
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
