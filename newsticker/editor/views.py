@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, render_template
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint
 from newsticker.core.catcher import read_caught, read_one
+from newsticker.core.db import db, utcnow
+from newsticker.delivery.models import SEND_STATE_LABELS
+from newsticker.editor import services
+from newsticker.issues.models import STATUS_LABELS as ISSUE_STATUS_LABELS
 
 bp = Blueprint("editor", __name__, url_prefix="/redaktion")
 protect_editor_blueprint(bp)
@@ -31,9 +35,15 @@ def _maildir() -> Path:
 
 @bp.route("/")
 def dashboard() -> ResponseReturnValue:
-    """Show the editor's start page."""
-    panels = current_app.extensions.get("newsticker_dashboard", [])
-    return render_template("editor/dashboard.html", panels=panels)
+    """Show what needs doing: waiting submissions, next issues, the last send, returns, growth."""
+    board = services.dashboard(db.session, get_settings(), now=utcnow())
+    return render_template(
+        "editor/dashboard.html",
+        board=board,
+        waiting_age=services.age_parts(board.waiting.oldest_age),
+        issue_labels=ISSUE_STATUS_LABELS,
+        send_labels=SEND_STATE_LABELS,
+    )
 
 
 @bp.route("/postausgang")
