@@ -30,6 +30,8 @@ EDITOR_NAV = (
     ("delivery.index", _l("Delivery"), False),
     ("editor.outbox", _l("Outbox"), False),
     ("auth.users", _l("Users"), True),
+    ("items_editor.reasons", _l("Rejection reasons"), True),
+    ("editor.audit", _l("Audit trail"), True),
 )
 
 
