@@ -91,7 +91,7 @@ class BulkForm(RejectForm):
 
     def needs_reason(self) -> bool:
         """Return whether the decision is a rejection (which needs a reason)."""
-        return self.decision.data == "reject"
+        return bool(self.decision.data == "reject")
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Also refuse an empty selection."""
