@@ -31,7 +31,7 @@ EDITOR_NAV = (
     ("editor.outbox", _l("Outbox"), False),
     ("auth.users", _l("Users"), True),
     ("items_editor.reasons", _l("Rejection reasons"), True),
-    ("editor.audit", _l("Audit trail"), True),
+    ("editor.audit_trail", _l("Audit trail"), True),
 )
 
 

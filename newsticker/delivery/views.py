@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from newsticker.config import get_settings
-from newsticker.core.access import protect_editor_blueprint
+from newsticker.core.access import protect_editor_blueprint, request_actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.errors import UserError
 from newsticker.core.site import site_links
@@ -126,7 +126,9 @@ def pause(issue_id: int) -> ResponseReturnValue:
     _issue(issue_id)
     reason = _("paused by %(name)s", name=_actor())
     done = _act(
-        lambda s: services.pause_issue(s, issue_id, reason=reason, now=utcnow(), actor=_actor())
+        lambda s: services.pause_issue(
+            s, issue_id, reason=reason, now=utcnow(), actor=_actor(), who=request_actor()
+        )
     )
     if not done:
         return _refuse(issue_id, _("This issue is not being sent, so it cannot be paused."))
@@ -138,7 +140,10 @@ def pause(issue_id: int) -> ResponseReturnValue:
 def resume(issue_id: int) -> ResponseReturnValue:
     """Resume a paused send; the scheduler sends the rest."""
     _issue(issue_id)
-    if not _act(lambda s: services.resume_issue(s, issue_id, now=utcnow(), actor=_actor())):
+    who = request_actor()
+    if not _act(
+        lambda s: services.resume_issue(s, issue_id, now=utcnow(), actor=_actor(), who=who)
+    ):
         return _refuse(issue_id, _("This issue is not paused."))
     flash(_("Sending goes on. The scheduler picks it up within a minute."), "success")
     return _back(issue_id)
@@ -159,6 +164,7 @@ def send_held(issue_id: int) -> ResponseReturnValue:
                 settings=settings,
                 links=site_links(),
                 actor=_actor(),
+                who=request_actor(),
             )
         )
     except UserError as exc:
@@ -178,8 +184,11 @@ def cancel(issue_id: int) -> ResponseReturnValue:
             issue_id, _("Please tick the box to confirm that the send is to be cancelled."), 422
         )
     notify = EditorMails(site_links())
+    who = request_actor()
     cancelled = _act(
-        lambda s: services.cancel_sending(s, issue_id, now=utcnow(), notify=notify, actor=_actor())
+        lambda s: services.cancel_sending(
+            s, issue_id, now=utcnow(), notify=notify, actor=_actor(), who=who
+        )
     )
     if not cancelled:
         return _refuse(issue_id, _("This send cannot be cancelled any more."))

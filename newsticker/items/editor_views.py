@@ -273,6 +273,7 @@ def edit(item_id: int) -> ResponseReturnValue:
                 image=form.processed_image,
                 remove_image=bool(form.remove_image.data),
                 upload_dir=upload_dir(),
+                who=request_actor(),
             )
         except services.StaleItem as exc:
             # Nothing of this change is kept; show what is stored now.

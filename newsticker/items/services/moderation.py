@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from newsticker.core.audit import Actor, record_event
+from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.items.mails import queue_decision
@@ -27,7 +27,7 @@ MAX_BULK = 50
 
 def _actor(actor: Actor | None, user_id: int | None) -> Actor:
     """Return who acts for the audit trail (an editor named by id when not told more)."""
-    return actor if actor is not None else Actor(label=f"user #{user_id}", user_id=user_id)
+    return actor_or(actor, user_id, "editor")
 
 
 # Fields a merge copies into the kept item when it has none of its own.
