@@ -75,9 +75,7 @@ def test_bulk_approve_then_merge_a_duplicate(page, live_server, editor):
     expect(page.get_by_role("heading", name="Wahrscheinliche Dubletten")).to_be_visible()
     page.get_by_role("button", name=f"#{dupe} in #{kept} zusammenführen").click()
     expect(page.get_by_text(f"In #{kept} zusammengeführt.")).to_be_visible()
-    merged = live_server.run(
-        lambda s: (s.get(Item, dupe).duplicate_of_id, s.get(Item, kept).link)
-    )
+    merged = live_server.run(lambda s: (s.get(Item, dupe).duplicate_of_id, s.get(Item, kept).link))
     assert merged == (kept, "https://example.org/fest")
     trail = live_server.run(
         lambda s: [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
@@ -87,9 +85,7 @@ def test_bulk_approve_then_merge_a_duplicate(page, live_server, editor):
 
 @pytest.mark.parametrize("viewport", [{"width": 375, "height": 800}], indirect=False)
 def test_the_queue_fits_a_phone(page, live_server, editor, viewport):
-    live_server.run(
-        lambda s: make_item(s, status="submitted", title="Ein sehr langer Titel " * 4)
-    )
+    live_server.run(lambda s: make_item(s, status="submitted", title="Ein sehr langer Titel " * 4))
     login(page, live_server, *editor)
     page.goto(f"{live_server.url}/redaktion/einreichungen")
     status = page.locator("table.queue td[data-label='Status']").first
