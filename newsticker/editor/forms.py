@@ -20,6 +20,7 @@ ACTION_LABELS: dict[str, Any] = {
     "item.merged": _l("Submission merged"),
     "item.edited": _l("Submission edited"),
     "issue.": _l("Every action on issues"),
+    "issue.edited": _l("Issue edited"),
     "issue.scheduled": _l("Issue scheduled"),
     "issue.unscheduled": _l("Issue taken back to draft"),
     "issue.cancelled": _l("Issue cancelled"),

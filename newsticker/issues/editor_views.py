@@ -133,6 +133,7 @@ def save(issue_id: int) -> ResponseReturnValue:
             subject=form.subject.data or "",
             preheader=form.preheader.data or "",
             editorial=form.editorial.data or "",
+            actor=request_actor(),
             **edit,
         )
         return _("The issue is saved.")

@@ -194,3 +194,35 @@ def test_export_and_erase_of_subscribers_record(client, db):
     erased = events["subscriber.erased"]
     assert erased.subject_id == str(person_id) and erased.actor == "admin@example.org"
     assert "leser@example.org" not in f"{erased.summary} {erased.details}"
+
+
+def test_an_issue_edit_records_what_changed(db):
+    from newsticker.issues.services import update_issue
+
+    issue = make_issue(db, subject="Alt")
+    who = Actor("ben@example.org", ip="192.0.2.6")
+    update_issue(
+        db,
+        issue,
+        subject="Neu",
+        preheader="",
+        editorial="",
+        version=None,
+        user_id=None,
+        now=utcnow(),
+        actor=who,
+    )
+    update_issue(
+        db,
+        issue,
+        subject="Neu",
+        preheader="",
+        editorial="",
+        version=None,
+        user_id=None,
+        now=utcnow(),
+        actor=who,
+    )
+    db.flush()
+    (event,) = db.scalars(select(AuditEvent).where(AuditEvent.action == "issue.edited")).all()
+    assert event.details == {"fields": ["subject"]} and event.actor == "ben@example.org"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.markup import has_control_chars
 from newsticker.issues.models import SECTION_KINDS, Issue, IssueEntry, KeyFigure
@@ -100,13 +101,27 @@ def update_issue(
     version: int | None,
     user_id: int | None,
     now: datetime,
+    actor: Actor | None = None,
 ) -> None:
-    """Change an issue's subject, preheader and editorial."""
+    """Change an issue's subject, preheader and editorial (recorded when anything changed)."""
     begin_change(issue, version)
+    before = (issue.subject, issue.preheader, issue.editorial)
     issue.subject = single_line(subject, "subject", SUBJECT_MAX, required=False)
     issue.preheader = single_line(preheader, "preheader", PREHEADER_MAX, required=False)
     issue.editorial = check_markdown(editorial, "editorial")
     touch(session, issue, user_id=user_id, now=now)
+    after = (issue.subject, issue.preheader, issue.editorial)
+    if after != before:
+        names = ("subject", "preheader", "editorial")
+        record_event(
+            session,
+            "issue.edited",
+            actor=actor_or(actor, user_id),
+            now=now,
+            subject=("issue", issue.id),
+            summary=f"{issue.publication} #{issue.number} {issue.subject}".strip(),
+            details={"fields": [n for n, a, b in zip(names, before, after, strict=True) if a != b]},
+        )
 
 
 # ---------------------------------------------------------------- entries
