@@ -23,12 +23,18 @@ MAX_CANDIDATES = 500
 
 
 def _similar(a: str, b: str) -> float:
-    return 1.0 if a == b else SequenceMatcher(None, a, b).ratio()
+    """Return how alike two folded titles are (0..1); cheap upper bounds rule most out first."""
+    if a == b:
+        return 1.0
+    matcher = SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() < SIMILAR_TITLE or matcher.quick_ratio() < SIMILAR_TITLE:
+        return 0.0
+    return matcher.ratio()
 
 
-def _same_place(item: Item, other: Item) -> bool:
+def _same_place(mine: str, theirs: str) -> bool:
     """Return whether both name the same place (or one names none, which cannot tell)."""
-    mine, theirs = fold(item.place_name), fold(other.place_name)
+    mine, theirs = fold(mine), fold(theirs)
     return not mine or not theirs or mine == theirs
 
 
@@ -40,7 +46,10 @@ def likely_duplicates(
     Events: starting on the same local day at the same place with a similar title.
     Announcements and calls: the same kind, no dates, and a similar title.
     """
-    query = select(Item).where(Item.status.in_(LIVE_STATUSES), Item.id != item.id)
+    # Only what the comparison needs; the few likely ones are loaded whole afterwards.
+    query = select(Item.id, Item.title_key, Item.title, Item.place_name).where(
+        Item.status.in_(LIVE_STATUSES), Item.id != item.id
+    )
     if item.starts_at is not None:
         day = item.starts_at.astimezone(tz).date()
         start = datetime.combine(day, time(), tz)
@@ -48,10 +57,16 @@ def likely_duplicates(
     else:
         query = query.where(Item.starts_at.is_(None), Item.kind == item.kind)
     title = item.title_key or fold(item.title)
+    scores: list[tuple[float, int]] = []
+    rows = session.execute(query.order_by(Item.id.desc()).limit(MAX_CANDIDATES))
+    for other_id, title_key, other_title, place_name in rows:
+        score = _similar(title, title_key or fold(other_title))
+        if score >= SIMILAR_TITLE and _same_place(item.place_name, place_name):
+            scores.append((round(score, 2), other_id))
+    scores.sort(key=lambda pair: (-pair[0], pair[1]))
     found = []
-    for other in session.scalars(query.order_by(Item.id.desc()).limit(MAX_CANDIDATES)):
-        score = _similar(title, other.title_key or fold(other.title))
-        if score >= SIMILAR_TITLE and _same_place(item, other):
-            found.append((other, round(score, 2)))
-    found.sort(key=lambda pair: (-pair[1], pair[0].id))
-    return found[:limit]
+    for score, other_id in scores[:limit]:
+        other = session.get(Item, other_id)
+        if other is not None:
+            found.append((other, score))
+    return found
