@@ -322,6 +322,8 @@ def _report_quarantine(notes: list[dict[str, str]], where: object) -> None:
 @with_app
 def erase_command(app: Flask, session: Session, email: str, yes: bool) -> None:
     """Erase a subscriber and everything about them (GDPR Art. 17)."""
+    from newsticker.core.audit import Actor
+    from newsticker.core.db import utcnow
     from subscribers import services
     from subscribers.site import site_salts
 
@@ -330,7 +332,9 @@ def erase_command(app: Flask, session: Session, email: str, yes: bool) -> None:
         raise click.ClickException(f"no subscriber with the address {email!r}")
     if not yes:
         click.confirm(f"Erase {subscriber.email} and all their data?", abort=True)
-    services.erase_subscriber(session, subscriber, salts=site_salts(app))
+    services.erase_subscriber(
+        session, subscriber, salts=site_salts(app), who=Actor.system("cli"), now=utcnow()
+    )
     click.echo(f"Erased {email}.")
 
 

@@ -6,30 +6,21 @@ start with quotes before such a character get one more, so that reading
 (`unescape_cell`) strips exactly one and every value round-trips.
 """
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 
+from newsticker.core.csvsafe import write_csv
 from newsticker.core.i18n import lazy_gettext as _l
 from subscribers.csvcheck import ReportLine
 
 __all__ = ["unescape_cell", "write_export", "write_report_csv"]
 
-_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
 _ESCAPED_FORMULA_START = re.compile(r"'+[=+\-@\t\r]")
 
 
 def unescape_cell(cell: str) -> str:
     """Undo write_export's formula escaping, so an export imports unchanged."""
     return cell[1:] if _ESCAPED_FORMULA_START.match(cell) else cell
-
-
-def _safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    if _FORMULA_START.match(text):
-        return "'" + text
-    return text
 
 
 def write_export(
@@ -39,12 +30,7 @@ def write_export(
     delimiter: str = ",",
 ) -> str:
     """Return CSV text whose cells a spreadsheet will not run as formulas."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow([_safe_cell(cell) for cell in header])
-    for row in rows:
-        writer.writerow([_safe_cell(cell) for cell in row])
-    return out.getvalue()
+    return write_csv(rows, header, delimiter=delimiter)
 
 
 def write_report_csv(lines: Iterable[ReportLine], *, delimiter: str = ",") -> str:

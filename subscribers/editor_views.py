@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from newsticker.config import get_settings
-from newsticker.core.access import admin_required
+from newsticker.core.access import admin_required, request_actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.site import site_keyring, site_links
 from subscribers import bounce_views as bounce_views  # registers its routes on bp
@@ -234,7 +234,9 @@ def erase(subscriber_id: int) -> ResponseReturnValue:
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            services.erase_subscriber(db.session, subscriber, salts=site_salts())
+            services.erase_subscriber(
+                db.session, subscriber, salts=site_salts(), who=request_actor(), now=utcnow()
+            )
             logger.info("subscriber %s erased by %s", subscriber_id, actor())
             flash(_("All data of the subscriber has been erased."), "success")
             return redirect(url_for("subscribers_editor.index"), 303)
@@ -251,7 +253,7 @@ def export() -> ResponseReturnValue:
     slug = request.args.get("publication", "")
     if get_settings().publication(slug) is None:
         abort(404)
-    body = exporting.export_csv(db.session, slug)
+    body = exporting.export_csv(db.session, slug, who=request_actor(), now=utcnow())
     response = Response(body, mimetype="text/csv")
     stamp = utcnow().strftime("%Y-%m-%d")
     response.headers["Content-Disposition"] = (

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsticker.core.audit import Actor, record_event
+from newsticker.core.db import utcnow
 from subscribers.csvwrite import write_export
 from subscribers.models import Subscriber, Subscription, SubscriptionStatus
 
@@ -73,6 +75,25 @@ def export_rows(
         )
 
 
-def export_csv(session: Session, publication: str, *, statuses: Sequence[str] | None = None) -> str:
-    """Return a publication's list as CSV whose cells a spreadsheet will not run as formulas."""
-    return write_export(export_rows(session, publication, statuses=statuses), EXPORT_HEADER)
+def export_csv(
+    session: Session,
+    publication: str,
+    *,
+    statuses: Sequence[str] | None = None,
+    who: Actor | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Return a publication's list as CSV whose cells a spreadsheet will not run as formulas.
+
+    The export is recorded in the audit trail (who took which list, how many rows).
+    """
+    rows = list(export_rows(session, publication, statuses=statuses))
+    record_event(
+        session,
+        "subscriber.exported",
+        actor=who or Actor.system("cli"),
+        now=now or utcnow(),
+        summary=f"{len(rows)} rows of {publication}",
+        details={"publication": publication, "rows": len(rows), "statuses": list(statuses or [])},
+    )
+    return write_export(rows, EXPORT_HEADER)

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from newsticker.core.access import request_actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.i18n import LANGUAGES
 from newsticker.core.site import app_settings
@@ -98,6 +99,7 @@ def import_preview(import_id: int) -> ResponseReturnValue:
             filename=record.filename,
             now=utcnow(),
             record=record,
+            who=request_actor(),
         )
         flash(
             _(

@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from newsticker.core.audit import Actor, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from subscribers.addresses import suppression_hash
 from subscribers.bulk import insert_rows
@@ -249,6 +250,7 @@ def run_import(
     record: SubscriberImport | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    who: Actor | None = None,
 ) -> ImportResult:
     """Write a checked import as confirmed subscriptions, in batches, and record it."""
     note = consent_note.strip()
@@ -360,6 +362,21 @@ def run_import(
     record.rejected = len(problems)
     record.report = report_rows(problems)
     session.flush()
+    record_event(
+        session,
+        "subscriber.imported",
+        actor=who or Actor.system(actor or "cli"),
+        now=now,
+        subject=("subscriber_import", record.id),
+        summary=f"{total} imported into {publication} ({filename[:100]})",
+        details={
+            "publication": publication,
+            "imported": total,
+            "unchanged": plan.unchanged,
+            "rejected": len(problems),
+            "channel": channel,
+        },
+    )
     # Rows were written past the ORM; nothing it holds may be trusted as current.
     session.expire_all()
     return ImportResult(

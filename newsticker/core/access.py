@@ -6,9 +6,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, g
+from flask import Blueprint, abort, g, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+
+from newsticker.core.audit import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,3 +35,10 @@ def admin_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def request_actor() -> Actor:
+    """Return who acts in this request, for the audit trail: the signed-in account and its IP."""
+    user_id = getattr(current_user, "id", None) if current_user else None
+    label = str(getattr(current_user, "email", "") or "") or "anonymous"
+    return Actor(label=label, user_id=user_id, ip=(request.remote_addr or "") if request else "")

@@ -13,16 +13,29 @@ stays readable after an account is deleted. Entries are deleted after
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, delete, select
+from sqlalchemy import JSON, Index, Integer, Select, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from newsticker.core.csvsafe import write_csv
 from newsticker.core.db import Base, UTCDateTime
 
-__all__ = ["Actor", "AuditEvent", "purge_audit_events", "record_event"]
+__all__ = [
+    "Actor",
+    "AuditEvent",
+    "AuditFilters",
+    "actor_or",
+    "audit_csv",
+    "audit_rows",
+    "known_actions",
+    "purge_audit_events",
+    "record_event",
+    "search_events",
+]
 
 MAX_SUMMARY = 500
 
@@ -66,6 +79,13 @@ class Actor:
         return cls(label=label)
 
 
+def actor_or(actor: Actor | None, user_id: int | None = None, default: str = "system") -> Actor:
+    """Return the actor given, else an account named by id, else a process by its label."""
+    if actor is not None:
+        return actor
+    return Actor(label=f"user #{user_id}", user_id=user_id) if user_id else Actor.system(default)
+
+
 def record_event(
     session: Session,
     action: str,
@@ -102,3 +122,114 @@ def purge_audit_events(session: Session, *, before: datetime) -> int:
 def recent_events(session: Session, *, limit: int = 100) -> list[AuditEvent]:
     """Return the newest entries first."""
     return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the trail's page shows: an actor (part of the label, or an account id), an
+    action (or an area, "item." for every item action), and a range of local days."""
+
+    actor: str = ""
+    action: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _filtered(filters: AuditFilters, tz: tzinfo) -> Select[Any]:
+    query = select(AuditEvent)
+    actor = filters.actor.strip()
+    if actor.isdigit():
+        query = query.where(AuditEvent.actor_id == int(actor))
+    elif actor:
+        query = query.where(func.lower(AuditEvent.actor).contains(actor.lower(), autoescape=True))
+    if filters.action.endswith("."):
+        query = query.where(AuditEvent.action.startswith(filters.action, autoescape=True))
+    elif filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.date_from is not None:
+        query = query.where(AuditEvent.at >= datetime.combine(filters.date_from, time(), tz))
+    if filters.date_to is not None:
+        end = datetime.combine(filters.date_to + timedelta(days=1), time(), tz)
+        query = query.where(AuditEvent.at < end)
+    return query
+
+
+def search_events(
+    session: Session, filters: AuditFilters, *, tz: tzinfo, page: int = 1, per_page: int = 50
+) -> tuple[list[AuditEvent], int]:
+    """Return one page of the trail, newest first, and how many entries match."""
+    query = _filtered(filters, tz)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    events = session.scalars(
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .offset((max(page, 1) - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(events), total
+
+
+def known_actions(session: Session) -> list[str]:
+    """Return the actions the trail holds, for the filter's list."""
+    return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+def audit_rows(
+    session: Session, filters: AuditFilters, *, tz: tzinfo
+) -> Iterator[tuple[object, ...]]:
+    """Yield the matching entries, oldest first, as rows for a CSV export."""
+    # Plain columns, not entities: an export of many thousand rows builds no ORM objects.
+    query = (
+        _filtered(filters, tz)
+        .with_only_columns(
+            AuditEvent.at,
+            AuditEvent.action,
+            AuditEvent.actor,
+            AuditEvent.actor_id,
+            AuditEvent.ip,
+            AuditEvent.subject_type,
+            AuditEvent.subject_id,
+            AuditEvent.summary,
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    for at, action, actor, actor_id, ip, subject_type, subject_id, summary in session.execute(
+        query.execution_options(yield_per=1000)
+    ):
+        yield (
+            at.astimezone(tz).isoformat(timespec="seconds"),
+            action,
+            actor,
+            "" if actor_id is None else actor_id,
+            ip,
+            subject_type,
+            subject_id,
+            summary,
+        )
+
+
+def audit_csv(
+    session: Session,
+    filters: AuditFilters,
+    *,
+    tz: tzinfo,
+    header: tuple[object, ...],
+    actor: Actor,
+    now: datetime,
+) -> str:
+    """Return the matching entries as formula-safe CSV, and record that they were exported."""
+    rows = list(audit_rows(session, filters, tz=tz))
+    body = write_csv(rows, header)
+    record_event(
+        session,
+        "audit.exported",
+        actor=actor,
+        now=now,
+        summary=f"{len(rows)} entries",
+        details={
+            "actor": filters.actor,
+            "action": filters.action,
+            "from": filters.date_from.isoformat() if filters.date_from else "",
+            "to": filters.date_to.isoformat() if filters.date_to else "",
+        },
+    )
+    return body

@@ -31,6 +31,8 @@ EDITOR_NAV = (
     ("editor.outbox", _l("Outbox"), False),
     ("auth.users", _l("Users"), True),
     ("auth.account", _l("My account"), False),
+    ("items_editor.reasons", _l("Rejection reasons"), True),
+    ("editor.audit_trail", _l("Audit trail"), True),
 )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.auth.services import names_by_email
 from newsticker.config import get_settings
-from newsticker.core.access import protect_editor_blueprint
+from newsticker.core.access import protect_editor_blueprint, request_actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.errors import UserError
 from newsticker.core.site import site_links
@@ -137,7 +137,9 @@ def pause(issue_id: int) -> ResponseReturnValue:
     name = str(getattr(current_user, "display_name", "") or _actor())
     reason = _("paused by %(name)s", name=name)
     done = _act(
-        lambda s: services.pause_issue(s, issue_id, reason=reason, now=utcnow(), actor=_actor())
+        lambda s: services.pause_issue(
+            s, issue_id, reason=reason, now=utcnow(), actor=_actor(), who=request_actor()
+        )
     )
     if not done:
         return _refuse(issue_id, _("This issue is not being sent, so it cannot be paused."))
@@ -149,7 +151,10 @@ def pause(issue_id: int) -> ResponseReturnValue:
 def resume(issue_id: int) -> ResponseReturnValue:
     """Resume a paused send; the scheduler sends the rest."""
     _issue(issue_id)
-    if not _act(lambda s: services.resume_issue(s, issue_id, now=utcnow(), actor=_actor())):
+    who = request_actor()
+    if not _act(
+        lambda s: services.resume_issue(s, issue_id, now=utcnow(), actor=_actor(), who=who)
+    ):
         return _refuse(issue_id, _("This issue is not paused."))
     flash(_("Sending goes on. The scheduler picks it up within a minute."), "success")
     return _back(issue_id)
@@ -170,6 +175,7 @@ def send_held(issue_id: int) -> ResponseReturnValue:
                 settings=settings,
                 links=site_links(),
                 actor=_actor(),
+                who=request_actor(),
             )
         )
     except UserError as exc:
@@ -189,8 +195,11 @@ def cancel(issue_id: int) -> ResponseReturnValue:
             issue_id, _("Please tick the box to confirm that the send is to be cancelled."), 422
         )
     notify = EditorMails(site_links())
+    who = request_actor()
     cancelled = _act(
-        lambda s: services.cancel_sending(s, issue_id, now=utcnow(), notify=notify, actor=_actor())
+        lambda s: services.cancel_sending(
+            s, issue_id, now=utcnow(), notify=notify, actor=_actor(), who=who
+        )
     )
     if not cancelled:
         return _refuse(issue_id, _("This send cannot be cancelled any more."))

@@ -15,6 +15,7 @@ import click
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from newsticker.core.audit import Actor
 from newsticker.core.commandline import with_app
 from newsticker.core.site import app_settings, site_links
 
@@ -110,6 +111,7 @@ def schedule_issue_command(
             override_size=override_size,
             version=None,
             user_id=None,
+            actor=Actor.system("cli"),
         )
     except IssueError as exc:
         # Rendered here, in the app's language, like the composer shows it.
@@ -130,7 +132,14 @@ def unschedule_issue_command(app: Flask, session: Session, issue_id: int) -> Non
 
     issue = _issue(session, issue_id)
     try:
-        unschedule_issue(session, issue, version=None, user_id=None, now=current_time())
+        unschedule_issue(
+            session,
+            issue,
+            version=None,
+            user_id=None,
+            now=current_time(),
+            actor=Actor.system("cli"),
+        )
     except IssueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Issue {issue.id} ({issue.publication} no. {issue.number}) is a draft again.")

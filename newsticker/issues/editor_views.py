@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_time, get_locale
 
 from newsticker.config import get_settings
-from newsticker.core.access import protect_editor_blueprint
+from newsticker.core.access import protect_editor_blueprint, request_actor
 from newsticker.core.db import db
 from newsticker.core.i18n import gettext as _
 from newsticker.core.site import site_links
@@ -145,6 +145,7 @@ def save(issue_id: int) -> ResponseReturnValue:
                 alt=form.editorial_image_alt.data or "",
                 remove=bool(form.remove_editorial_image.data),
             ),
+            actor=request_actor(),
             **edit,
         )
         return _("The issue is saved.")
@@ -412,6 +413,7 @@ def schedule(issue_id: int) -> ResponseReturnValue:
             settings=settings,
             links=site_links(),
             override_size=bool(form.override_size.data),
+            actor=request_actor(),
             **edit,
         )
         local = send_at.astimezone(settings.tz)
@@ -429,7 +431,7 @@ def _state_change(issue_id: int, service: Callable[..., None], message: str) -> 
     issue = load_issue(issue_id)
 
     def change(edit: Edit) -> str:
-        service(db.session, issue, **edit)
+        service(db.session, issue, actor=request_actor(), **edit)
         return message % {"number": issue.number}
 
     return carry(issue, VersionForm(), change)

@@ -7,19 +7,28 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from newsticker.auth.services import user_names
 from newsticker.config import get_settings
-from newsticker.core.access import protect_editor_blueprint
+from newsticker.core.access import admin_required, protect_editor_blueprint, request_actor
 from newsticker.core.db import db
 from newsticker.core.site import site_links
 from newsticker.core.unit_of_work import rollback
 from newsticker.items import services
-from newsticker.items.forms import ConfirmForm, ItemEditForm, MergeForm, QueueFilterForm, RejectForm
+from newsticker.items.forms import (
+    BulkForm,
+    ConfirmForm,
+    ItemEditForm,
+    MergeForm,
+    QueueFilterForm,
+    ReasonForm,
+    RejectForm,
+)
 from newsticker.items.history import history_rows
 from newsticker.items.images import upload_dir
-from newsticker.items.models import Item, ItemStatus
+from newsticker.items.models import Item, ItemKind, ItemStatus, RejectionReason
 
 bp = Blueprint("items_editor", __name__, url_prefix="/redaktion/einreichungen")
 protect_editor_blueprint(bp)
@@ -41,14 +50,21 @@ def _item(item_id: int) -> Item:
 @bp.route("")
 def queue() -> ResponseReturnValue:
     """List submissions, newest first, with counts per status and filters."""
+    return _queue()
+
+
+def _queue(bulk_form: BulkForm | None = None, status: int = 200) -> ResponseReturnValue:
     form = QueueFilterForm(formdata=request.args if request.args else None)
-    status = 200
     if request.args and not form.validate():
         status = 422
     chosen = form.status.data if "status" in request.args else ItemStatus.SUBMITTED
+    if form.status.errors:
+        chosen = ItemStatus.SUBMITTED
+    kind = form.kind.data if not form.kind.errors else ""
     filters = services.EditorFilters(
         status=ItemStatus(chosen) if chosen in set(ItemStatus) else None,
-        field_of_action=form.field_of_action.data or "",
+        kind=ItemKind(kind) if kind in set(ItemKind) else None,
+        field_of_action=form.field_of_action.data if not form.field_of_action.errors else "",
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
         query=form.q.data or "",
@@ -73,9 +89,56 @@ def queue() -> ResponseReturnValue:
             has_more=page * PER_PAGE < total,
             page_args=args,
             duplicate_ids=duplicate_ids,
+            bulk_form=bulk_form or BulkForm(formdata=None).setup(_reasons()),
         ),
         status,
     )
+
+
+def _reasons() -> list[RejectionReason]:
+    return services.rejection_reasons(db.session)
+
+
+@bp.route("/sammelentscheidung", methods=["POST"])
+def decide_many() -> ResponseReturnValue:
+    """Approve or reject the selected submissions at once (one mail to each submitter)."""
+    form = BulkForm().setup(_reasons())
+    if not form.validate_on_submit():
+        return _queue(form, 422)
+    ids = list(dict.fromkeys(form.item.data or []))
+    items = [db.session.get(Item, item_id) for item_id in ids]
+    missing = [item_id for item_id, item in zip(ids, items, strict=True) if item is None]
+    if missing:
+        form.item.errors = [_("There is no item with the number %(id)d.", id=missing[0])]
+        return _queue(form, 422)
+    approve = form.decision.data == "approve"
+    try:
+        services.decide_many(
+            db.session,
+            [item for item in items if item is not None],
+            approve=approve,
+            reason=form.reason_text(),
+            actor=request_actor(),
+            now=services.current_time(),
+            links=site_links(),
+        )
+    except services.ItemError as exc:
+        # Nothing of the batch is kept: the ones decided before the refusal roll back too.
+        rollback(db.session)
+        form.item.errors = [str(exc.message)]
+        return _queue(form, 409)
+    if approve:
+        message = ngettext(
+            "%(num)d submission is published.", "%(num)d submissions are published.", len(ids)
+        )
+    else:
+        message = ngettext(
+            "%(num)d submission is rejected; each submitter has been told why.",
+            "%(num)d submissions are rejected; each submitter has been told why.",
+            len(ids),
+        )
+    flash(message, "success")
+    return redirect(url_for("items_editor.queue"), 303)
 
 
 def _show(item: Item, status: int = 200, **forms: Any) -> ResponseReturnValue:
@@ -94,8 +157,10 @@ def _show(item: Item, status: int = 200, **forms: Any) -> ResponseReturnValue:
             duplicate=duplicate,
             duplicates_of_this=same,
             approve_form=ConfirmForm(),
-            reject_form=forms.get("reject_form") or RejectForm(),
+            reject_form=forms.get("reject_form") or RejectForm().setup(_reasons()),
             merge_form=merge_form,
+            one_click_form=ConfirmForm(),
+            likely=services.likely_duplicates(db.session, item, tz=get_settings().tz),
             now=services.current_time(),
         ),
         status,
@@ -116,7 +181,12 @@ def approve(item_id: int) -> ResponseReturnValue:
         abort(400)
     try:
         services.approve_item(
-            db.session, item, user_id=_user_id(), now=services.current_time(), links=site_links()
+            db.session,
+            item,
+            user_id=_user_id(),
+            now=services.current_time(),
+            links=site_links(),
+            actor=request_actor(),
         )
     except services.ItemError as exc:
         flash(str(exc.message), "error")
@@ -129,17 +199,18 @@ def approve(item_id: int) -> ResponseReturnValue:
 def reject(item_id: int) -> ResponseReturnValue:
     """Reject a submission with a reason the submitter reads."""
     item = _item(item_id)
-    form = RejectForm()
+    form = RejectForm().setup(_reasons())
     if not form.validate_on_submit():
         return _show(item, 422, reject_form=form)
     try:
         services.reject_item(
             db.session,
             item,
-            reason=form.reason.data or "",
+            reason=form.reason_text(),
             user_id=_user_id(),
             now=services.current_time(),
             links=site_links(),
+            actor=request_actor(),
         )
     except services.ItemError as exc:
         form.reason.errors.append(exc.message)
@@ -170,6 +241,7 @@ def merge(item_id: int) -> ResponseReturnValue:
             now=services.current_time(),
             tz=get_settings().tz,
             links=site_links(),
+            actor=request_actor(),
         )
     except services.ItemError as exc:
         form.target.errors.append(exc.message)
@@ -206,6 +278,7 @@ def edit(item_id: int) -> ResponseReturnValue:
                 image=form.processed_image,
                 remove_image=bool(form.remove_image.data),
                 upload_dir=upload_dir(),
+                who=request_actor(),
             )
         except services.StaleItem as exc:
             # Nothing of this change is kept; show what is stored now.
@@ -215,7 +288,12 @@ def edit(item_id: int) -> ResponseReturnValue:
         if "approve" in request.form and item.status != ItemStatus.APPROVED:
             try:
                 services.approve_item(
-                    db.session, item, user_id=_user_id(), now=form.now, links=site_links()
+                    db.session,
+                    item,
+                    user_id=_user_id(),
+                    now=form.now,
+                    links=site_links(),
+                    actor=request_actor(),
                 )
             except services.ItemError as exc:
                 # The request rolls back: the edit above is not kept either.
@@ -226,3 +304,93 @@ def edit(item_id: int) -> ResponseReturnValue:
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("items_editor.show", item_id=item.id), 303)
     return render_template("items_editor/edit.html", form=form, item=item), status
+
+
+# ---------------------------------------------------------------- rejection reasons (admins)
+
+
+def _reason(reason_id: int) -> RejectionReason:
+    reason = services.get_reason(db.session, reason_id)
+    if reason is None:
+        abort(404)
+    return reason
+
+
+def _reasons_page(form: ReasonForm | None = None, status: int = 200) -> ResponseReturnValue:
+    return (
+        render_template(
+            "items_editor/reasons.html",
+            reasons=_reasons(),
+            form=form or ReasonForm(formdata=None),
+            delete_form=ConfirmForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/ablehnungsgruende", methods=["GET", "POST"])
+@admin_required
+def reasons() -> ResponseReturnValue:
+    """List the kept rejection reasons and add one."""
+    if request.method == "GET":
+        return _reasons_page()
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _reasons_page(form, 422)
+    try:
+        services.save_reason(
+            db.session,
+            None,
+            label=form.label.data or "",
+            text=form.text.data or "",
+            actor=request_actor(),
+            now=services.current_time(),
+        )
+    except services.ItemError as exc:
+        form.label.errors = [*form.label.errors, str(exc.message)]
+        return _reasons_page(form, 422)
+    flash(_("The reason “%(label)s” is added.", label=form.label.data), "success")
+    return redirect(url_for("items_editor.reasons"), 303)
+
+
+@bp.route("/ablehnungsgruende/<int:reason_id>", methods=["GET", "POST"])
+@admin_required
+def edit_reason(reason_id: int) -> ResponseReturnValue:
+    """Change a kept rejection reason."""
+    reason = _reason(reason_id)
+    form = ReasonForm(obj=reason) if request.method == "GET" else ReasonForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.save_reason(
+                    db.session,
+                    reason,
+                    label=form.label.data or "",
+                    text=form.text.data or "",
+                    actor=request_actor(),
+                    now=services.current_time(),
+                )
+            except services.ItemError as exc:
+                rollback(db.session)
+                form.label.errors = [*form.label.errors, str(exc.message)]
+                status = 422
+            else:
+                flash(_("Your changes have been saved."), "success")
+                return redirect(url_for("items_editor.reasons"), 303)
+        else:
+            status = 422
+    return render_template("items_editor/reason_edit.html", form=form, reason=reason), status
+
+
+@bp.route("/ablehnungsgruende/<int:reason_id>/loeschen", methods=["POST"])
+@admin_required
+def delete_reason(reason_id: int) -> ResponseReturnValue:
+    """Delete a kept rejection reason (rejections that used it keep their text)."""
+    reason = _reason(reason_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    label = reason.label
+    services.delete_reason(db.session, reason, actor=request_actor(), now=services.current_time())
+    flash(_("The reason “%(label)s” is deleted.", label=label), "success")
+    return redirect(url_for("items_editor.reasons"), 303)

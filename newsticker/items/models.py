@@ -191,3 +191,18 @@ class ItemAudit(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     item: Mapped[Item] = relationship(back_populates="audit")
+
+
+class RejectionReason(Base):
+    """A rejection reason the admins keep, for editors to choose instead of writing one."""
+
+    __tablename__ = "rejection_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What editors see in the list ("Outside our city", "Commercial offer").
+    label: Mapped[str] = mapped_column(String(100), unique=True)
+    # What the submitter reads, as written (the decision mail quotes it).
+    text: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

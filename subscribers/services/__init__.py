@@ -22,7 +22,7 @@ One module per concern; this package re-exports the public names, so
 - proofs: the proof of each double opt-in, kept for years
 """
 
-from subscribers.models import BounceRun
+from subscribers.models import BounceKind, BounceRun
 from subscribers.services.admin import (
     BLOCKED_FILTER,
     SUBSCRIBED_ACTIONS,
@@ -35,9 +35,11 @@ from subscribers.services.admin import (
     growth_by_week,
     mail_sent_times,
     recent_imports,
+    returns_since,
     search_subscribers,
     subscription_counts,
     unblock_subscriber,
+    withdrawn_since,
 )
 from subscribers.services.bounces import (
     BounceOutcome,
@@ -153,6 +155,7 @@ __all__ = [
     "UNSUBSCRIBE_PURPOSE",
     "VERP_PURPOSE",
     "WITHDRAWN_ACTIONS",
+    "BounceKind",
     "BounceOutcome",
     "BouncePolicy",
     "BounceRun",
@@ -221,6 +224,7 @@ __all__ = [
     "removed_in_run",
     "request_subscription",
     "resend_confirmation",
+    "returns_since",
     "search_subscribers",
     "send_data_copy",
     "start_run",
@@ -235,4 +239,5 @@ __all__ = [
     "update_preferences",
     "verp_subscriber_id",
     "verp_token",
+    "withdrawn_since",
 ]

@@ -20,6 +20,8 @@ from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import KeyRing
 from subscribers.addresses import normalise_address
 from subscribers.models import (
+    BounceEvent,
+    BounceKind,
     ConsentAction,
     ConsentEvent,
     ImportStatus,
@@ -314,4 +316,33 @@ def recent_imports(session: Session, limit: int = 10) -> list[SubscriberImport]:
             .order_by(SubscriberImport.id.desc())
             .limit(limit)
         )
+    )
+
+
+def returns_since(session: Session, since: datetime) -> dict[BounceKind, int]:
+    """Return how many bounces and complaints of each kind arrived since a time (zero included)."""
+    counts = dict.fromkeys(BounceKind, 0)
+    rows = session.execute(
+        select(BounceEvent.kind, func.count())
+        .where(BounceEvent.occurred_at >= since)
+        .group_by(BounceEvent.kind)
+    )
+    for kind, count in rows:
+        counts[kind] = count
+    return counts
+
+
+def withdrawn_since(session: Session, publication_slugs: Sequence[str], since: datetime) -> int:
+    """Return how many subscriptions to these publications ended (withdrawn, bounced) since."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ConsentEvent)
+            .where(
+                ConsentEvent.action.in_(WITHDRAWN_ACTIONS),
+                ConsentEvent.publication.in_(list(publication_slugs)),
+                ConsentEvent.occurred_at >= since,
+            )
+        )
+        or 0
     )

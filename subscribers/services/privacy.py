@@ -15,6 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
+from newsticker.core.audit import Actor, record_event
+from newsticker.core.db import utcnow
 from newsticker.core.links import Links
 from newsticker.core.mailqueue import QueuedMail, count_recent
 from newsticker.core.tokens import KeyRing
@@ -152,7 +154,14 @@ def send_data_copy(
     return True
 
 
-def erase_subscriber(session: Session, subscriber: Subscriber, *, salts: Sequence[bytes]) -> None:
+def erase_subscriber(
+    session: Session,
+    subscriber: Subscriber,
+    *,
+    salts: Sequence[bytes],
+    who: Actor | None = None,
+    now: datetime | None = None,
+) -> None:
     """Delete a person and everything about them; remember only a salted hash of the address.
 
     The hash lets an import refuse the address later, so the person is not brought back
@@ -168,6 +177,15 @@ def erase_subscriber(session: Session, subscriber: Subscriber, *, salts: Sequenc
         delete(QueuedMail).where(
             QueuedMail.to_addr == subscriber.email, QueuedMail.purpose.in_(MAIL_PURPOSES)
         )
+    )
+    # The trail names the number only: the person's address is gone with them.
+    record_event(
+        session,
+        "subscriber.erased",
+        actor=who or Actor.system("subscriber"),
+        now=now or utcnow(),
+        subject=("subscriber", subscriber.id),
+        details={"publications": sorted(s.publication for s in subscriber.subscriptions)},
     )
     session.delete(subscriber)
     session.flush()

@@ -23,6 +23,7 @@ from werkzeug.routing import Rule
 
 from newsticker.auth.services import create_user, request_password_reset
 from newsticker.config import Settings
+from newsticker.core.audit import Actor
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.site import site_keyring, site_links
@@ -170,6 +171,27 @@ def build_world(session: Session, settings: Settings) -> World:
         now=now,
         links=site_links(),
     )
+    # The same submission sent twice: the first one's page suggests the second to merge.
+    items.submit_item(
+        session,
+        _item_data(title="Kochabend International!", kind="announcement"),
+        submitter_email="zweimal@example.org",
+        submitter_language="en",
+        image=None,
+        upload_dir=upload_dir(),
+        tz=tz,
+        now=now,
+        links=site_links(),
+    )
+    reason = items.save_reason(
+        session,
+        None,
+        label="Außerhalb der Stadt",
+        text="Wir veröffentlichen nur Angebote aus unserer Stadt.",
+        actor=Actor(ADMIN_EMAIL, user_id=admin.id, ip="192.0.2.10"),
+        now=now,
+    )
+    world.ids["reason"] = reason.id
     event = session.scalars(
         select(Item)
         .where(Item.status == ItemStatus.APPROVED.value, Item.starts_at.isnot(None))
@@ -297,6 +319,8 @@ def build_world(session: Session, settings: Settings) -> World:
         "items_editor.approve": {"item_id": ids["pending_item"]},
         "items_editor.reject": {"item_id": ids["pending_item"]},
         "items_editor.merge": {"item_id": ids["pending_item"]},
+        "items_editor.edit_reason": {"reason_id": ids["reason"]},
+        "items_editor.delete_reason": {"reason_id": ids["reason"]},
         "auth.toggle_user": {"user_id": ids["editor"]},
         "auth.change_role": {"user_id": ids["editor"]},
         "auth.reset_user_totp": {"user_id": ids["editor"]},

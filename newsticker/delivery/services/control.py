@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
+from newsticker.core.audit import Actor, record_event
 from newsticker.delivery.models import (
     CANCELLABLE_STATES,
     Delivery,
@@ -29,6 +31,28 @@ from newsticker.issues.services import mark_sent, stop_sending
 logger = logging.getLogger(__name__)
 
 
+def _record(
+    session: Session,
+    action: str,
+    issue_id: int,
+    who: Actor | None,
+    actor: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add a turn of a send to the audit trail (by a person, the command line or the system)."""
+    issue = session.get(Issue, issue_id)
+    record_event(
+        session,
+        action,
+        actor=who or Actor.system(actor or "system"),
+        now=now,
+        subject=("issue", issue_id),
+        summary=f"{issue.publication} #{issue.number}" if issue is not None else "",
+        details=details,
+    )
+
+
 def pause_issue(
     session: Session,
     issue_id: int,
@@ -37,6 +61,7 @@ def pause_issue(
     now: datetime,
     actor: str = "",
     notify: Notifier | None = None,
+    who: Actor | None = None,
 ) -> bool:
     """Stop workers from claiming more of the issue; return False if it was not sending.
 
@@ -57,6 +82,7 @@ def pause_issue(
     if report is not None:
         session.refresh(report)
         add_event(report, now, "paused", actor=actor, reason=reason)
+        _record(session, "delivery.paused", issue_id, who, actor, now, {"reason": reason[:500]})
         if notify is not None:
             notify.paused(session, report)
     logger.warning("issue %s paused: %s", issue_id, reason)
@@ -64,7 +90,9 @@ def pause_issue(
     return True
 
 
-def resume_issue(session: Session, issue_id: int, *, now: datetime, actor: str = "") -> bool:
+def resume_issue(
+    session: Session, issue_id: int, *, now: datetime, actor: str = "", who: Actor | None = None
+) -> bool:
     """Let workers go on with a paused issue; the failure run starts again from zero."""
     # The conditional update comes first: it decides, and on SQLite takes the write lock.
     changed = session.execute(
@@ -95,12 +123,19 @@ def resume_issue(session: Session, issue_id: int, *, now: datetime, actor: str =
     if report is not None:
         session.refresh(report)
         add_event(report, now, "resumed", actor=actor)
+        _record(session, "delivery.resumed", issue_id, who, actor, now)
     session.flush()
     return True
 
 
 def cancel_sending(
-    session: Session, issue_id: int, *, now: datetime, notify: Notifier, actor: str = ""
+    session: Session,
+    issue_id: int,
+    *,
+    now: datetime,
+    notify: Notifier,
+    actor: str = "",
+    who: Actor | None = None,
 ) -> bool:
     """Stop an issue for good: records not yet sent are cancelled, the report is mailed."""
     changed = session.execute(
@@ -132,6 +167,7 @@ def cancel_sending(
     assert report is not None
     session.refresh(report)
     add_event(report, now, "cancelled", actor=actor)
+    _record(session, "delivery.cancelled", issue_id, who, actor, now)
     fill_report(session, report)
     session.flush()
     if report.recipients:

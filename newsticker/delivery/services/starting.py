@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
+from newsticker.core.audit import Actor, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.delivery import audience
@@ -64,6 +65,7 @@ def start_issue(
     allow_held: bool = False,
     actor: str = "",
     due_by: datetime | None = None,
+    who: Actor | None = None,
 ) -> DeliveryReport | None:
     """Freeze a scheduled issue, create a record per recipient and mark it sending.
 
@@ -103,6 +105,15 @@ def start_issue(
                 logger.warning("issue %s started %s late (misfire)", issue_id, minutes_text(late))
             report.recipients = create_records(session, issue, settings=settings, now=now)
             add_event(report, now, "started", recipients=report.recipients, actor=actor)
+            record_event(
+                session,
+                "delivery.started",
+                actor=who or Actor.system(actor or "scheduler"),
+                now=now,
+                subject=("issue", issue_id),
+                summary=f"{issue.publication} #{issue.number}: {report.recipients} recipients",
+                details={"recipients": report.recipients, "late_seconds": report.late_seconds},
+            )
             session.flush()
     except _NotStartable:
         return None
@@ -240,6 +251,7 @@ def send_or_queue(
     settings: Settings,
     links: Links,
     actor: str = "",
+    who: Actor | None = None,
 ) -> SendOrQueue:
     """Start the issue's send if it is due (or send_now brings it forward); else say why not.
 
@@ -259,6 +271,7 @@ def send_or_queue(
         allow_held=True,
         actor=actor,
         due_by=now,
+        who=who,
     )
     issue = session.get(Issue, issue_id)
     if issue is None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.markup import has_control_chars
 from newsticker.issues.models import SECTION_KINDS, Issue, IssueEntry, KeyFigure
@@ -108,9 +109,14 @@ def update_issue(
     user_id: int | None,
     now: datetime,
     image: ImageChange | None = None,
+    actor: Actor | None = None,
 ) -> None:
-    """Change an issue's subject, preheader and editorial (and the editorial's image)."""
+    """Change an issue's subject, preheader and editorial (and the editorial's image).
+
+    Recorded in the audit trail when anything changed.
+    """
     begin_change(issue, version)
+    before = (issue.subject, issue.preheader, issue.editorial)
     subject = single_line(subject, "subject", SUBJECT_MAX, required=False)
     preheader = single_line(preheader, "preheader", PREHEADER_MAX, required=False)
     editorial = check_markdown(editorial, "editorial")
@@ -120,6 +126,18 @@ def update_issue(
         issue.editorial_image_alt = alt
     issue.subject, issue.preheader, issue.editorial = subject, preheader, editorial
     touch(session, issue, user_id=user_id, now=now)
+    after = (issue.subject, issue.preheader, issue.editorial)
+    if after != before:
+        names = ("subject", "preheader", "editorial")
+        record_event(
+            session,
+            "issue.edited",
+            actor=actor_or(actor, user_id),
+            now=now,
+            subject=("issue", issue.id),
+            summary=f"{issue.publication} #{issue.number} {issue.subject}".strip(),
+            details={"fields": [n for n, a, b in zip(names, before, after, strict=True) if a != b]},
+        )
 
 
 # ---------------------------------------------------------------- entries

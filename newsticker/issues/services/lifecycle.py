@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
 from newsticker.core.addresses import InvalidAddress, normalise_address
+from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.core.mailqueue import queue_mail
@@ -142,6 +143,26 @@ def size_problem(issue: Issue, limit: int, *, links: Links) -> tuple[int, bool]:
 # ---------------------------------------------------------------- scheduling
 
 
+def _record(
+    session: Session,
+    action: str,
+    issue: Issue,
+    actor: Actor,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add a change of an issue's state to the audit trail."""
+    record_event(
+        session,
+        action,
+        actor=actor,
+        now=now,
+        subject=("issue", issue.id),
+        summary=f"{issue.publication} #{issue.number} {issue.subject}".strip(),
+        details=details,
+    )
+
+
 def schedule_issue(
     session: Session,
     issue: Issue,
@@ -153,6 +174,7 @@ def schedule_issue(
     override_size: bool = False,
     version: int | None,
     user_id: int | None,
+    actor: Actor | None = None,
 ) -> None:
     """Schedule a draft for a time in the future, once it has content and fits the size limit."""
     check_version(issue, version)
@@ -179,6 +201,14 @@ def schedule_issue(
     transition(issue, IssueAction.SCHEDULE)
     issue.scheduled_at = send_at
     touch(session, issue, user_id=user_id, now=now)
+    _record(
+        session,
+        "issue.scheduled",
+        issue,
+        actor_or(actor, user_id),
+        now,
+        {"send_at": send_at.isoformat(), "size_override": issue.size_override},
+    )
 
 
 def schedule_at_local_time(
@@ -193,6 +223,7 @@ def schedule_at_local_time(
     override_size: bool = False,
     version: int | None,
     user_id: int | None,
+    actor: Actor | None = None,
 ) -> datetime:
     """Schedule a draft for a date and time in the site's time zone; return it in UTC.
 
@@ -209,12 +240,19 @@ def schedule_at_local_time(
         override_size=override_size,
         version=version,
         user_id=user_id,
+        actor=actor,
     )
     return send_at
 
 
 def unschedule_issue(
-    session: Session, issue: Issue, *, version: int | None, user_id: int | None, now: datetime
+    session: Session,
+    issue: Issue,
+    *,
+    version: int | None,
+    user_id: int | None,
+    now: datetime,
+    actor: Actor | None = None,
 ) -> None:
     """Take a scheduled issue back to draft so it can be changed."""
     check_version(issue, version)
@@ -222,20 +260,34 @@ def unschedule_issue(
     issue.scheduled_at = None
     issue.size_override = False
     touch(session, issue, user_id=user_id, now=now)
+    _record(session, "issue.unscheduled", issue, actor_or(actor, user_id), now)
 
 
 def cancel_issue(
-    session: Session, issue: Issue, *, version: int | None, user_id: int | None, now: datetime
+    session: Session,
+    issue: Issue,
+    *,
+    version: int | None,
+    user_id: int | None,
+    now: datetime,
+    actor: Actor | None = None,
 ) -> None:
     """Cancel a draft or a scheduled issue; its items become available to the next draft."""
     check_version(issue, version)
     transition(issue, IssueAction.CANCEL)
     issue.scheduled_at = None
     touch(session, issue, user_id=user_id, now=now)
+    _record(session, "issue.cancelled", issue, actor_or(actor, user_id), now)
 
 
 def restore_issue(
-    session: Session, issue: Issue, *, version: int | None, user_id: int | None, now: datetime
+    session: Session,
+    issue: Issue,
+    *,
+    version: int | None,
+    user_id: int | None,
+    now: datetime,
+    actor: Actor | None = None,
 ) -> None:
     """Make a cancelled issue a draft again (unless the publication has another draft)."""
     check_version(issue, version)
@@ -251,6 +303,7 @@ def restore_issue(
         )
     transition(issue, IssueAction.RESTORE)
     touch(session, issue, user_id=user_id, now=now)
+    _record(session, "issue.restored", issue, actor_or(actor, user_id), now)
 
 
 def bring_forward(session: Session, issue_id: int, *, now: datetime) -> bool:

@@ -22,7 +22,14 @@ from newsticker.items.forms.fields import (
     text_field,
 )
 from newsticker.items.forms.item import MAX_TAG_LENGTH, MAX_TAGS, ItemForm
-from newsticker.items.forms.moderation import ConfirmForm, MergeForm, QueueFilterForm, RejectForm
+from newsticker.items.forms.moderation import (
+    BulkForm,
+    ConfirmForm,
+    MergeForm,
+    QueueFilterForm,
+    ReasonForm,
+    RejectForm,
+)
 from newsticker.items.forms.submission import ItemEditForm, SubmissionForm
 from newsticker.items.languages import (
     LANGUAGE_CODES,
@@ -39,6 +46,7 @@ __all__ = [
     "NTHS",
     "SIGN_LANGUAGE",
     "WEEKDAYS",
+    "BulkForm",
     "ConfirmForm",
     "ItemEditForm",
     "ItemForm",
@@ -47,6 +55,7 @@ __all__ = [
     "MultiCheckboxField",
     "PlainText",
     "QueueFilterForm",
+    "ReasonForm",
     "RejectForm",
     "SingleLine",
     "SubmissionForm",

@@ -8,7 +8,9 @@ One module per concern; this package re-exports their public names, so callers i
 - `validation`: `ItemData` and the rules across its fields
 - `editing`: applying and auditing a change, `update_item` for editors and submitters
 - `submissions`: the public's submissions, receipts, private links, withdrawal
-- `moderation`: approving, rejecting and merging
+- `moderation`: approving, rejecting and merging, one or several at once
+- `reasons`: the rejection reasons the admins keep
+- `duplicates`: likely duplicates of a submission, for a one-click merge
 - `listings`: the public list, item pages, feeds and the moderation queue
 - `expiry`: retiring ended and old items
 
@@ -25,6 +27,7 @@ from newsticker.items.services.derived import (
     item_recurrence,
     last_end,
 )
+from newsticker.items.services.duplicates import SIMILAR_TITLE, likely_duplicates
 from newsticker.items.services.editing import (
     EDITABLE_FIELDS,
     LIVE_STATUSES,
@@ -62,10 +65,18 @@ from newsticker.items.services.listings import (
     upcoming_events,
 )
 from newsticker.items.services.moderation import (
+    MAX_BULK,
     MERGE_FILL_FIELDS,
     approve_item,
+    decide_many,
     merge_item,
     reject_item,
+)
+from newsticker.items.services.reasons import (
+    delete_reason,
+    get_reason,
+    rejection_reasons,
+    save_reason,
 )
 from newsticker.items.services.search import (
     MAX_SEARCH_WORDS,
@@ -98,11 +109,13 @@ __all__ = [
     "EDITABLE_FIELDS",
     "FAR_FUTURE",
     "LIVE_STATUSES",
+    "MAX_BULK",
     "MAX_EVENT_DAYS",
     "MAX_SEARCH_WORDS",
     "MAX_YEARS_AHEAD",
     "MERGE_FILL_FIELDS",
     "RECEIPTS_PER_ADDRESS",
+    "SIMILAR_TITLE",
     "TOKEN_MIN_DAYS",
     "EditorFilters",
     "ExpiryRun",
@@ -121,6 +134,8 @@ __all__ = [
     "count_notices",
     "current_notices",
     "current_time",
+    "decide_many",
+    "delete_reason",
     "derive_fields",
     "directory_version",
     "editor_items",
@@ -131,9 +146,11 @@ __all__ = [
     "find_by_token",
     "find_duplicate",
     "fold",
+    "get_reason",
     "item_recurrence",
     "item_version",
     "last_end",
+    "likely_duplicates",
     "marked_duplicates",
     "merge_item",
     "next_dates",
@@ -143,6 +160,8 @@ __all__ = [
     "record_audit",
     "refusing_stale_rows",
     "reject_item",
+    "rejection_reasons",
+    "save_reason",
     "search_fold",
     "search_text_of",
     "search_words",

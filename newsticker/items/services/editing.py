@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.db import utcnow
 from newsticker.core.errors import UserError
 from newsticker.core.i18n import lazy_gettext as _l
@@ -168,6 +169,7 @@ def update_item(
     image: ProcessedImage | None = None,
     remove_image: bool = False,
     upload_dir: Path | None = None,
+    who: Actor | None = None,
 ) -> dict[str, list[Any]]:
     """Change an item's content as of `version`; record what changed; return the changes.
 
@@ -197,5 +199,14 @@ def update_item(
             item.duplicate_of_id = duplicate.id if duplicate is not None else None
             item.updated_at = now
             record_audit(item, "edited", actor=actor, user_id=user_id, changes=changes)
+            record_event(
+                session,
+                "item.edited",
+                actor=actor_or(who, user_id, actor),
+                now=now,
+                subject=("item", item.id),
+                summary=item.title,
+                details={"fields": sorted(changes)},
+            )
         session.flush()
     return changes

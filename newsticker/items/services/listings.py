@@ -36,6 +36,7 @@ class EditorFilters:
     """What the moderation queue shows."""
 
     status: ItemStatus | None = ItemStatus.SUBMITTED  # None: every status
+    kind: ItemKind | None = None  # None: every kind
     field_of_action: str = ""
     date_from: date | None = None
     date_to: date | None = None
@@ -46,6 +47,8 @@ def _editor_query(filters: EditorFilters, tz: ZoneInfo) -> Select[Any]:
     query = select(Item)
     if filters.status is not None:
         query = query.where(Item.status == filters.status)
+    if filters.kind is not None:
+        query = query.where(Item.kind == filters.kind)
     if filters.field_of_action:
         query = query.where(Item.field_of_action == filters.field_of_action)
     if filters.date_from is not None:

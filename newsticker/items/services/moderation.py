@@ -6,18 +6,29 @@ submitter in their language; the mail goes out after the commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.items.mails import queue_decision
 from newsticker.items.models import Item, ItemStatus
 from newsticker.items.services.derived import derive_fields
 from newsticker.items.services.editing import LIVE_STATUSES, ItemError, record_audit
+
+# At most this many submissions are decided in one go (one page of the queue).
+MAX_BULK = 50
+
+
+def _actor(actor: Actor | None, user_id: int | None) -> Actor:
+    """Return who acts for the audit trail (an editor named by id when not told more)."""
+    return actor_or(actor, user_id, "editor")
+
 
 # Fields a merge copies into the kept item when it has none of its own.
 MERGE_FILL_FIELDS = (
@@ -33,7 +44,13 @@ MERGE_FILL_FIELDS = (
 
 
 def approve_item(
-    session: Session, item: Item, *, user_id: int | None, now: datetime, links: Links
+    session: Session,
+    item: Item,
+    *,
+    user_id: int | None,
+    now: datetime,
+    links: Links,
+    actor: Actor | None = None,
 ) -> None:
     """Publish an item and tell its submitter."""
     if item.status not in (ItemStatus.SUBMITTED, ItemStatus.REJECTED):
@@ -46,6 +63,14 @@ def approve_item(
     item.rejection_reason = ""
     item.updated_at = now
     record_audit(item, "approved", actor="editor", user_id=user_id)
+    record_event(
+        session,
+        "item.approved",
+        actor=_actor(actor, user_id),
+        now=now,
+        subject=("item", item.id),
+        summary=item.title,
+    )
     session.flush()
     queue_decision(session, item, "item_approved", links=links)
 
@@ -58,6 +83,7 @@ def reject_item(
     user_id: int | None,
     now: datetime,
     links: Links,
+    actor: Actor | None = None,
 ) -> None:
     """Reject an item with a reason and tell its submitter."""
     if item.status not in LIVE_STATUSES:
@@ -68,6 +94,15 @@ def reject_item(
     item.rejection_reason = reason.strip()
     item.updated_at = now
     record_audit(item, "rejected", actor="editor", user_id=user_id, note=item.rejection_reason)
+    record_event(
+        session,
+        "item.rejected",
+        actor=_actor(actor, user_id),
+        now=now,
+        subject=("item", item.id),
+        summary=item.title,
+        details={"reason": item.rejection_reason[:500]},
+    )
     session.flush()
     queue_decision(session, item, "item_rejected", links=links)
 
@@ -81,6 +116,7 @@ def merge_item(
     now: datetime,
     tz: ZoneInfo,
     links: Links,
+    actor: Actor | None = None,
 ) -> dict[str, list[Any]]:
     """Fold a duplicate into the item it repeats: fill gaps, close it, tell its submitter."""
     if duplicate.id == target.id:
@@ -116,6 +152,63 @@ def merge_item(
     duplicate.duplicate_of_id = target.id
     duplicate.updated_at = now
     record_audit(duplicate, "merged_into", actor="editor", user_id=user_id, note=f"#{target.id}")
+    record_event(
+        session,
+        "item.merged",
+        actor=_actor(actor, user_id),
+        now=now,
+        subject=("item", duplicate.id),
+        summary=f"#{duplicate.id} → #{target.id} {target.title}",
+        details={"into": target.id, "filled": sorted(filled)},
+    )
     session.flush()
     queue_decision(session, duplicate, "item_merged", links=links, target=target)
     return filled
+
+
+def decide_many(
+    session: Session,
+    items: Sequence[Item],
+    *,
+    approve: bool,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    links: Links,
+) -> None:
+    """Approve or reject several submissions at once, each with its own decision mail.
+
+    All or nothing: the first that cannot be decided raises ItemError naming it, and
+    the caller rolls back what the others changed.
+    """
+    if not items:
+        raise ItemError(_l("Please select at least one submission."))
+    if len(items) > MAX_BULK:
+        raise ItemError(_l("Please select at most %(num)d submissions at once.", num=MAX_BULK))
+    if not approve and not reason.strip():
+        raise ItemError(_l("Please give a reason; the submitter will read it."))
+    for item in items:
+        try:
+            if approve:
+                approve_item(
+                    session, item, user_id=actor.user_id, now=now, links=links, actor=actor
+                )
+            else:
+                reject_item(
+                    session,
+                    item,
+                    reason=reason,
+                    user_id=actor.user_id,
+                    now=now,
+                    links=links,
+                    actor=actor,
+                )
+        except ItemError as exc:
+            raise ItemError(
+                _l(
+                    "#%(id)d “%(title)s”: %(problem)s",
+                    id=item.id,
+                    title=item.title,
+                    problem=exc.message,
+                )
+            ) from exc
