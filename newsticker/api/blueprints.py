@@ -1,0 +1,8 @@
+"""Every blueprint of the API, in the order the reference lists them."""
+
+from __future__ import annotations
+
+from newsticker.api.moderation import bp as moderation_bp
+from newsticker.api.public import bp as public_bp
+
+BLUEPRINTS = (public_bp, moderation_bp)

@@ -1,0 +1,248 @@
+"""The marshmallow schemas of the API: they parse requests and make the OpenAPI document.
+
+Request bodies that a public form also takes (a submission, a subscription) declare
+only the types here; the rules and their messages are the forms' own, applied by the
+endpoint through the same form class, so the API and the page refuse the same input
+with the same words.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from newsticker.api.problems import ProblemSchema as ProblemSchema
+from newsticker.items.languages import language_choices
+from newsticker.items.models import FIELDS_OF_ACTION, ItemKind, ItemStatus
+
+MAX_PAGE = 1000
+
+
+class Base(ma.Schema):
+    """Unknown fields are refused, so a typo in a field name is not silently ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+# ---------------------------------------------------------------- items
+
+
+class DirectoryQuery(Base):
+    """The public directory's filters and page (what /angebote takes as q, bereich, ...)."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+    field_of_action = fields.String(
+        load_default="", validate=validate.OneOf(["", *FIELDS_OF_ACTION])
+    )
+    language = fields.String(
+        load_default="",
+        validate=validate.OneOf(["", *(c for c, _n in language_choices(sign_language=True))]),
+    )
+    kind = fields.String(load_default="", validate=validate.OneOf(["", *ItemKind]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class ItemSchema(Base):
+    """A published item, as its page shows it."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(ItemKind)})
+    title = fields.String(required=True)
+    summary = fields.String()
+    description = fields.String()
+    field_of_action = fields.String()
+    tags = fields.List(fields.String())
+    event_languages = fields.List(fields.String())
+    content_language = fields.String()
+    starts_at = fields.AwareDateTime(allow_none=True)
+    ends_at = fields.AwareDateTime(allow_none=True)
+    all_day = fields.Boolean()
+    place_name = fields.String()
+    place_address = fields.String()
+    accessibility_note = fields.String()
+    organiser = fields.String()
+    contact_name = fields.String()
+    contact_email = fields.String()
+    contact_phone = fields.String()
+    link = fields.String()
+    image_alt = fields.String()
+    url = fields.String(required=True, metadata={"description": "The item's public page"})
+
+
+class ItemDetailSchema(ItemSchema):
+    """One item with its next dates and its versions by language."""
+
+    next_dates = fields.List(fields.Nested(lambda: DateSchema()))
+    versions = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(lambda: VersionSchema()),
+        metadata={"description": "The item's text by language (each language it exists in)"},
+    )
+
+
+class VersionSchema(Base):
+    """The text of an item in one language."""
+
+    title = fields.String(required=True)
+    summary = fields.String()
+    description = fields.String()
+
+
+class DateSchema(Base):
+    """One date of an event."""
+
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(allow_none=True)
+
+
+class OccurrenceSchema(Base):
+    """One date of an event in the directory, with its item."""
+
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(allow_none=True)
+    item = fields.Nested(ItemSchema, required=True)
+
+
+class DirectorySchema(Base):
+    """One page of the directory: event dates, and current announcements and calls."""
+
+    page = fields.Integer(required=True)
+    has_more = fields.Boolean(required=True)
+    dates = fields.List(fields.Nested(OccurrenceSchema), required=True)
+    notices = fields.List(fields.Nested(ItemSchema), required=True)
+
+
+# ---------------------------------------------------------------- publications, archive
+
+
+class PublicationSchema(Base):
+    """A publication people can subscribe to."""
+
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String()
+    cadence = fields.String()
+    sections = fields.List(fields.String())
+
+
+class ArchiveQuery(Base):
+    """Which publication's sent issues to list."""
+
+    publication = fields.String(load_default=None, validate=validate.Length(max=40))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ArchivedIssueSchema(Base):
+    """A sent issue in the public archive."""
+
+    publication = fields.String(required=True)
+    number = fields.Integer(required=True)
+    subject = fields.String()
+    sent_at = fields.AwareDateTime(allow_none=True)
+    url = fields.String(required=True)
+
+
+# ---------------------------------------------------------------- submitting, subscribing
+
+
+class SubmissionSchema(Base):
+    """A submission, field for field what the public form takes (without the image)."""
+
+    kind = fields.String(metadata={"enum": list(ItemKind)})
+    title = fields.String()
+    summary = fields.String()
+    description = fields.String()
+    organiser = fields.String()
+    field_of_action = fields.String(metadata={"enum": list(FIELDS_OF_ACTION)})
+    tags = fields.String(metadata={"description": "Keywords, separated by commas"})
+    event_languages = fields.List(fields.String())
+    content_language = fields.String()
+    start_date = fields.Date()
+    start_time = fields.Time()
+    end_date = fields.Date()
+    end_time = fields.Time()
+    all_day = fields.Boolean()
+    repeat = fields.String()
+    repeat_interval = fields.Integer()
+    repeat_weekdays = fields.List(fields.String())
+    repeat_nth = fields.String()
+    repeat_weekday = fields.String()
+    repeat_months = fields.List(fields.String())
+    repeat_until = fields.Date()
+    repeat_count = fields.Integer()
+    repeat_exceptions = fields.String()
+    visible_until = fields.Date()
+    place_name = fields.String()
+    place_address = fields.String()
+    accessibility_note = fields.String()
+    contact_name = fields.String()
+    contact_email = fields.String()
+    contact_phone = fields.String()
+    link = fields.String()
+    image_alt = fields.String()
+    submitter_email = fields.String(metadata={"description": "Where the receipt goes"})
+    mail_language = fields.String(metadata={"enum": ["de", "en"]})
+    consent = fields.Boolean(
+        metadata={"description": "The submitter agrees to publication (must be true)"}
+    )
+
+
+class SubmittedSchema(Base):
+    """What a stored submission answers."""
+
+    id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class SubscriptionSchema(Base):
+    """A sign-up, as the subscribe form takes it."""
+
+    email = fields.String()
+    name = fields.String()
+    publications = fields.List(fields.String())
+    language = fields.String(metadata={"enum": ["de", "en"]})
+
+
+class MessageSchema(Base):
+    """A plain answer for people."""
+
+    message = fields.String(required=True)
+
+
+# ---------------------------------------------------------------- moderation
+
+
+class QueueQuery(Base):
+    """Which items of the moderation queue to list."""
+
+    status = fields.String(
+        load_default=ItemStatus.SUBMITTED.value,
+        validate=validate.OneOf([*ItemStatus, "all"]),
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class QueuedItemSchema(ItemSchema):
+    """An item as editors see it in the queue."""
+
+    status = fields.String(required=True, metadata={"enum": list(ItemStatus)})
+    submitter_email = fields.String()
+    created_at = fields.AwareDateTime(required=True)
+    duplicate_of_id = fields.Integer(allow_none=True)
+    rejection_reason = fields.String()
+
+
+class QueueSchema(Base):
+    """One page of the moderation queue."""
+
+    page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    items = fields.List(fields.Nested(QueuedItemSchema), required=True)
+
+
+class RejectionSchema(Base):
+    """Why an item is rejected (the submitter reads it)."""
+
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
