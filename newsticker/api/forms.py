@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from newsticker.api.models import ApiScope
 from newsticker.api.services import MAX_DAYS, MAX_NAME
 from newsticker.core.i18n import lazy_gettext as _l
-from newsticker.items.forms.fields import MultiCheckboxField
+from newsticker.items.forms.fields import MultiCheckboxField, choices
 
 SCOPE_LABELS = {
     ApiScope.READ: _l("Read (moderation queue, issues, delivery)"),
@@ -31,7 +31,7 @@ class TokenForm(FlaskForm):
     )
     scopes = MultiCheckboxField(
         _l("Permissions"),
-        choices=[(scope.value, label) for scope, label in SCOPE_LABELS.items()],
+        choices=choices((scope.value, label) for scope, label in SCOPE_LABELS.items()),
         validators=[DataRequired(_l("Please choose at least one permission."))],
     )
     days = IntegerField(

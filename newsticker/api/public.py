@@ -33,6 +33,8 @@ bp = Blueprint(
 )
 
 PAGE_SIZE = 30
+# What the form's selects post when a person leaves them alone (a JSON body leaves them out).
+SUBMISSION_DEFAULTS = {"repeat": "none", "repeat_interval": "1", "repeat_nth": "", "repeat_weekday": ""}
 NOTICES_ON_FIRST_PAGE = 6
 
 
@@ -215,7 +217,9 @@ def submit(values: dict[str, Any]) -> Any:
     and its limit of receipts per mail address. Images are not taken here.
     """
     settings = get_settings()
-    form = SubmissionForm(formdata=_formdata(values), meta={"csrf": False})
+    form = SubmissionForm(
+        formdata=_formdata({**SUBMISSION_DEFAULTS, **values}), meta={"csrf": False}
+    )
     form.tz = settings.tz
     form.now = item_services.current_time()
     if not form.validate():
