@@ -60,7 +60,7 @@ def queue(status: str, page: int) -> Any:
     return {"page": page, "total": total, "items": [_queued(i) for i in items]}
 
 
-@bp.route("/items/<int:item_id>")
+@bp.route("/items/<int(min=1, max=2147483647):item_id>")
 @bp.doc(security=SECURITY)
 @bp.response(200, schemas.QueuedItemSchema)
 @token_required(ApiScope.READ)
@@ -69,7 +69,7 @@ def show(item_id: int) -> Any:
     return _queued(_item(item_id))
 
 
-@bp.route("/items/<int:item_id>/approve", methods=["POST"])
+@bp.route("/items/<int(min=1, max=2147483647):item_id>/approve", methods=["POST"])
 @bp.doc(security=SECURITY)
 @bp.response(200, schemas.QueuedItemSchema)
 @bp.alt_response(409, schema=schemas.ProblemSchema, content_type="application/problem+json")
@@ -95,7 +95,7 @@ def approve(item_id: int) -> Any:
     return _queued(item)
 
 
-@bp.route("/items/<int:item_id>/reject", methods=["POST"])
+@bp.route("/items/<int(min=1, max=2147483647):item_id>/reject", methods=["POST"])
 @bp.doc(security=SECURITY)
 @bp.arguments(schemas.RejectionSchema)
 @bp.response(200, schemas.QueuedItemSchema)

@@ -132,7 +132,7 @@ def problem_for(exc: HTTPException) -> Response:
         errors = _strip_location(flatten_messages(data["messages"]))
     elif "errors" in data:
         errors = data["errors"]
-    detail = data.get("message")
+    detail = data.get("message") or getattr(exc, "user_message", None)
     headers = {}
     original = exc.get_response().headers
     for name in ("Allow", "Retry-After", "WWW-Authenticate"):

@@ -107,7 +107,7 @@ def directory(q: str, field_of_action: str, language: str, kind: str, page: int)
     }
 
 
-@bp.route("/items/<int:item_id>")
+@bp.route("/items/<int(min=1, max=2147483647):item_id>")
 @bp.response(200, schemas.ItemDetailSchema)
 def item(item_id: int) -> Any:
     """One published item with its next dates and its text in each language it has.

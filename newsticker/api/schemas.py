@@ -25,10 +25,17 @@ class Base(ma.Schema):
         unknown = ma.RAISE
 
 
+class Query(ma.Schema):
+    """Query strings ignore parameters they do not know, as the site's pages do."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
 # ---------------------------------------------------------------- items
 
 
-class DirectoryQuery(Base):
+class DirectoryQuery(Query):
     """The public directory's filters and page (what /angebote takes as q, bereich, ...)."""
 
     q = fields.String(load_default="", validate=validate.Length(max=200))
@@ -126,7 +133,7 @@ class PublicationSchema(Base):
     sections = fields.List(fields.String())
 
 
-class ArchiveQuery(Base):
+class ArchiveQuery(Query):
     """Which publication's sent issues to list."""
 
     publication = fields.String(load_default=None, validate=validate.Length(max=40))
@@ -214,7 +221,7 @@ class MessageSchema(Base):
 # ---------------------------------------------------------------- moderation
 
 
-class QueueQuery(Base):
+class QueueQuery(Query):
     """Which items of the moderation queue to list."""
 
     status = fields.String(

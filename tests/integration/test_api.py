@@ -443,3 +443,12 @@ def test_an_editor_cannot_revoke_another_accounts_token(app, client, db) -> None
     assert client.post(f"/redaktion/api-schluessel/{token.id}/widerrufen").status_code == 404
     db.expire_all()
     assert db.get(ApiToken, token.id).revoked_at is None
+
+
+def test_a_nul_character_is_refused_as_a_problem(client) -> None:
+    body = assert_problem(client.get("/api/v1/items?q=a%00b", headers={"Accept-Language": "en"}), 400)
+    assert "NUL" in body["detail"]
+    page = client.get("/angebote?q=a%00b")
+    assert page.status_code == 400
+    assert page.mimetype == "text/html"
+    assert "NUL" in page.get_data(as_text=True)
