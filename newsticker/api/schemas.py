@@ -253,3 +253,116 @@ class RejectionSchema(Base):
     """Why an item is rejected (the submitter reads it)."""
 
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+# ---------------------------------------------------------------- issues
+
+
+class IssueEntrySchema(Base):
+    """One entry of an issue: an item's date, or an article."""
+
+    id = fields.Integer(required=True)
+    section = fields.String(required=True)
+    position = fields.Integer(required=True)
+    item_id = fields.Integer(allow_none=True)
+    occurrence_start = fields.AwareDateTime(allow_none=True)
+    title = fields.String()
+    body = fields.String()
+    link = fields.String()
+    language = fields.String()
+
+
+class IssueSchema(Base):
+    """An issue of a publication, from draft to sent."""
+
+    id = fields.Integer(required=True)
+    publication = fields.String(required=True)
+    number = fields.Integer(required=True)
+    status = fields.String(required=True)
+    subject = fields.String()
+    preheader = fields.String()
+    editorial = fields.String()
+    scheduled_at = fields.AwareDateTime(allow_none=True)
+    sent_at = fields.AwareDateTime(allow_none=True)
+    version = fields.Integer(
+        required=True, metadata={"description": "Send it back with a change (optimistic lock)"}
+    )
+    entries = fields.List(fields.Nested(IssueEntrySchema))
+
+
+class NewDraftSchema(Base):
+    """Which publication's next draft to build (or to add new items to)."""
+
+    publication = fields.String(load_default="", validate=validate.Length(max=40))
+
+
+class IssueEditSchema(Base):
+    """The texts of an issue."""
+
+    subject = fields.String(load_default="", validate=validate.Length(max=1000))
+    preheader = fields.String(load_default="", validate=validate.Length(max=1000))
+    editorial = fields.String(load_default="", validate=validate.Length(max=100_000))
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class ScheduleSchema(Base):
+    """When to send an issue, in the site's time zone."""
+
+    send_date = fields.Date(required=True)
+    send_time = fields.Time(required=True)
+    override_size = fields.Boolean(load_default=False)
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class VersionSchema_(Base):
+    """The version of the issue the change is based on (optional)."""
+
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class TestSendSchema(Base):
+    """Where to send a test of an issue, and in which language."""
+
+    addresses = fields.String(
+        required=True,
+        validate=validate.Length(max=5000),
+        metadata={"description": "Up to 10 addresses, separated by commas or lines"},
+    )
+    language = fields.String(load_default="de", validate=validate.OneOf(["de", "en"]))
+
+
+# ---------------------------------------------------------------- delivery
+
+
+class ProgressSchema(Base):
+    """Where the sending of an issue stands."""
+
+    issue_id = fields.Integer(required=True)
+    state = fields.String(allow_none=True)
+    total = fields.Integer(required=True)
+    sent = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+    pending = fields.Integer(required=True)
+    rate_per_second = fields.Float(required=True)
+    eta_seconds = fields.Float(allow_none=True)
+    finished = fields.Boolean(required=True)
+
+
+class ReportSchema(Base):
+    """The report of one send."""
+
+    issue_id = fields.Integer(required=True)
+    publication = fields.String(required=True)
+    number = fields.Integer(required=True)
+    state = fields.String(required=True)
+    scheduled_for = fields.AwareDateTime(allow_none=True)
+    started_at = fields.AwareDateTime(allow_none=True)
+    finished_at = fields.AwareDateTime(allow_none=True)
+    recipients = fields.Integer(required=True)
+    sent = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+    failure_reasons = fields.List(fields.List(fields.Raw()))
