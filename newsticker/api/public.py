@@ -171,7 +171,7 @@ def archive(publication: str | None, limit: int) -> Any:
 # ---------------------------------------------------------------- the forms' paths
 
 
-def _formdata(values: dict[str, Any]) -> MultiDict[str, str]:
+def as_formdata(values: dict[str, Any]) -> MultiDict[str, str]:
     """Turn a JSON body into what the HTML form would have posted."""
     data: MultiDict[str, str] = MultiDict()
     for name, value in values.items():
@@ -190,7 +190,7 @@ def _formdata(values: dict[str, Any]) -> MultiDict[str, str]:
     return data
 
 
-def _form_errors(form: Any) -> dict[str, list[str]]:
+def form_errors(form: Any) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name, messages in form.errors.items():
         key = "_form" if name is None else str(name)
@@ -218,12 +218,12 @@ def submit(values: dict[str, Any]) -> Any:
     """
     settings = get_settings()
     form = SubmissionForm(
-        formdata=_formdata({**SUBMISSION_DEFAULTS, **values}), meta={"csrf": False}
+        formdata=as_formdata({**SUBMISSION_DEFAULTS, **values}), meta={"csrf": False}
     )
     form.tz = settings.tz
     form.now = item_services.current_time()
     if not form.validate():
-        return problem(422, errors=_form_errors(form))
+        return problem(422, errors=form_errors(form))
     assert form.data_out is not None
     try:
         created, _token = item_services.submit_item(
@@ -271,10 +271,10 @@ def subscribe(values: dict[str, Any]) -> Any:
     must have shown the consent text of the subscribe form.
     """
     settings = get_settings()
-    form = SubscribeForm(formdata=_formdata(values), meta={"csrf": False})
+    form = SubscribeForm(formdata=as_formdata(values), meta={"csrf": False})
     form.publications.choices = publication_choices(settings)
     if not form.validate():
-        return problem(422, errors=_form_errors(form))
+        return problem(422, errors=form_errors(form))
     email = form.email.normalised
     subscriber_services.request_subscription(
         db.session,

@@ -366,3 +366,65 @@ class ReportSchema(Base):
     skipped = fields.Integer(required=True)
     cancelled = fields.Integer(required=True)
     failure_reasons = fields.List(fields.List(fields.Raw()))
+
+
+# ---------------------------------------------------------------- subscribers
+
+
+class SubscriberQuery(Query):
+    """The editor list's search and filters."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+    publication = fields.String(load_default="", validate=validate.Length(max=40))
+    status = fields.String(
+        load_default="",
+        validate=validate.OneOf(["", "pending", "confirmed", "unsubscribed", "bounced", "blocked"]),
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class SubscriptionStateSchema(Base):
+    """One subscription of a subscriber."""
+
+    publication = fields.String(required=True)
+    status = fields.String(required=True)
+    confirmed_at = fields.AwareDateTime(allow_none=True)
+
+
+class SubscriberSchema(Base):
+    """A subscriber with their subscriptions."""
+
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String()
+    language = fields.String()
+    created_at = fields.AwareDateTime(required=True)
+    blocked = fields.Boolean(required=True)
+    subscriptions = fields.List(fields.Nested(SubscriptionStateSchema))
+
+
+class SubscriberPageSchema(Base):
+    """One page of subscribers."""
+
+    page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    subscribers = fields.List(fields.Nested(SubscriberSchema), required=True)
+
+
+class NewSubscriberSchema(Base):
+    """A person the editors add by hand, with how they consented (the editors' form)."""
+
+    email = fields.String()
+    name = fields.String()
+    language = fields.String(metadata={"enum": ["de", "en"]})
+    publications = fields.List(fields.String())
+    consent_note = fields.String(metadata={"description": "How and when the person consented"})
+    ask_confirmation = fields.Boolean(
+        metadata={"description": "Send the confirmation mail instead (double opt-in)"}
+    )
+
+
+class ExportQuery(Query):
+    """Which publication's confirmed subscribers to export."""
+
+    publication = fields.String(required=True, validate=validate.Length(max=40))
