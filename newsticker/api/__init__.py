@@ -59,7 +59,7 @@ class Api(_SmorestApi):  # type: ignore[misc]
             if request.path.startswith(API_PREFIX):
                 return problem_for(exc)
             assert html_http is not None
-            return html_http(exc)  # type: ignore[no-any-return]
+            return html_http(exc)  # type: ignore[return-value]
 
         def on_error(exc: Exception) -> ResponseReturnValue:
             if request.path.startswith(API_PREFIX):
@@ -71,7 +71,7 @@ class Api(_SmorestApi):  # type: ignore[misc]
                 db.session.rollback()
                 return problem_for(InternalServerError())
             assert html_any is not None
-            return html_any(exc)  # type: ignore[no-any-return]
+            return html_any(exc)  # type: ignore[return-value]
 
         app.register_error_handler(HTTPException, on_http_error)
         app.register_error_handler(Exception, on_error)

@@ -18,7 +18,7 @@ from newsticker.core.db import db, utcnow
 F = TypeVar("F", bound=Callable[..., Any])
 
 BEARER = "bearer"
-SECURITY = [{BEARER: []}]
+SECURITY: list[dict[str, list[str]]] = [{BEARER: []}]
 
 
 class _Refused(Unauthorized):
@@ -26,9 +26,7 @@ class _Refused(Unauthorized):
         super().__init__(
             www_authenticate=None,
         )
-        self.data = {
-            "headers": {"WWW-Authenticate": f'Bearer realm="newsticker", error="{error}"'}
-        }
+        self.data = {"headers": {"WWW-Authenticate": f'Bearer realm="newsticker", error="{error}"'}}
 
 
 def _bearer_secret() -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
+from werkzeug.exceptions import NotFound
 
 from newsticker.api import schemas
 from newsticker.api.auth import SECURITY, token_required
@@ -54,7 +55,7 @@ def reports() -> Any:
 def progress(issue_id: int) -> Any:
     """Where the sending of an issue stands: counts, rate and the time left."""
     if db.session.get(Issue, issue_id) is None:
-        abort(404)
+        raise NotFound()
     state = services.progress(db.session, issue_id, now=utcnow())
     return {
         "issue_id": issue_id,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
+from werkzeug.exceptions import NotFound
 
 from newsticker.api import schemas
 from newsticker.api import services as api_services
@@ -65,7 +66,7 @@ def issue_data(issue: Issue) -> dict[str, Any]:
 def _issue(issue_id: int) -> Issue:
     issue = db.session.get(Issue, issue_id)
     if issue is None:
-        abort(404)
+        raise NotFound()
     return issue
 
 

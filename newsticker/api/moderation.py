@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
+from werkzeug.exceptions import NotFound
 
 from newsticker.api import schemas
 from newsticker.api import services as api_services
@@ -42,7 +43,7 @@ def _queued(item: Item) -> dict[str, Any]:
 def _item(item_id: int) -> Item:
     item = db.session.get(Item, item_id)
     if item is None:
-        abort(404)
+        raise NotFound()
     return item
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import request
 from flask_babel import get_locale
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import NotFound
 
 from newsticker.api import schemas
 from newsticker.api.problems import problem
@@ -34,7 +35,12 @@ bp = Blueprint(
 
 PAGE_SIZE = 30
 # What the form's selects post when a person leaves them alone (a JSON body leaves them out).
-SUBMISSION_DEFAULTS = {"repeat": "none", "repeat_interval": "1", "repeat_nth": "", "repeat_weekday": ""}
+SUBMISSION_DEFAULTS = {
+    "repeat": "none",
+    "repeat_interval": "1",
+    "repeat_nth": "",
+    "repeat_weekday": "",
+}
 NOTICES_ON_FIRST_PAGE = 6
 
 
@@ -116,7 +122,7 @@ def item(item_id: int) -> Any:
     """
     found = item_services.public_item(db.session, item_id)
     if found is None:
-        abort(404)
+        raise NotFound()
     dates = item_services.next_dates(found, now=item_services.current_time(), tz=get_settings().tz)
     return {
         **item_data(found),
@@ -153,7 +159,7 @@ def publications() -> Any:
 def archive(publication: str | None, limit: int) -> Any:
     """Sent issues, newest first (of one publication, or of all)."""
     if publication is not None and get_settings().publication(publication) is None:
-        abort(404, message=_("There is no publication “%(slug)s”.", slug=publication))
+        return problem(404, _("There is no publication “%(slug)s”.", slug=publication))
     issues = issue_services.archived_issues(db.session, publication, limit=limit)
     links = site_links()
     return [

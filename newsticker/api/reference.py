@@ -24,7 +24,9 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 {
                     "method": method.upper(),
                     "path": path,
-                    "anchor": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", ""),
+                    "anchor": f"{method}-{path}".replace("/", "-")
+                    .replace("{", "")
+                    .replace("}", ""),
                     "summary": operation.get("summary", ""),
                     "description": operation.get("description", ""),
                     "tag": (operation.get("tags") or [""])[0],
@@ -40,8 +42,12 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     if "requestBody" in operation
                     else "",
                     "responses": sorted(
-                        (code, response.get("description", "") if "description" in response
-                         else response.get("$ref", "").rsplit("/", 1)[-1])
+                        (
+                            code,
+                            response.get("description", "")
+                            if "description" in response
+                            else response.get("$ref", "").rsplit("/", 1)[-1],
+                        )
                         for code, response in operation.get("responses", {}).items()
                     ),
                 }

@@ -19,7 +19,7 @@ from newsticker.core.i18n import LazyText
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.tokens import random_token, token_digest
 
-TOKEN_PREFIX = "nt_"
+TOKEN_PREFIX = "nt_"  # noqa: S105 (what every token starts with, not a secret)
 PREFIX_SHOWN = 10
 MAX_TOKEN_LENGTH = 200
 MAX_DAYS = 730

@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, g
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
+from werkzeug.exceptions import Forbidden, NotFound
 
 from newsticker.api import schemas
 from newsticker.api import services as api_services
 from newsticker.api.auth import SECURITY, current_actor, token_required
 from newsticker.api.models import ApiScope
 from newsticker.api.problems import problem
-from newsticker.api.public import form_errors, as_formdata
+from newsticker.api.public import as_formdata, form_errors
 from newsticker.config import get_settings
 from newsticker.core.db import db, utcnow
 from newsticker.core.site import site_keyring, site_links
@@ -51,7 +52,7 @@ def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
 
 def _require_admin() -> None:
     if not g.api_user.is_admin:
-        abort(403)
+        raise Forbidden()
 
 
 @bp.route("")
@@ -123,7 +124,7 @@ def export(publication: str) -> Any:
     """The confirmed subscribers of one publication as CSV (administrators only)."""
     _require_admin()
     if get_settings().publication(publication) is None:
-        abort(404)
+        raise NotFound()
     body = exporting.export_csv(db.session, publication)
     api_services.record_api_change(
         db.session,
@@ -144,7 +145,7 @@ def erase(subscriber_id: int) -> Any:
     _require_admin()
     subscriber = services.get_subscriber(db.session, subscriber_id)
     if subscriber is None:
-        abort(404)
+        raise NotFound()
     services.erase_subscriber(db.session, subscriber, salts=site_salts())
     api_services.record_api_change(
         db.session,

@@ -110,9 +110,7 @@ def test_problems_speak_the_language_of_accept_language(client) -> None:
 
 
 def test_malformed_json_is_a_problem(client) -> None:
-    response = client.post(
-        "/api/v1/submissions", data="{not json", content_type="application/json"
-    )
+    response = client.post("/api/v1/submissions", data="{not json", content_type="application/json")
     assert response.status_code in (400, 422)
     assert response.mimetype == PROBLEM
 
@@ -205,9 +203,7 @@ def test_submission_is_refused_with_the_forms_messages_in_both_languages(client,
 
 def test_submission_with_dates_the_form_refuses(client) -> None:
     past = (today() - timedelta(days=3)).isoformat()
-    body = assert_problem(
-        client.post("/api/v1/submissions", json=api_event(start_date=past)), 422
-    )
+    body = assert_problem(client.post("/api/v1/submissions", json=api_event(start_date=past)), 422)
     assert "start_date" in body["errors"]
 
 
@@ -341,9 +337,7 @@ def test_approve_through_the_api_is_audited_and_mails_the_submitter(client, db) 
     user = create_editor(db)
     secret = make_token(db, user, ["moderate"])
     item = make_item(db, status=ItemStatus.SUBMITTED)
-    response = client.post(
-        f"/api/v1/moderation/items/{item.id}/approve", headers=bearer(secret)
-    )
+    response = client.post(f"/api/v1/moderation/items/{item.id}/approve", headers=bearer(secret))
     assert response.status_code == 200, response.data
     db.expire_all()
     assert db.get(Item, item.id).status == ItemStatus.APPROVED
@@ -362,14 +356,18 @@ def test_reject_needs_the_forms_reason(client, db) -> None:
     secret = make_token(db, user, ["moderate"])
     item = make_item(db, status=ItemStatus.SUBMITTED)
     url = f"/api/v1/moderation/items/{item.id}/reject"
-    body = assert_problem(client.post(url, json={"reason": "  "}, headers=bearer(secret, "en")), 422)
+    body = assert_problem(
+        client.post(url, json={"reason": "  "}, headers=bearer(secret, "en")), 422
+    )
     assert body["errors"]["reason"] == ["Please give a reason; the submitter will read it."]
     assert_problem(client.post(url, json={"reason": 3}, headers=bearer(secret)), 422)
     response = client.post(url, json={"reason": "Kein Bezug zu Flensburg"}, headers=bearer(secret))
     assert response.status_code == 200
     assert response.get_json()["status"] == "rejected"
     assert_problem(
-        client.post("/api/v1/moderation/items/999999/reject", json={"reason": "x"}, headers=bearer(secret)),
+        client.post(
+            "/api/v1/moderation/items/999999/reject", json={"reason": "x"}, headers=bearer(secret)
+        ),
         404,
     )
 
@@ -416,7 +414,10 @@ def test_editor_makes_a_token_sees_it_once_and_revokes_it(app, client, db) -> No
         ({"name": "", "scopes": ["read"], "days": "30"}, "Please give the token a name."),
         ({"name": "CMS", "days": "30"}, "Please choose at least one permission."),
         ({"name": "CMS", "scopes": ["root"], "days": "30"}, "Please choose only from the list."),
-        ({"name": "CMS", "scopes": ["read"], "days": "0"}, "A token may be valid for 1 to 730 days."),
+        (
+            {"name": "CMS", "scopes": ["read"], "days": "0"},
+            "A token may be valid for 1 to 730 days.",
+        ),
     ],
 )
 def test_editor_token_form_refuses_bad_input(app, client, db, data, message: str) -> None:
@@ -446,7 +447,9 @@ def test_an_editor_cannot_revoke_another_accounts_token(app, client, db) -> None
 
 
 def test_a_nul_character_is_refused_as_a_problem(client) -> None:
-    body = assert_problem(client.get("/api/v1/items?q=a%00b", headers={"Accept-Language": "en"}), 400)
+    body = assert_problem(
+        client.get("/api/v1/items?q=a%00b", headers={"Accept-Language": "en"}), 400
+    )
     assert "NUL" in body["detail"]
     page = client.get("/angebote?q=a%00b")
     assert page.status_code == 400

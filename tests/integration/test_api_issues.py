@@ -40,13 +40,15 @@ def test_draft_edit_schedule_and_unschedule(client, db) -> None:
 
     url = f"/api/v1/issues/{issue['id']}"
     edited = client.patch(
-        url, json={"subject": "Woche 50", "editorial": "Hallo", "version": issue["version"]},
+        url,
+        json={"subject": "Woche 50", "editorial": "Hallo", "version": issue["version"]},
         headers=headers,
     )
     assert edited.status_code == 200, edited.data
     assert edited.get_json()["subject"] == "Woche 50"
     stale = problem(
-        client.patch(url, json={"subject": "Alt", "version": issue["version"]}, headers=headers), 409
+        client.patch(url, json={"subject": "Alt", "version": issue["version"]}, headers=headers),
+        409,
     )
     assert "Someone else changed this issue" in stale["detail"]
 
@@ -60,9 +62,14 @@ def test_draft_edit_schedule_and_unschedule(client, db) -> None:
     back = client.post(f"{url}/unschedule", json={}, headers=headers)
     assert back.get_json()["status"] == "draft"
     db.expire_all()
-    actions = set(db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api.issue.%"))))
+    actions = set(
+        db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api.issue.%")))
+    )
     assert actions == {
-        "api.issue.drafted", "api.issue.edited", "api.issue.scheduled", "api.issue.unscheduled"
+        "api.issue.drafted",
+        "api.issue.edited",
+        "api.issue.scheduled",
+        "api.issue.unscheduled",
     }
 
 
@@ -71,9 +78,15 @@ def test_schedule_refusals_carry_the_composers_messages(client, db) -> None:
     issue = make_issue(db, items=[make_item(db)])
     url = f"/api/v1/issues/{issue.id}/schedule"
     past = (today() - timedelta(days=1)).isoformat()
-    body = problem(client.post(url, json={"send_date": past, "send_time": "10:00"}, headers=headers), 422)
-    assert body["errors"]["send_date"] == ["This time is in the past. Please choose a time in the future."]
-    body = problem(client.post(url, json={"send_date": "morgen", "send_time": "10:00"}, headers=headers), 422)
+    body = problem(
+        client.post(url, json={"send_date": past, "send_time": "10:00"}, headers=headers), 422
+    )
+    assert body["errors"]["send_date"] == [
+        "This time is in the past. Please choose a time in the future."
+    ]
+    body = problem(
+        client.post(url, json={"send_date": "morgen", "send_time": "10:00"}, headers=headers), 422
+    )
     assert "send_date" in body["errors"]
     body = problem(client.post(url, json={}, headers=headers), 422)
     assert {"send_date", "send_time"} <= set(body["errors"])
@@ -81,7 +94,9 @@ def test_schedule_refusals_carry_the_composers_messages(client, db) -> None:
     day = (today() + timedelta(days=2)).isoformat()
     body = problem(
         client.post(
-            f"/api/v1/issues/{empty.id}/schedule", json={"send_date": day, "send_time": "10:00"}, headers=headers
+            f"/api/v1/issues/{empty.id}/schedule",
+            json={"send_date": day, "send_time": "10:00"},
+            headers=headers,
         ),
         409,
     )
@@ -92,7 +107,9 @@ def test_schedule_refusals_carry_the_composers_messages(client, db) -> None:
 
 def test_unknown_publication_and_issue(client, db) -> None:
     headers = publisher(db)
-    body = problem(client.post("/api/v1/issues", json={"publication": "nope"}, headers=headers), 422)
+    body = problem(
+        client.post("/api/v1/issues", json={"publication": "nope"}, headers=headers), 422
+    )
     assert "nope" in body["errors"]["publication"][0]
     problem(client.get("/api/v1/issues/999999", headers=headers), 404)
     problem(client.post("/api/v1/issues/999999/unschedule", json={}, headers=headers), 404)
@@ -110,7 +127,10 @@ def test_test_send_queues_marked_mails(client, db) -> None:
     body = problem(client.post(url, json={"addresses": "kaputt"}, headers=headers), 422)
     assert "addresses" in body["errors"]
     problem(client.post(url, json={"addresses": ""}, headers=headers), 422)
-    problem(client.post(url, json={"addresses": "a@example.org", "language": "fr"}, headers=headers), 422)
+    problem(
+        client.post(url, json={"addresses": "a@example.org", "language": "fr"}, headers=headers),
+        422,
+    )
 
 
 def test_publishing_needs_the_publish_scope(client, db) -> None:

@@ -34,7 +34,10 @@ CHECKS = [
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     # Generated submissions must not be held up by the per-address rate limit.
-    return {"rate_limits.submit_per_ip": "10000 per hour", "rate_limits.subscribe_per_ip": "10000 per hour"}
+    return {
+        "rate_limits.submit_per_ip": "10000 per hour",
+        "rate_limits.subscribe_per_ip": "10000 per hour",
+    }
 
 
 @pytest.fixture

@@ -51,7 +51,9 @@ def test_add_with_a_consent_note_is_logged(client, db) -> None:
     assert response.status_code == 201, response.data
     db.expire_all()
     subscriber = db.scalars(select(Subscriber).where(Subscriber.email == "neu@example.org")).one()
-    notes = db.scalars(select(ConsentEvent).where(ConsentEvent.subscriber_id == subscriber.id)).all()
+    notes = db.scalars(
+        select(ConsentEvent).where(ConsentEvent.subscriber_id == subscriber.id)
+    ).all()
     assert any("Infostand" in n.note and "api token" in n.actor for n in notes)
     assert db.scalars(select(AuditEvent).where(AuditEvent.action == "api.subscriber.added")).one()
 
@@ -59,7 +61,11 @@ def test_add_with_a_consent_note_is_logged(client, db) -> None:
 def test_add_refuses_what_the_editors_form_refuses(client, db) -> None:
     headers = headers_for(db)
     body = problem(
-        client.post("/api/v1/subscribers", json={"email": "x@example.org", "publications": ["ticker"]}, headers=headers),
+        client.post(
+            "/api/v1/subscribers",
+            json={"email": "x@example.org", "publications": ["ticker"]},
+            headers=headers,
+        ),
         422,
     )
     assert body["errors"]["consent_note"] == ["Please say how and when the person consented."]
@@ -76,7 +82,11 @@ def test_add_refuses_what_the_editors_form_refuses(client, db) -> None:
     body = problem(
         client.post(
             "/api/v1/subscribers",
-            json={"email": "da@example.org", "publications": ["ticker"], "consent_note": "ganz sicher zugestimmt"},
+            json={
+                "email": "da@example.org",
+                "publications": ["ticker"],
+                "consent_note": "ganz sicher zugestimmt",
+            },
             headers=headers,
         ),
         422,
@@ -100,5 +110,7 @@ def test_export_and_erase_need_an_administrator(client, db) -> None:
     db.expire_all()
     assert db.get(Subscriber, person_id) is None
     problem(client.delete(f"/api/v1/subscribers/{person_id}", headers=admin), 404)
-    actions = set(db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api.subscriber%"))))
+    actions = set(
+        db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api.subscriber%")))
+    )
     assert actions == {"api.subscribers.exported", "api.subscriber.erased"}
