@@ -24,8 +24,8 @@ bp = Blueprint(
 
 @bp.route("/reports")
 @bp.doc(security=SECURITY)
-@bp.response(200, schemas.ReportSchema(many=True))
 @token_required(ApiScope.READ)
+@bp.response(200, schemas.ReportSchema(many=True))
 def reports() -> Any:
     """The latest sends with their reports, newest first."""
     return [
@@ -50,8 +50,8 @@ def reports() -> Any:
 
 @bp.route("/issues/<int(min=1, max=2147483647):issue_id>")
 @bp.doc(security=SECURITY)
-@bp.response(200, schemas.ProgressSchema)
 @token_required(ApiScope.READ)
+@bp.response(200, schemas.ProgressSchema)
 def progress(issue_id: int) -> Any:
     """Where the sending of an issue stands: counts, rate and the time left."""
     if db.session.get(Issue, issue_id) is None:

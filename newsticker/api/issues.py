@@ -96,8 +96,8 @@ def _change(issue: Issue, action: str, work: Callable[[], object]) -> Any:
 
 @bp.route("")
 @bp.doc(security=SECURITY)
-@bp.response(200, schemas.IssueSchema(many=True))
 @token_required(ApiScope.READ)
+@bp.response(200, schemas.IssueSchema(many=True))
 def index() -> Any:
     """Issues of every publication, newest first."""
     return [issue_data(i) for i in services.editor_issues(db.session)]
@@ -105,10 +105,10 @@ def index() -> Any:
 
 @bp.route("", methods=["POST"])
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.PUBLISH)
 @bp.arguments(schemas.NewDraftSchema)
 @bp.response(201, schemas.IssueSchema)
 @bp.alt_response(200, schema=schemas.IssueSchema, description="New items added to the open draft")
-@token_required(ApiScope.PUBLISH)
 def draft(values: dict[str, Any]) -> Any:
     """Draft a publication's next issue from approved items (or add new ones to its draft)."""
     try:
@@ -135,8 +135,8 @@ def draft(values: dict[str, Any]) -> Any:
 
 @bp.route(f"/{ISSUE_ID}")
 @bp.doc(security=SECURITY)
-@bp.response(200, schemas.IssueSchema)
 @token_required(ApiScope.READ)
+@bp.response(200, schemas.IssueSchema)
 def show(issue_id: int) -> Any:
     """One issue with its entries."""
     return issue_data(_issue(issue_id))
@@ -144,10 +144,10 @@ def show(issue_id: int) -> Any:
 
 @bp.route(f"/{ISSUE_ID}", methods=["PATCH"])
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.PUBLISH)
 @bp.arguments(schemas.IssueEditSchema)
 @bp.response(200, schemas.IssueSchema)
 @bp.alt_response(409, **CONFLICT)
-@token_required(ApiScope.PUBLISH)
 def edit(values: dict[str, Any], issue_id: int) -> Any:
     """Change a draft's subject, preheader and editorial."""
     issue = _issue(issue_id)
@@ -169,10 +169,10 @@ def edit(values: dict[str, Any], issue_id: int) -> Any:
 
 @bp.route(f"/{ISSUE_ID}/schedule", methods=["POST"])
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.PUBLISH)
 @bp.arguments(schemas.ScheduleSchema)
 @bp.response(200, schemas.IssueSchema)
 @bp.alt_response(409, **CONFLICT)
-@token_required(ApiScope.PUBLISH)
 def schedule(values: dict[str, Any], issue_id: int) -> Any:
     """Schedule a draft for a date and time in the site's time zone."""
     issue = _issue(issue_id)
@@ -196,10 +196,10 @@ def schedule(values: dict[str, Any], issue_id: int) -> Any:
 
 @bp.route(f"/{ISSUE_ID}/unschedule", methods=["POST"])
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.PUBLISH)
 @bp.arguments(schemas.VersionSchema_)
 @bp.response(200, schemas.IssueSchema)
 @bp.alt_response(409, **CONFLICT)
-@token_required(ApiScope.PUBLISH)
 def unschedule(values: dict[str, Any], issue_id: int) -> Any:
     """Take a scheduled issue back to draft."""
     issue = _issue(issue_id)
@@ -218,9 +218,9 @@ def unschedule(values: dict[str, Any], issue_id: int) -> Any:
 
 @bp.route(f"/{ISSUE_ID}/test", methods=["POST"])
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.PUBLISH)
 @bp.arguments(schemas.TestSendSchema)
 @bp.response(202, schemas.MessageSchema)
-@token_required(ApiScope.PUBLISH)
 def test_send(values: dict[str, Any], issue_id: int) -> Any:
     """Send the issue, marked as a test, to a few addresses."""
     issue = _issue(issue_id)

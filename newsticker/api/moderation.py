@@ -49,9 +49,9 @@ def _item(item_id: int) -> Item:
 
 @bp.route("/items")
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.READ)
 @bp.arguments(schemas.QueueQuery, location="query", as_kwargs=True)
 @bp.response(200, schemas.QueueSchema)
-@token_required(ApiScope.READ)
 def queue(status: str, page: int) -> Any:
     """Items of the moderation queue (submitted ones by default), newest first."""
     filters = item_services.EditorFilters(status=None if status == "all" else ItemStatus(status))
@@ -63,8 +63,8 @@ def queue(status: str, page: int) -> Any:
 
 @bp.route("/items/<int(min=1, max=2147483647):item_id>")
 @bp.doc(security=SECURITY)
-@bp.response(200, schemas.QueuedItemSchema)
 @token_required(ApiScope.READ)
+@bp.response(200, schemas.QueuedItemSchema)
 def show(item_id: int) -> Any:
     """One item in any status, as editors see it."""
     return _queued(_item(item_id))
@@ -72,9 +72,9 @@ def show(item_id: int) -> Any:
 
 @bp.route("/items/<int(min=1, max=2147483647):item_id>/approve", methods=["POST"])
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.MODERATE)
 @bp.response(200, schemas.QueuedItemSchema)
 @bp.alt_response(409, schema=schemas.ProblemSchema, content_type="application/problem+json")
-@token_required(ApiScope.MODERATE)
 def approve(item_id: int) -> Any:
     """Publish a submitted (or rejected) item; its submitter is told by mail."""
     item = _item(item_id)
@@ -98,10 +98,10 @@ def approve(item_id: int) -> Any:
 
 @bp.route("/items/<int(min=1, max=2147483647):item_id>/reject", methods=["POST"])
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.MODERATE)
 @bp.arguments(schemas.RejectionSchema)
 @bp.response(200, schemas.QueuedItemSchema)
 @bp.alt_response(409, schema=schemas.ProblemSchema, content_type="application/problem+json")
-@token_required(ApiScope.MODERATE)
 def reject(values: dict[str, Any], item_id: int) -> Any:
     """Reject an item with a reason, which its submitter reads in the mail."""
     item = _item(item_id)

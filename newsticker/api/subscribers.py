@@ -57,9 +57,9 @@ def _require_admin() -> None:
 
 @bp.route("")
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.SUBSCRIBERS)
 @bp.arguments(schemas.SubscriberQuery, location="query", as_kwargs=True)
 @bp.response(200, schemas.SubscriberPageSchema)
-@token_required(ApiScope.SUBSCRIBERS)
 def index(q: str, publication: str, status: str, page: int) -> Any:
     """Subscribers matching a search, newest first."""
     found, total = services.search_subscribers(
@@ -73,9 +73,9 @@ def index(q: str, publication: str, status: str, page: int) -> Any:
 
 @bp.route("", methods=["POST"])
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.SUBSCRIBERS)
 @bp.arguments(schemas.NewSubscriberSchema)
 @bp.response(201, schemas.SubscriberSchema)
-@token_required(ApiScope.SUBSCRIBERS)
 def add(values: dict[str, Any]) -> Any:
     """Add a person who consented elsewhere, with a note on how (or ask them to confirm)."""
     settings = get_settings()
@@ -117,9 +117,9 @@ def add(values: dict[str, Any]) -> Any:
 
 @bp.route("/export")
 @bp.doc(security=SECURITY)
+@token_required(ApiScope.SUBSCRIBERS)
 @bp.arguments(schemas.ExportQuery, location="query", as_kwargs=True)
 @bp.response(200, content_type="text/csv", description="The confirmed subscribers as CSV")
-@token_required(ApiScope.SUBSCRIBERS)
 def export(publication: str) -> Any:
     """The confirmed subscribers of one publication as CSV (administrators only)."""
     _require_admin()
@@ -138,8 +138,8 @@ def export(publication: str) -> Any:
 
 @bp.route(f"/{SUBSCRIBER_ID}", methods=["DELETE"])
 @bp.doc(security=SECURITY)
-@bp.response(204)
 @token_required(ApiScope.SUBSCRIBERS)
+@bp.response(204)
 def erase(subscriber_id: int) -> Any:
     """Erase a person and all their data on request (administrators only)."""
     _require_admin()
