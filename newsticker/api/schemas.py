@@ -428,3 +428,35 @@ class ExportQuery(Query):
     """Which publication's confirmed subscribers to export."""
 
     publication = fields.String(required=True, validate=validate.Length(max=40))
+
+
+class ImportSchema(Base):
+    """A list to import, as the editors' import form takes it (the file as text)."""
+
+    publication = fields.String()
+    consent_note = fields.String(metadata={"description": "How the people on it consented"})
+    csv = fields.String(
+        validate=validate.Length(max=20 * 1024 * 1024),
+        metadata={"description": "The CSV file's text (a column of addresses, optional names)"},
+    )
+    dry_run = fields.Boolean(
+        load_default=False, metadata={"description": "Only check the list and report"}
+    )
+
+
+class ImportProblemSchema(Base):
+    """A row that is not imported, and why."""
+
+    row = fields.Integer(required=True)
+    value = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class ImportResultSchema(Base):
+    """What an import did (or, with dry_run, would do)."""
+
+    dry_run = fields.Boolean(required=True)
+    imported = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    problems = fields.List(fields.Nested(ImportProblemSchema), required=True)

@@ -3,10 +3,12 @@ export and erase (these two, as in the editor area, for administrators only)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Response, g
 from flask_smorest import Blueprint
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import Forbidden, NotFound
 
 from newsticker.api import schemas
@@ -18,8 +20,9 @@ from newsticker.api.public import as_formdata, form_errors
 from newsticker.config import get_settings
 from newsticker.core.db import db, utcnow
 from newsticker.core.site import site_keyring, site_links
-from subscribers import exporting, services
-from subscribers.forms import AddSubscriberForm, publication_choices
+from subscribers import exporting, importing, services
+from subscribers.csvio import ImportFileError
+from subscribers.forms import AddSubscriberForm, ImportForm, publication_choices
 from subscribers.models import Subscriber
 from subscribers.site import site_salts
 
@@ -155,3 +158,73 @@ def erase(subscriber_id: int) -> Any:
         subject=("subscriber", subscriber_id),
     )
     return Response(status=204)
+
+
+@bp.route("/import", methods=["POST"])
+@bp.doc(security=SECURITY)
+@token_required(ApiScope.SUBSCRIBERS)
+@bp.arguments(schemas.ImportSchema)
+@bp.response(200, schemas.ImportResultSchema)
+def import_list(values: dict[str, Any]) -> Any:
+    """Import a list of people who consented elsewhere, as confirmed subscribers.
+
+    The same checks and report as the editors' import; with `dry_run` only the report.
+    """
+    data = str(values.get("csv", "")).encode("utf-8")
+    formdata: MultiDict[str, Any] = MultiDict(
+        {
+            "file": FileStorage(io.BytesIO(data), filename="api.csv"),
+            "publication": str(values.get("publication", "")),
+            "consent_note": str(values.get("consent_note", "")),
+        }
+    )
+    form = ImportForm(formdata=formdata, meta={"csrf": False})
+    form.publication.choices = publication_choices(get_settings())
+    if not form.validate():
+        return problem(422, errors=form_errors(form))
+    try:
+        plan = importing.plan_import(
+            db.session, data, publication=form.publication.data, salts=site_salts()
+        )
+    except ImportFileError as exc:
+        return problem(422, errors={"csv": [str(exc)]})
+    if values["dry_run"]:
+        return {
+            "dry_run": True,
+            "imported": len(plan.accepted),
+            "unchanged": 0,
+            "rejected": len(plan.report),
+            "problems": _problems(plan.report),
+        }
+    actor = current_actor()
+    result = importing.run_import(
+        db.session,
+        plan,
+        publication=form.publication.data,
+        consent_note=form.consent_note.data or "",
+        actor=actor.label,
+        channel="api",
+        filename="api.csv",
+        now=utcnow(),
+    )
+    api_services.record_api_change(
+        db.session,
+        "subscribers.imported",
+        actor=actor,
+        now=utcnow(),
+        subject=("publication", form.publication.data),
+        details={"imported": result.imported, "rejected": result.rejected},
+    )
+    return {
+        "dry_run": False,
+        "imported": result.imported,
+        "unchanged": result.unchanged,
+        "rejected": result.rejected,
+        "problems": _problems(result.problems),
+    }
+
+
+def _problems(lines: Any) -> list[dict[str, Any]]:
+    return [
+        {"row": line.row_number, "value": line.value, "reason": str(line.reason)} for line in lines
+    ]

@@ -114,3 +114,51 @@ def test_export_and_erase_need_an_administrator(client, db) -> None:
         db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("api.subscriber%")))
     )
     assert actions == {"api.subscribers.exported", "api.subscriber.erased"}
+
+
+def test_import_checks_then_imports_a_list(client, db) -> None:
+    headers = headers_for(db)
+    data = {
+        "publication": "ticker",
+        "consent_note": "Unterschriftenliste Fest der Kulturen 2027",
+        "csv": "email;name\neins@example.org;Eins\nkaputt;Zwei\nzwei@example.org;\n",
+    }
+    dry = client.post("/api/v1/subscribers/import", json={**data, "dry_run": True}, headers=headers)
+    assert dry.status_code == 200, dry.data
+    assert dry.get_json()["imported"] == 2
+    assert dry.get_json()["rejected"] == 1
+    db.expire_all()
+    assert db.scalars(select(Subscriber)).all() == []
+    done = client.post("/api/v1/subscribers/import", json=data, headers=headers).get_json()
+    assert done["imported"] == 2
+    assert done["problems"][0]["row"] == 3
+    db.expire_all()
+    assert sorted(s.email for s in db.scalars(select(Subscriber))) == [
+        "eins@example.org",
+        "zwei@example.org",
+    ]
+    assert db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "api.subscribers.imported")
+    ).one()
+
+
+def test_import_refuses_what_the_import_form_refuses(client, db) -> None:
+    headers = headers_for(db)
+    body = problem(
+        client.post("/api/v1/subscribers/import", json={"csv": "a@example.org"}, headers=headers),
+        422,
+    )
+    assert body["errors"]["consent_note"] == ["Please say how the people on this list consented."]
+    assert "publication" in body["errors"]
+    body = problem(
+        client.post(
+            "/api/v1/subscribers/import",
+            json={"publication": "ticker", "consent_note": "Liste vom Infostand 2027", "csv": ""},
+            headers=headers,
+        ),
+        422,
+    )
+    assert "csv" in body["errors"]
+    problem(client.post("/api/v1/subscribers/import", json={"csv": 5}, headers=headers), 422)
+    db.expire_all()
+    assert db.scalars(select(Subscriber)).all() == []

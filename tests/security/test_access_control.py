@@ -83,6 +83,7 @@ PUBLIC: dict[str, int] = {
     "api_subscribers.add": 401,
     "api_subscribers.export": 401,
     "api_subscribers.erase": 405,
+    "api_subscribers.import_list": 405,
 }
 API_AREA = "/api/"
 # Editor-area endpoints only admins may use.
