@@ -12,8 +12,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
 from newsticker.api import schemas
+from newsticker.api import services as api_services
 from newsticker.api.problems import problem
 from newsticker.config import get_settings
+from newsticker.core.audit import Actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.extensions import limiter
 from newsticker.core.i18n import gettext as _
@@ -42,6 +44,11 @@ SUBMISSION_DEFAULTS = {
     "repeat_weekday": "",
 }
 NOTICES_ON_FIRST_PAGE = 6
+
+
+def public_actor() -> Actor:
+    """Return the audit trail's actor of a call without a token: the public, by address."""
+    return Actor(label="api (public)", ip=request.remote_addr or "")
 
 
 def item_data(item: Item) -> dict[str, Any]:
@@ -246,6 +253,14 @@ def submit(values: dict[str, Any]) -> Any:
         )
     except item_services.TooManyReceipts as exc:
         return problem(429, str(exc.message))
+    api_services.record_api_change(
+        db.session,
+        "item.submitted",
+        actor=public_actor(),
+        now=form.now,
+        subject=("item", created.id),
+        summary=created.title,
+    )
     return {
         "id": created.id,
         "status": created.status.value,
@@ -282,7 +297,7 @@ def subscribe(values: dict[str, Any]) -> Any:
     if not form.validate():
         return problem(422, errors=form_errors(form))
     email = form.email.normalised
-    subscriber_services.request_subscription(
+    outcome = subscriber_services.request_subscription(
         db.session,
         subscriber_services.SignupRequest(
             email=email,
@@ -299,6 +314,13 @@ def subscribe(values: dict[str, Any]) -> Any:
         settings=settings,
         now=utcnow(),
         window=subscriber_services.MailWindow.from_settings(settings),
+    )
+    api_services.record_api_change(
+        db.session,
+        "subscription.requested",
+        actor=public_actor(),
+        now=utcnow(),
+        details={"outcome": str(outcome), "publications": list(form.publications.data or [])},
     )
     return {
         "message": _(

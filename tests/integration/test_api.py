@@ -181,6 +181,9 @@ def test_submission_enters_moderation_with_a_receipt(client, db) -> None:
     assert body["status"] == "submitted"
     receipt = db.scalars(select(QueuedMail).where(QueuedMail.purpose == "item_receipt")).one()
     assert receipt.to_addr == "helferin@example.org"
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "api.item.submitted")).one()
+    assert event.subject_id == str(item.id)
+    assert event.actor == "api (public)"
 
 
 def test_submission_is_refused_with_the_forms_messages_in_both_languages(client, db) -> None:
@@ -246,6 +249,10 @@ def test_subscription_sends_the_double_opt_in_mail(client, db) -> None:
     assert response.status_code == 202, response.data
     mail = db.scalars(select(QueuedMail).where(QueuedMail.to_addr == "neu@example.org")).one()
     assert mail.purpose == "subscription_confirm"
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "api.subscription.requested")
+    ).one()
+    assert event.details["publications"] == ["ticker"]
 
 
 @pytest.mark.parametrize(
