@@ -103,6 +103,8 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from newsticker.api import init_api
+    from newsticker.api.editor_views import bp as api_tokens_bp
     from newsticker.auth.views import bp as auth_bp
     from newsticker.delivery.views import bp as delivery_bp
     from newsticker.editor.views import bp as editor_bp
@@ -125,5 +127,7 @@ def _register_blueprints(app: Flask) -> None:
         issues_bp,
         issues_editor_bp,
         delivery_bp,
+        api_tokens_bp,
     ):
         app.register_blueprint(bp)
+    init_api(app)

@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "subscribers.models",
     "newsticker.issues.models",
     "newsticker.delivery.models",
+    "newsticker.api.models",
 )
 
 

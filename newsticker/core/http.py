@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from newsticker.core.db import db, reset_write_intent, set_write_intent
@@ -147,7 +148,7 @@ def _handle_http_error(exc: HTTPException) -> ResponseReturnValue:
     code = exc.code or 500
     if code not in ERROR_CODES:
         return exc
-    response = _render_error(code)
+    response = _render_error(code, getattr(exc, "user_message", None))
     for name in ("Allow", "Retry-After"):
         if name in exc.get_response().headers:
             response.headers[name] = exc.get_response().headers[name]
@@ -161,13 +162,24 @@ def _handle_csrf(_exc: CSRFError) -> ResponseReturnValue:
     )
 
 
-def _refuse_nul() -> Response:
-    return _render_error(
-        400,
+class RefusedRequest(BadRequest):
+    """A request refused for a reason people should read (`user_message`, translated).
+
+    Raised rather than answered, so the error handlers answer it as the path expects: an
+    error page on the site, problem details under /api/.
+    """
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__()
+        self.user_message = user_message
+
+
+def _refuse_nul() -> NoReturn:
+    raise RefusedRequest(
         _(
             "The request contains a NUL character, which no form sends and which cannot be "
             "stored. Nothing was saved."
-        ),
+        )
     )
 
 

@@ -47,7 +47,13 @@ def lazy_ngettext(singular: str, plural: str, num: int, **variables: Any) -> Laz
 
 
 def select_locale() -> str:
-    """Return the visitor's remembered language, else the site's default."""
+    """Return the visitor's remembered language, else the site's default.
+
+    API calls (under /api/) carry no cookie that counts: they choose by Accept-Language.
+    """
+    if request and request.path.startswith("/api/"):
+        best = request.accept_languages.best_match(list(LANGUAGES))
+        return best or str(current_app.config.get("BABEL_DEFAULT_LOCALE", "de"))
     chosen = request.cookies.get(LANGUAGE_COOKIE) if request else None
     if chosen in LANGUAGES:
         return chosen

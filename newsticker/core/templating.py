@@ -29,6 +29,7 @@ EDITOR_NAV = (
     ("subscribers_editor.index", _l("Subscribers"), False),
     ("delivery.index", _l("Delivery"), False),
     ("editor.outbox", _l("Outbox"), False),
+    ("api_tokens.index", _l("API tokens"), False),
     ("auth.users", _l("Users"), True),
     ("auth.account", _l("My account"), False),
     ("items_editor.reasons", _l("Rejection reasons"), True),

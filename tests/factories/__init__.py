@@ -9,8 +9,10 @@ One module per domain; import from here (`from tests.factories import make_item`
 - `delivery`: many subscribers at once, scheduled issues, apps that commit for real.
 - `relay`: a recording SMTP relay on loopback that can misbehave, speak TLS, ask for AUTH.
 - `certificates`: a test CA and a server certificate for it, made with openssl.
+- `api`: API tokens (`make_token`) and the headers of a call with one (`bearer`).
 """
 
+from tests.factories.api import ALL_SCOPES, bearer, make_token
 from tests.factories.certificates import Certificates, make_certificates, openssl_missing
 from tests.factories.delivery import (
     FAST,
@@ -44,6 +46,7 @@ from tests.factories.subscribers import (
 from tests.factories.users import DEFAULT_PASSWORD, EDITOR, create_editor, login, make_user
 
 __all__ = [
+    "ALL_SCOPES",
     "CONFIRM_LINK",
     "DEFAULT_PASSWORD",
     "EDITOR",
@@ -53,6 +56,7 @@ __all__ = [
     "Certificates",
     "Received",
     "Relay",
+    "bearer",
     "committed_app",
     "config_app",
     "confirm_token_from",
@@ -69,6 +73,7 @@ __all__ = [
     "make_issue",
     "make_item",
     "make_subscriber",
+    "make_token",
     "make_user",
     "openssl_missing",
     "post_multipart",

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 
+from newsticker.api.services import create_token
 from newsticker.auth.services import create_user, request_password_reset
 from newsticker.config import Settings
 from newsticker.core.audit import Actor
@@ -144,6 +145,16 @@ def build_world(session: Session, settings: Settings) -> World:
     )
     assert reset_token is not None
     world.tokens["password_reset"] = reset_token
+    api_token = create_token(
+        session,
+        user_id=editor.id,
+        name="CMS",
+        scopes=["read"],
+        days=30,
+        actor=Actor(label=editor.email, user_id=editor.id),
+        now=utcnow(),
+    )
+    world.ids["api_token"] = api_token.token.id
 
     # An approved announcement with an image (the image route, alt text on item pages).
     picture = process_image(io.BytesIO(image_file()))
@@ -331,7 +342,15 @@ def build_world(session: Session, settings: Settings) -> World:
         "delivery.resume": {"issue_id": ids["sending_issue"]},
         "delivery.cancel": {"issue_id": ids["sending_issue"]},
         "delivery.send_held": {"issue_id": ids["sending_issue"]},
+        "api_tokens.revoke": {"token_id": ids["api_token"]},
+        "api_public.item": {"item_id": ids["item"]},
+        "api_delivery.progress": {"issue_id": ids["sending_issue"]},
+        "api_subscribers.erase": {"subscriber_id": ids["subscriber"]},
     }
+    for endpoint in ("show", "approve", "reject"):
+        world.values[f"api_moderation.{endpoint}"] = {"item_id": ids["pending_item"]}
+    for endpoint in ("show", "edit", "schedule", "unschedule", "test_send"):
+        world.values[f"api_issues.{endpoint}"] = {"issue_id": ids["draft"]}
     for endpoint in (
         "compose",
         "save",
