@@ -271,6 +271,24 @@ class BounceSettings(Section):
     unsubscribe_address: Annotated[str, AfterValidator(_check_optional_address)] = ""
 
 
+def _check_origin(value: str) -> str:
+    # An origin as frame-ancestors and CORS compare it: scheme, host and port, nothing else
+    # (a path, a wildcard or a quote would widen or break the policy).
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", value):
+        raise ValueError(
+            f"an origin such as 'https://www.flensburg.de' (no path, no wildcard), got {value!r}"
+        )
+    return value.lower()
+
+
+Origin = Annotated[str, AfterValidator(_check_origin)]
+
+
+class EmbedSettings(Section):
+    # Sites that may show /embed/ pages in a frame; every other page refuses all framing.
+    allowed_origins: list[Origin] = Field(default_factory=list)
+
+
 class Settings(Section):
     site: SiteSettings = Field(default_factory=SiteSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -284,6 +302,7 @@ class Settings(Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     subscribers: SubscriberSettings = Field(default_factory=SubscriberSettings)
     bounces: BounceSettings = Field(default_factory=BounceSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
 
     @model_validator(mode="after")
     def _publications_consistent(self) -> Settings:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from itertools import groupby
 
 from flask import (
     abort,
@@ -31,21 +30,21 @@ from newsticker.core.db import db
 from newsticker.core.extensions import limiter
 from newsticker.core.site import site_keyring, site_links
 from newsticker.core.tokens import TokenError
+from newsticker.items import embed_views as _embed_views  # noqa: F401 - its routes
 from newsticker.items import private_views as _private_views  # noqa: F401 - its routes
 from newsticker.items import services
 from newsticker.items.blueprint import bp
+from newsticker.items.directory import directory_page, page_number, public_filters
 from newsticker.items.display import day_heading, item_when
 from newsticker.items.feeds import atom_feed, ical_calendar
 from newsticker.items.forms import ItemForm, SubmissionForm, language_choices
 from newsticker.items.images import IMAGE_NAME_RE, MAX_IMAGE_BYTES, upload_dir
-from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemKind
+from newsticker.items.models import FIELDS_OF_ACTION, Item
 
 __all__ = ["bp"]
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 30
-NOTICES_ON_FIRST_PAGE = 6
 FORM_STAMP_PURPOSE = "item-form-started"
 FORM_STAMP_MAX_AGE = 6 * 3600
 ICAL_MIMETYPE = "text/calendar"
@@ -56,22 +55,11 @@ ATOM_MIMETYPE = "application/atom+xml"
 
 
 def _filters() -> services.PublicFilters:
-    args = request.args
-    field = args.get("bereich", "")
-    kind = args.get("art", "")
-    language = args.get("sprache", "")
-    codes = {code for code, _name in language_choices(sign_language=True)}
-    return services.PublicFilters(
-        query=args.get("q", "")[:200],
-        field_of_action=field if field in FIELDS_OF_ACTION else "",
-        language=language if language in codes else "",
-        kind=ItemKind(kind) if kind in set(ItemKind) else "",
-    )
+    return public_filters(request.args)
 
 
 def _page() -> int:
-    raw = request.args.get("seite", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 1000 else 1
+    return page_number(request.args)
 
 
 def _feed_links(field: str = "") -> dict[str, str]:
@@ -91,42 +79,17 @@ def events() -> ResponseReturnValue:
     filters = _filters()
     page = _page()
     now = services.current_time()
-    notices: list[Item] = []
-    more_notices = False
-    occurrences: list[services.Occurrence] = []
-    has_more = False
-    if not filters.kind or filters.kind == ItemKind.EVENT:
-        occurrences, has_more = services.upcoming_occurrences(
-            db.session,
-            filters,
-            now=now,
-            tz=settings.tz,
-            offset=(page - 1) * PAGE_SIZE,
-            limit=PAGE_SIZE,
-        )
-    if filters.kind in (ItemKind.ANNOUNCEMENT, ItemKind.CALL):
-        notices, has_more = services.current_notices(
-            db.session, filters, now=now, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-    elif not filters.kind and page == 1:
-        notices, more_notices = services.current_notices(
-            db.session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
-        )
-    days = [
-        (day_heading(day), list(group))
-        for day, group in groupby(
-            occurrences, key=lambda o: max(o.starts_at, now).astimezone(settings.tz).date()
-        )
-    ]
+    found = directory_page(db.session, filters, page=page, now=now, tz=settings.tz)
+    days = [(day_heading(day), group) for day, group in found.days(now, settings.tz)]
     args = {k: v for k, v in request.args.items() if k != "seite" and v}
     return render_template(
         "items/list.html",
         filters=filters,
         days=days,
-        notices=notices,
-        more_notices=more_notices,
+        notices=found.notices,
+        more_notices=found.more_notices,
         page=page,
-        has_more=has_more,
+        has_more=found.has_more,
         page_args=args,
         args_without_kind={k: v for k, v in args.items() if k != "art"},
         language_options=language_choices(sign_language=True),
