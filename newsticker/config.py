@@ -289,6 +289,15 @@ class EmbedSettings(Section):
     allowed_origins: list[Origin] = Field(default_factory=list)
 
 
+class WebhookSettings(Section):
+    # Plain http:// endpoints only on a loopback address, and only when this is on.
+    allow_http_loopback: bool = False
+    max_attempts: int = Field(default=8, ge=1, le=30)
+    retry_base_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    poll_seconds: int = Field(default=15, ge=1, le=3600)
+
+
 class Settings(Section):
     site: SiteSettings = Field(default_factory=SiteSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -303,6 +312,7 @@ class Settings(Section):
     subscribers: SubscriberSettings = Field(default_factory=SubscriberSettings)
     bounces: BounceSettings = Field(default_factory=BounceSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @model_validator(mode="after")
     def _publications_consistent(self) -> Settings:

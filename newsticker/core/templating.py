@@ -30,6 +30,7 @@ EDITOR_NAV = (
     ("delivery.index", _l("Delivery"), False),
     ("editor.outbox", _l("Outbox"), False),
     ("auth.users", _l("Users"), True),
+    ("webhooks.index", _l("Webhooks"), True),
 )
 
 

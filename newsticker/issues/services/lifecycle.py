@@ -33,6 +33,7 @@ from newsticker.core.addresses import InvalidAddress, normalise_address
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.core.mailqueue import queue_mail
+from newsticker.core.webhooks import emit_event
 from newsticker.issues.models import Issue, IssueSnapshot, IssueStatus
 from newsticker.issues.rendering import MAIL_LANGUAGES, freeze, prepare_issue, render_issue
 from newsticker.issues.services.changes import (
@@ -179,6 +180,18 @@ def schedule_issue(
     transition(issue, IssueAction.SCHEDULE)
     issue.scheduled_at = send_at
     touch(session, issue, user_id=user_id, now=now)
+    emit_event(
+        session,
+        "issue.scheduled",
+        {
+            "id": issue.id,
+            "publication": issue.publication,
+            "number": issue.number,
+            "subject": issue.subject,
+            "scheduled_at": send_at.isoformat(),
+        },
+        now=now,
+    )
 
 
 def schedule_at_local_time(
