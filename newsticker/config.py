@@ -216,6 +216,8 @@ class DeliverySettings(Section):
     retry_delay_seconds: float = Field(default=60.0, ge=0, le=86_400)
     failure_pause_threshold: int = Field(default=50, ge=1)
     max_html_bytes: int = Field(default=95 * 1024, ge=10_000)
+    # Off when `newsticker worker` processes send: the scheduler then only starts sends.
+    scheduler_sends: bool = True
 
 
 class ScheduleSettings(Section):
