@@ -159,3 +159,33 @@ def test_workers_and_a_scheduler_drain_one_issue_while_workers_die_and_join(tmp_
     # The added worker took part (the scheduler never sends with scheduler_sends off).
     sent_by_fourth = int(outputs["fourth"].split("worker stopped: sent ")[1].split(",")[0])
     assert sent_by_fourth > 0, outputs["fourth"]
+
+
+def test_with_scheduler_sends_off_the_scheduler_only_starts_and_a_worker_sends(tmp_path):
+    import threading
+
+    from newsticker.delivery.sender import run_sender_worker, send_due_issues
+    from tests.factories import Relay, committed_app
+
+    with Relay() as relay:
+        app = committed_app(
+            tmp_path, **{"delivery.scheduler_sends": False, "smtp.port": relay.port}
+        )
+        settings = app.config["NEWSTICKER_SETTINGS"]
+        in_transaction(app, lambda s: seed_subscribers(s, 30))
+        issue_id = in_transaction(app, lambda s: scheduled_issue(s).id)
+
+        due = send_due_issues(app, settings)
+        assert due.started == [issue_id] and due.drained == {}
+        assert relay.received == []  # started, not sent
+
+        stop = threading.Event()
+
+        def after_drain(drained_id: int, run) -> None:
+            assert drained_id == issue_id
+            if run.finished:
+                stop.set()
+
+        total = run_sender_worker(app, settings, stop=stop, poll_seconds=0.1, on_drain=after_drain)
+    assert total.sent == 30 and total.failed == 0
+    assert len(relay.received) == 30
