@@ -19,6 +19,23 @@ What it does, in separate processes so each figure is its own:
    each and their ratio, the median of the rounds' own ratios (target: at least 0.8),
    the CPU each side spent per message, the peak memory and the count the sink
    received of our sends.
+
+With --compare-workers it measures what issue 16 asks instead: N sender worker
+PROCESSES (each an IssueSender with --connections connections, as `newsticker worker`
+runs them) against plain smtplib sending the same number of pre-built messages from 4
+processes over one connection each, side by side, on SQLite and (with --database-url)
+PostgreSQL, for each list size and worker count given:
+
+    .venv/bin/python benchmarks/send_throughput.py --compare-workers \
+        --recipients 20000,100000 --workers 1,2 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+
+Every process of a side is started and made ready (app built, messages composed) before
+a common "go"; a side's time runs from "go" until its last message is out (for the
+workers: until the worker that finished the issue returned). It prints one table row per
+database, N and worker count: both rates, their ratio (target: at least 0.8 for 2
+workers), each worker's peak memory (RSS) and how many each sent (they must add up to N:
+no recipient twice).
 """
 
 from __future__ import annotations
@@ -83,9 +100,12 @@ class Sink:
         self.port = free_port()
         self.postfix = shutil.which("smtp-sink")
         if self.postfix:
+            # -c prints running counters to stdout after every message: nobody reads them
+            # while it runs, so they must not go to a pipe, whose buffer would fill after
+            # some thousand messages and stop the sink (and the benchmark with it).
             self.proc = subprocess.Popen(
                 [self.postfix, "-c", "-u", "nobody", f"127.0.0.1:{self.port}", "1000"],
-                stdout=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
                 stdin=subprocess.PIPE,
                 text=True,
             )
@@ -337,6 +357,236 @@ def send_raw(
     }
 
 
+# ---------------------------------------------------------------- worker processes vs raw
+
+
+def start_records(url: str, port: int, issue_id: int, instance: str) -> dict[str, Any]:
+    """Start the send (create the records), as the scheduler does; nothing is sent."""
+    from newsticker import create_app
+    from newsticker.core.db import utcnow
+    from newsticker.delivery import services
+    from newsticker.delivery.sender import IssueSender
+
+    settings = settings_for(url, port, 1, instance)
+    app = create_app(settings)
+    sender = IssueSender(app, settings)
+    began = time.perf_counter()
+    report = sender.in_transaction(
+        lambda s: services.start_issue(
+            s, issue_id, now=utcnow(), settings=settings, links=sender.links
+        )
+    )
+    return {"recipients": report.recipients, "create_seconds": time.perf_counter() - began}
+
+
+def ready_then_go() -> None:
+    """Tell the parent this process is ready; wait for its go."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
+def worker_process(
+    url: str, port: int, connections: int, issue_id: int, instance: str
+) -> dict[str, Any]:
+    """One sender worker process: drain the issue with its connections (newsticker worker)."""
+    from newsticker import create_app
+    from newsticker.delivery.sender import IssueSender
+
+    settings = settings_for(url, port, connections, instance)
+    app = create_app(settings)
+    sender = IssueSender(app, settings)
+    # Compose once before the clock starts, as a running worker has long done.
+    sender.progress(issue_id)
+    ready_then_go()
+    began = time.time()
+    cpu_before = _cpu()
+    run = sender.drain(issue_id, wait=True)
+    return {
+        "sent": run.sent,
+        "finished": run.finished,
+        "began": began,
+        "ended": time.time(),
+        "send_cpu_seconds": _cpu() - cpu_before,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def raw_process(url: str, port: int, issue_id: int, instance: str, count: int) -> dict[str, Any]:
+    """One plain smtplib process: `count` pre-built messages over one connection."""
+    from sqlalchemy import select
+
+    from newsticker import create_app
+    from newsticker.core.db import db
+    from newsticker.core.site import site_keyring, site_links
+    from newsticker.delivery import services
+    from newsticker.delivery.messages import IssueMessages
+    from newsticker.delivery.models import Delivery
+    from newsticker.issues.models import Issue
+
+    settings = settings_for(url, port, 1, instance)
+    app = create_app(settings)
+    with app.app_context():
+        session = db.session
+        issue = session.get(Issue, issue_id)
+        messages = IssueMessages(session, issue, settings, site_keyring(app), site_links(app))
+        rows = session.scalars(
+            select(Delivery).where(Delivery.issue_id == issue_id).limit(RAW_DISTINCT)
+        ).all()
+        built = [
+            messages.compose(
+                services.Claimed(
+                    r.id,
+                    r.subscriber_id,
+                    r.address,
+                    r.name,
+                    r.language,
+                    r.publication,
+                    r.message_id,
+                    0,
+                )
+            )
+            for r in rows
+        ]
+    app.extensions["newsticker_db"].engine.dispose()
+    client = smtplib.SMTP("127.0.0.1", port, timeout=60)
+    ready_then_go()
+    began = time.time()
+    cpu_before = _cpu()
+    for n in range(count):
+        message = built[n % len(built)]
+        client.sendmail(message.envelope_from, [message.recipient], message.data)
+    ended = time.time()
+    client.quit()
+    return {
+        "sent": count,
+        "began": began,
+        "ended": ended,
+        "send_cpu_seconds": _cpu() - cpu_before,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_group(specs: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
+    """Start one process per spec, wait until all are ready, say go; return go and results."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--proc", json.dumps(spec)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for spec in specs
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"a benchmark process did not start: {line!r}")
+    go = time.time()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    results = []
+    for proc in procs:
+        output, _ = proc.communicate(timeout=3600)
+        if proc.returncode:
+            raise RuntimeError(f"a benchmark process failed ({proc.returncode})")
+        results.append(json.loads(output.strip().splitlines()[-1]))
+    return go, results
+
+
+def compare_workers(args: argparse.Namespace) -> int:
+    """Run the issue-16 comparison and print its table."""
+    sizes = [int(n) for n in str(args.recipients).split(",")]
+    worker_counts = [int(n) for n in str(args.workers).split(",")]
+    rows: list[str] = []
+    sink = Sink()
+    print(f"sink: {sink.name} on port {sink.port}; connections per worker: {args.connections}")
+    try:
+        for backend_url in [""] + ([args.database_url] if args.database_url else []):
+            for size in sizes:
+                with tempfile.TemporaryDirectory(prefix="nt-bench-") as tmp:
+                    url = backend_url or f"sqlite:///{tmp}/bench.db"
+                    backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+                    base = {"url": url, "instance": f"{tmp}/instance", "recipients": size}
+                    began = time.perf_counter()
+                    issue_id = child("prepare", argparse.Namespace(), **base)["issue_id"]
+                    took = time.perf_counter() - began
+                    print(f"{backend}: prepared {size} subscribers in {took:.0f} s")
+                    common = {
+                        "url": url,
+                        "instance": f"{tmp}/instance",
+                        "port": sink.port,
+                        "issue_id": issue_id,
+                    }
+                    for workers in worker_counts:
+                        rows.append(
+                            _compare_round(
+                                common, backend, size, workers, args.connections, args.rounds
+                            )
+                        )
+                        print(rows[-1], flush=True)
+    finally:
+        sink.stop()
+    print()
+    print(
+        "| N | database | worker processes × connections | workers (recipients/s) "
+        "| raw smtplib, 4 processes × 1 connection (msg/s) | ratio | peak RSS per worker (MB) "
+        "| sent per worker (sum = N) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+    return 0
+
+
+def _compare_round(
+    common: dict[str, Any], backend: str, size: int, workers: int, connections: int, rounds: int
+) -> str:
+    best_ours = best_raw = 0.0
+    peaks: list[float] = []
+    shares: list[int] = []
+    for round_ in range(rounds):
+        reset_issue(common["url"], common["issue_id"])
+        started = child("start", argparse.Namespace(), **common)
+        count = started["recipients"]
+        raw_specs = [
+            {"kind": "raw", **common, "count": count // 4 + (1 if i < count % 4 else 0)}
+            for i in range(4)
+        ]
+        go, raw = run_group(raw_specs)
+        raw_rate = count / (max(r["ended"] for r in raw) - go)
+        go, ours = run_group(
+            [{"kind": "worker", **common, "connections": connections} for _ in range(workers)]
+        )
+        ended = min(
+            (o["ended"] for o in ours if o["finished"]), default=max(o["ended"] for o in ours)
+        )
+        ours_rate = sum(o["sent"] for o in ours) / (ended - go)
+        if sum(o["sent"] for o in ours) != count:
+            raise RuntimeError(f"workers sent {[o['sent'] for o in ours]}, expected {count} in all")
+        # CPU per message of each side's own processes (the database server's is not in
+        # it): where a ratio falls short, this says whether our code or the rest used it.
+        ours_cpu = 1e6 * sum(o["send_cpu_seconds"] for o in ours) / count
+        raw_cpu = 1e6 * sum(r["send_cpu_seconds"] for r in raw) / count
+        print(
+            f"  {backend} N={size} workers={workers} round {round_ + 1}: "
+            f"workers {ours_rate:.0f}/s, raw {raw_rate:.0f}/s, ratio {ours_rate / raw_rate:.2f}; "
+            f"CPU per message: workers {ours_cpu:.0f} µs, raw {raw_cpu:.0f} µs",
+            flush=True,
+        )
+        if ours_rate / max(raw_rate, 1e-9) > best_ours / max(best_raw, 1e-9) or not best_raw:
+            best_ours, best_raw = ours_rate, raw_rate
+            peaks = [o["peak_rss_mb"] for o in ours]
+            shares = [o["sent"] for o in ours]
+    return (
+        f"| {size} | {backend} | {workers} × {connections} | {best_ours:.0f} | {best_raw:.0f} "
+        f"| {best_ours / best_raw:.2f} | {', '.join(f'{p:.0f}' for p in peaks)} "
+        f"| {', '.join(str(n) for n in shares)} |"
+    )
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -357,7 +607,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--recipients", "-n", type=int, default=2000, help="2000, 20000, 100000 …")
+    parser.add_argument(
+        "--recipients",
+        "-n",
+        default="2000",
+        help="2000, 20000, 100000 … (with --compare-workers: a comma-separated list)",
+    )
+    parser.add_argument(
+        "--compare-workers",
+        action="store_true",
+        help="worker processes against raw smtplib from 4 processes (issue 16), see above",
+    )
+    parser.add_argument("--workers", default="1,2", help="worker process counts, e.g. 1,2")
     parser.add_argument("--connections", "-c", type=int, default=2)
     parser.add_argument(
         "--rounds", "-r", type=int, default=2, help="alternate ours and raw this often; best counts"
@@ -371,10 +632,39 @@ def main() -> int:
     parser.add_argument("--ours", help=argparse.SUPPRESS)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
     parser.add_argument("--prepare", help=argparse.SUPPRESS)
+    parser.add_argument("--start", help=argparse.SUPPRESS)
+    parser.add_argument("--proc", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink:
         run_sink(args.sink)
         return 0
+    if args.start:
+        given = json.loads(args.start)
+        print(
+            json.dumps(
+                start_records(given["url"], given["port"], given["issue_id"], given["instance"])
+            )
+        )
+        return 0
+    if args.proc:
+        given = json.loads(args.proc)
+        if given["kind"] == "worker":
+            result = worker_process(
+                given["url"],
+                given["port"],
+                given["connections"],
+                given["issue_id"],
+                given["instance"],
+            )
+        else:
+            result = raw_process(
+                given["url"], given["port"], given["issue_id"], given["instance"], given["count"]
+            )
+        print(json.dumps(result))
+        return 0
+    if args.compare_workers:
+        return compare_workers(args)
+    args.recipients = int(args.recipients)
     for mode in ("prepare", "ours", "raw"):
         if getattr(args, mode):
             given = json.loads(getattr(args, mode))

@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from newsticker.items.editor_views import bp as items_editor_bp
     from newsticker.items.views import bp as items_bp
     from newsticker.public.views import bp as public_bp
+    from newsticker.webhooks.views import bp as webhooks_bp
     from subscribers.editor_views import bp as subscribers_editor_bp
     from subscribers.views import bp as subscribers_bp
 
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
         issues_editor_bp,
         delivery_bp,
         api_tokens_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(bp)
     init_api(app)

@@ -302,6 +302,8 @@ class DeliverySettings(Section):
     retry_delay_seconds: float = Field(default=60.0, ge=0, le=86_400)
     failure_pause_threshold: int = Field(default=50, ge=1)
     max_html_bytes: int = Field(default=95 * 1024, ge=10_000)
+    # Off when `newsticker worker` processes send: the scheduler then only starts sends.
+    scheduler_sends: bool = True
 
 
 class ScheduleSettings(Section):
@@ -416,6 +418,33 @@ class AuthSettings(Section):
         return self
 
 
+def _check_origin(value: str) -> str:
+    # An origin as frame-ancestors and CORS compare it: scheme, host and port, nothing else
+    # (a path, a wildcard or a quote would widen or break the policy).
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", value):
+        raise ValueError(
+            f"an origin such as 'https://www.flensburg.de' (no path, no wildcard), got {value!r}"
+        )
+    return value.lower()
+
+
+Origin = Annotated[str, AfterValidator(_check_origin)]
+
+
+class EmbedSettings(Section):
+    # Sites that may show /embed/ pages in a frame; every other page refuses all framing.
+    allowed_origins: list[Origin] = Field(default_factory=list)
+
+
+class WebhookSettings(Section):
+    # Plain http:// endpoints only on a loopback address, and only when this is on.
+    allow_http_loopback: bool = False
+    max_attempts: int = Field(default=8, ge=1, le=30)
+    retry_base_seconds: float = Field(default=30.0, ge=0, le=86_400)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    poll_seconds: int = Field(default=15, ge=1, le=3600)
+
+
 class Settings(Section):
     site: SiteSettings = Field(default_factory=SiteSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -430,6 +459,8 @@ class Settings(Section):
     subscribers: SubscriberSettings = Field(default_factory=SubscriberSettings)
     bounces: BounceSettings = Field(default_factory=BounceSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @model_validator(mode="after")
     def _publications_consistent(self) -> Settings:

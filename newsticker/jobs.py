@@ -15,6 +15,7 @@ from newsticker.config import get_settings
 from newsticker.core.db import db, utcnow
 from newsticker.core.mail import SmtpTransport
 from newsticker.core.mailqueue import QueueRun, purge_old_mail, send_queued_mail
+from newsticker.core.webhooks import WebhookRun, deliver_due_webhooks
 from newsticker.items.services import ExpiryRun
 from subscribers.services import BounceRun, PurgeRun
 
@@ -31,6 +32,22 @@ def send_mail_queue() -> QueueRun:
     )
     if run.sent or run.failed or run.retried:
         logger.info("mail queue: sent %s, retry %s, failed %s", run.sent, run.retried, run.failed)
+    return run
+
+
+def deliver_webhooks() -> WebhookRun:
+    """Send or retry the webhook deliveries that are due."""
+    settings = get_settings().webhooks
+    run = deliver_due_webhooks(
+        db.session_factory,
+        max_attempts=settings.max_attempts,
+        retry_base_seconds=settings.retry_base_seconds,
+        timeout=settings.timeout_seconds,
+    )
+    if run.delivered or run.failed or run.retried:
+        logger.info(
+            "webhooks: delivered %s, retry %s, failed %s", run.delivered, run.retried, run.failed
+        )
     return run
 
 

@@ -7,6 +7,7 @@ import importlib
 MODEL_MODULES = (
     "newsticker.core.mailqueue",
     "newsticker.core.audit",
+    "newsticker.core.webhooks",
     "newsticker.auth.models",
     "newsticker.items.models",
     "subscribers.models",

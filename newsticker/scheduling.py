@@ -153,6 +153,12 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
             "trigger_args": {"seconds": poll},
         },
         {
+            "id": "deliver-webhooks",
+            "func": "deliver_webhooks",
+            "trigger": "interval",
+            "trigger_args": {"seconds": settings.webhooks.poll_seconds},
+        },
+        {
             "id": "purge-mail-queue",
             "func": "purge_mail_queue",
             "trigger": "cron",

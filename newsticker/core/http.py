@@ -20,21 +20,19 @@ from newsticker.core.unit_of_work import app_dispatcher, commit, rollback
 
 logger = logging.getLogger(__name__)
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-src 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+CSP_DIRECTIVES = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-src 'self'",
+]
+CONTENT_SECURITY_POLICY = "; ".join([*CSP_DIRECTIVES, "frame-ancestors 'none'"])
 ERROR_CODES = (400, 401, 403, 404, 405, 413, 422, 429, 500, 503)
 _CSP_KEY = "newsticker_csp"
 
@@ -119,14 +117,35 @@ def _finish_transaction(response: Response) -> Response:
     return response
 
 
+def allow_framing(origins: list[str]) -> None:
+    """Let this request's page be framed by these origins (and by no other site).
+
+    Only the embeds call this. With no origins configured nothing changes: the page keeps
+    frame-ancestors 'none' and X-Frame-Options DENY like every other page.
+    """
+    g.frame_ancestors = list(origins)
+
+
+def framing_policy(origins: list[str]) -> str:
+    """Return the Content-Security-Policy of a page these origins may frame."""
+    ancestors = " ".join(origins) if origins else "'none'"
+    return "; ".join([*CSP_DIRECTIVES, f"frame-ancestors {ancestors}"])
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy",
-        content_security_policy(current_app._get_current_object()),  # type: ignore[attr-defined]
-    )
+    origins: list[str] = g.get("frame_ancestors") or []
+    if origins:
+        # X-Frame-Options cannot name several origins (ALLOW-FROM is dead), and a browser
+        # that knows frame-ancestors ignores it; so it is left out rather than contradict.
+        headers.setdefault("Content-Security-Policy", framing_policy(origins))
+    else:
+        headers.setdefault(
+            "Content-Security-Policy",
+            content_security_policy(current_app._get_current_object()),  # type: ignore[attr-defined]
+        )
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")

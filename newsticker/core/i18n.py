@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
-from flask_babel import Babel, ngettext
+from flask import current_app, g, request
+from flask_babel import Babel, ngettext, refresh
 from flask_babel import gettext as _gettext
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
@@ -46,11 +46,24 @@ def lazy_ngettext(singular: str, plural: str, num: int, **variables: Any) -> Laz
     return LazyText(ngettext, singular, plural, num, **variables)
 
 
+def use_language(language: str | None) -> None:
+    """Show this request in the given language when it is one of ours (else as usual).
+
+    For pages inside other sites' frames, where our language cookie is not sent.
+    """
+    if language in LANGUAGES:
+        g.interface_language = language
+        refresh()
+
+
 def select_locale() -> str:
-    """Return the visitor's remembered language, else the site's default.
+    """Return the language this request asked for, the remembered one, or the default.
 
     API calls (under /api/) carry no cookie that counts: they choose by Accept-Language.
     """
+    asked = g.get("interface_language") if request else None
+    if asked in LANGUAGES:
+        return str(asked)
     if request and request.path.startswith("/api/"):
         best = request.accept_languages.best_match(list(LANGUAGES))
         return best or str(current_app.config.get("BABEL_DEFAULT_LOCALE", "de"))

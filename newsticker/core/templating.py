@@ -34,6 +34,7 @@ EDITOR_NAV = (
     ("auth.account", _l("My account"), False),
     ("items_editor.reasons", _l("Rejection reasons"), True),
     ("editor.audit_trail", _l("Audit trail"), True),
+    ("webhooks.index", _l("Webhooks"), True),
 )
 
 

@@ -1,4 +1,4 @@
-"""The `newsticker` commands of delivery: send-issue, pause-issue, resume-issue, cancel-issue.
+"""The `newsticker` commands of delivery: send-issue, pause/resume/cancel-issue, worker.
 
 The services are imported when a command runs: `newsticker --help` need not load the
 sending engine, the renderer and the subscribers package.
@@ -6,6 +6,7 @@ sending engine, the renderer and the subscribers package.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,66 @@ def cancel_issue_command(app: Flask, session: Any, issue_id: int) -> None:
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Issue {issue_id} cancelled.")
+
+
+@click.command("worker")
+@click.option(
+    "--connections",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="SMTP connections of this process (default: delivery.connections).",
+)
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(0.1, 600),
+    default=2.0,
+    show_default=True,
+    help="How long to wait before looking again when nothing is being sent.",
+)
+@pass_context
+def worker_command(ctx: Any, connections: int | None, poll_seconds: float) -> None:
+    """Send issues: join every issue being sent and drain it, until SIGTERM or Ctrl-C.
+
+    Run one or more per host (under systemd); the scheduler starts the sends. On
+    SIGTERM each connection finishes the message it is sending, records what went out
+    and gives back the rest of its claimed batch, then the process exits with 0.
+    """
+    import logging
+
+    from newsticker.delivery.sender import run_sender_worker
+
+    app = ctx.app()
+    settings = app_settings(app)
+    stop = threading.Event()
+    previous = _install_stop_handlers(stop)
+    log = logging.getLogger("newsticker.worker")
+
+    def on_drain(issue_id: int, run: Any) -> None:
+        if run.sent or run.failed or run.retried:
+            log.info(
+                "issue %s: sent %s, to retry %s, failed %s",
+                issue_id,
+                run.sent,
+                run.retried,
+                run.failed,
+            )
+
+    click.echo(f"worker started (pid {os.getpid()}); stop with SIGTERM")
+    try:
+        total = run_sender_worker(
+            app,
+            settings,
+            stop=stop,
+            poll_seconds=poll_seconds,
+            connections=connections,
+            on_drain=on_drain,
+        )
+    finally:
+        _restore_handlers(previous)
+    click.echo(
+        f"worker stopped: sent {total.sent}, failed {total.failed}, to retry {total.retried}, "
+        f"skipped {total.skipped}"
+    )
 
 
 def _send_issue(app: Flask, issue_id: int, send_now: bool) -> int:
@@ -210,4 +271,10 @@ def _restore_handlers(previous: dict[int, Any]) -> None:
         signal.signal(signum, handler)
 
 
-COMMANDS = [send_issue_command, pause_issue_command, resume_issue_command, cancel_issue_command]
+COMMANDS = [
+    send_issue_command,
+    pause_issue_command,
+    resume_issue_command,
+    cancel_issue_command,
+    worker_command,
+]

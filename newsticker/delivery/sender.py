@@ -60,7 +60,9 @@ __all__ = [
     "IssueMessages",
     "IssueSender",
     "SendRun",
+    "WorkerRun",
     "audience_mailto",
+    "run_sender_worker",
     "send_due_issues",
     "start_due_issues",
 ]
@@ -270,12 +272,77 @@ def _hold(
 
 
 def send_due_issues(app: Flask, settings: Settings, *, now: datetime | None = None) -> DueRun:
-    """Start due issues, then send what is claimable now of every issue that is sending."""
+    """Start due issues, then send what is claimable now of every issue that is sending.
+
+    With delivery.scheduler_sends off, the scheduler only starts (and holds) sends and
+    leaves the sending to `newsticker worker` processes.
+    """
     now = now or utcnow()
     started, held = start_due_issues(app, settings, now=now)
     drained: dict[int, SendRun] = {}
+    if not settings.delivery.scheduler_sends:
+        return DueRun(started=started, held=held, drained=drained)
     with IssueSender(app, settings).factory() as session:
         sending = services.sending_issue_ids(session)
     for issue_id in sending:
         drained[issue_id] = IssueSender(app, settings).drain(issue_id, wait=False)
     return DueRun(started=started, held=held, drained=drained)
+
+
+# ---------------------------------------------------------------- the worker process
+
+
+@dataclass
+class WorkerRun:
+    """What one `newsticker worker` process did before it stopped."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    skipped: int = 0
+    drains: int = 0
+
+
+def run_sender_worker(
+    app: Flask,
+    settings: Settings,
+    *,
+    stop: threading.Event,
+    poll_seconds: float = 2.0,
+    connections: int | None = None,
+    transport: SmtpTransport | None = None,
+    on_drain: Callable[[int, SendRun], None] | None = None,
+) -> WorkerRun:
+    """Join every issue being sent and drain it, until stop is set.
+
+    A worker never starts a send (the scheduler, the single leader, does); it claims
+    batches of whatever is sending, exactly like the scheduler's and send-issue's
+    workers, so any number of these on any number of hosts share one issue. When stop is
+    set, each thread stops after the message it is sending, records what it sent and
+    gives back the rest of its claimed batch (worker.Worker._send), so another worker
+    takes it at once instead of after the lease. Nothing claimable: it naps poll_seconds.
+    """
+    total = WorkerRun()
+    factory = IssueSender(app, settings).factory
+    while not stop.is_set():
+        with factory() as session:
+            sending = services.sending_issue_ids(session)
+        drained_any = False
+        for issue_id in sending:
+            if stop.is_set():
+                break
+            sender = IssueSender(
+                app, settings, connections=connections, transport=transport, stop=stop
+            )
+            run = sender.drain(issue_id, wait=False)
+            total.drains += 1
+            total.sent += run.sent
+            total.failed += run.failed
+            total.retried += run.retried
+            total.skipped += run.skipped
+            drained_any = drained_any or bool(run.sent or run.failed or run.retried)
+            if on_drain is not None:
+                on_drain(issue_id, run)
+        if not drained_any:
+            stop.wait(poll_seconds)
+    return total

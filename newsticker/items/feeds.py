@@ -164,3 +164,71 @@ def _escape(text: str) -> str:
     from markupsafe import escape
 
     return str(escape(text))
+
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def json_feed_item(
+    item: Item,
+    *,
+    url: str,
+    when: str,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    id_suffix: str = "",
+) -> dict[str, Any]:
+    """Return one JSON Feed 1.1 item; an event's date is in the `_newsticker` extension."""
+    summary = f"{when} – {item.summary}" if when else item.summary
+    entry: dict[str, Any] = {
+        "id": f"{url}{id_suffix}",
+        "url": url,
+        "title": item.title,
+        "summary": summary,
+        "content_html": render_markdown(item.description) or f"<p>{_escape(item.summary)}</p>",
+        "content_text": "\n\n".join(p for p in (summary, markdown_to_text(item.description)) if p),
+        "date_published": (item.approved_at or item.created_at).astimezone(UTC).isoformat(),
+        "tags": [
+            str(FIELDS_OF_ACTION.get(item.field_of_action, item.field_of_action)),
+            str(KIND_LABELS.get(item.kind, item.kind)),
+        ],
+        "language": item.content_language,
+        # Extensions start with an underscore (JSON Feed 1.1, "Extensions").
+        "_newsticker": {
+            "kind": str(item.kind),
+            "field_of_action": item.field_of_action,
+            "starts_at": starts_at.astimezone(UTC).isoformat() if starts_at else None,
+            "ends_at": ends_at.astimezone(UTC).isoformat() if ends_at else None,
+            "when": when,
+            "place": ", ".join(p for p in (item.place_name, item.place_address) if p),
+            "organiser": item.organiser,
+        },
+    }
+    if item.updated_at:
+        entry["date_modified"] = item.updated_at.astimezone(UTC).isoformat()
+    if item.organiser:
+        entry["authors"] = [{"name": item.organiser}]
+    return entry
+
+
+def json_feed(
+    entries: list[dict[str, Any]],
+    *,
+    title: str,
+    feed_url: str,
+    page_url: str,
+    language: str,
+    next_url: str | None = None,
+) -> dict[str, Any]:
+    """Return a JSON Feed 1.1 document of prepared entries (see json_feed_item)."""
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": title,
+        "home_page_url": page_url,
+        "feed_url": feed_url,
+        "language": language,
+        "items": entries,
+    }
+    if next_url:
+        feed["next_url"] = next_url
+    return feed

@@ -31,9 +31,11 @@ from newsticker.core.db import db
 from newsticker.core.extensions import limiter
 from newsticker.core.site import site_keyring, site_links
 from newsticker.core.tokens import TokenError
+from newsticker.items import embed_views as _embed_views  # noqa: F401 - its routes
 from newsticker.items import private_views as _private_views  # noqa: F401 - its routes
 from newsticker.items import services
 from newsticker.items.blueprint import bp
+from newsticker.items.directory import page_number, public_filters
 from newsticker.items.display import item_when
 from newsticker.items.feeds import atom_feed, ical_calendar
 from newsticker.items.forms import ItemForm, SubmissionForm, language_choices
@@ -59,22 +61,11 @@ ATOM_MIMETYPE = "application/atom+xml"
 
 
 def _filters() -> services.PublicFilters:
-    args = request.args
-    field = args.get("bereich", "")
-    kind = args.get("art", "")
-    language = args.get("sprache", "")
-    codes = {code for code, _name in language_choices(sign_language=True)}
-    return services.PublicFilters(
-        query=args.get("q", "")[:200],
-        field_of_action=field if field in FIELDS_OF_ACTION else "",
-        language=language if language in codes else "",
-        kind=ItemKind(kind) if kind in set(ItemKind) else "",
-    )
+    return public_filters(request.args)
 
 
 def _page() -> int:
-    raw = request.args.get("seite", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 1000 else 1
+    return page_number(request.args)
 
 
 def _feed_links(field: str = "") -> dict[str, str]:

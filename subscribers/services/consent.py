@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.tokens import token_digest
+from newsticker.core.webhooks import emit_event
 from subscribers.addresses import suppression_hash
 from subscribers.models import (
     BounceEvent,
@@ -45,6 +46,19 @@ CONSENT_TEXTS: dict[str, LazyString] = {
 }
 
 
+# Consent log lines that start or end receiving a publication, as webhook events. An import
+# is left out: thousands of rows at once are no news to another system.
+WEBHOOK_EVENTS: dict[ConsentAction, str] = {
+    ConsentAction.CONFIRMED: "subscriber.confirmed",
+    ConsentAction.SUBSCRIBED: "subscriber.confirmed",
+    ConsentAction.ADDED: "subscriber.confirmed",
+    ConsentAction.REINSTATED: "subscriber.confirmed",
+    ConsentAction.WITHDRAWN: "subscriber.unsubscribed",
+    ConsentAction.BOUNCED: "subscriber.unsubscribed",
+    ConsentAction.COMPLAINED: "subscriber.unsubscribed",
+}
+
+
 def log_consent(
     session: Session,
     subscriber: Subscriber,
@@ -53,8 +67,18 @@ def log_consent(
     now: datetime,
     **values: Any,
 ) -> None:
-    """Append a line to the consent log."""
+    """Append a line to the consent log (and tell webhooks when receiving starts or ends)."""
     session.add(ConsentEvent(subscriber_id=subscriber.id, action=action, occurred_at=now, **values))
+    event = WEBHOOK_EVENTS.get(action)
+    if event and values.get("publication"):
+        # No address or name: a receiver that needs them asks the API with a token.
+        data = {
+            "subscriber_id": subscriber.id,
+            "publication": values["publication"],
+            "reason": str(action),
+            "channel": values.get("channel") or "",
+        }
+        emit_event(session, event, data, now=now)
 
 
 def set_confirmed(subscription: Subscription, now: datetime) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from newsticker.core.audit import Actor, record_event
+from newsticker.core.webhooks import emit_event
 from newsticker.delivery.models import (
     CANCELLABLE_STATES,
     Delivery,
@@ -201,6 +202,16 @@ def finish_if_done(session: Session, issue_id: int, *, now: datetime, notify: No
         mark_sent(session, issue, now=now)
     notify.ended(session, report)
     report.report_mailed_at = now
+    if issue is not None:
+        data = {
+            "id": issue.id,
+            "publication": issue.publication,
+            "number": issue.number,
+            "subject": issue.subject,
+            "sent_at": now.isoformat(),
+            "recipients": {"sent": report.sent, "failed": report.failed, "skipped": report.skipped},
+        }
+        emit_event(session, "issue.sent", data, now=now)
     session.flush()
     logger.info(
         "issue %s finished: sent %s, failed %s, skipped %s",

@@ -34,6 +34,7 @@ from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.core.mailqueue import queue_mail
+from newsticker.core.webhooks import emit_event
 from newsticker.issues.models import Issue, IssueSnapshot, IssueStatus
 from newsticker.issues.rendering import MAIL_LANGUAGES, freeze, prepare_issue, render_issue
 from newsticker.issues.services.changes import (
@@ -208,6 +209,18 @@ def schedule_issue(
         actor_or(actor, user_id),
         now,
         {"send_at": send_at.isoformat(), "size_override": issue.size_override},
+    )
+    emit_event(
+        session,
+        "issue.scheduled",
+        {
+            "id": issue.id,
+            "publication": issue.publication,
+            "number": issue.number,
+            "subject": issue.subject,
+            "scheduled_at": send_at.isoformat(),
+        },
+        now=now,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
+from newsticker.core.webhooks import emit_event
 from newsticker.items.mails import queue_decision
 from newsticker.items.models import Item, ItemStatus
 from newsticker.items.services.derived import derive_fields
@@ -73,6 +74,21 @@ def approve_item(
     )
     session.flush()
     queue_decision(session, item, "item_approved", links=links)
+    emit_event(session, "item.published", _item_event(item, links), now=now)
+
+
+def _item_event(item: Item, links: Links) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": str(item.kind),
+        "title": item.title,
+        "summary": item.summary,
+        "field_of_action": item.field_of_action,
+        "language": item.content_language,
+        "starts_at": item.starts_at.isoformat() if item.starts_at else None,
+        "ends_at": item.ends_at.isoformat() if item.ends_at else None,
+        "url": links.url("items.detail", item_id=item.id),
+    }
 
 
 def reject_item(

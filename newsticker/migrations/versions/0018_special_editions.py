@@ -7,7 +7,7 @@ The editorial and each article may carry one image (a stored file name and its
 description, as items have).
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-06 23:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0018'
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,93 @@
+"""One page of the directory, as its filters and page number in the query ask for it.
+
+The directory (/angebote), its embed (/embed/angebote) and the embed's JSON feed take
+the same parameters (bereich, art, sprache, q, seite) and show the same items: unknown
+values are ignored, never refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from newsticker.items import services
+from newsticker.items.forms import language_choices
+from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemKind
+
+MAX_PAGE = 1000
+PAGE_SIZE = 30
+NOTICES_ON_FIRST_PAGE = 6
+
+
+def public_filters(args: MultiDict[str, str]) -> services.PublicFilters:
+    """Return the filters the query parameters ask for."""
+    field = args.get("bereich", "")
+    kind = args.get("art", "")
+    language = args.get("sprache", "")
+    codes = {code for code, _name in language_choices(sign_language=True)}
+    return services.PublicFilters(
+        query=args.get("q", "")[:200],
+        field_of_action=field if field in FIELDS_OF_ACTION else "",
+        language=language if language in codes else "",
+        kind=ItemKind(kind) if kind in set(ItemKind) else "",
+    )
+
+
+def page_number(args: MultiDict[str, str]) -> int:
+    """Return the page asked for (1 when missing or out of range)."""
+    raw = args.get("seite", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_PAGE else 1
+
+
+@dataclass
+class DirectoryPage:
+    """The dates and notices of one page of the directory."""
+
+    occurrences: list[services.Listing] = field(default_factory=list)
+    notices: list[Item] = field(default_factory=list)
+    has_more: bool = False
+    more_notices: bool = False
+
+    def days(self, now: datetime, tz: ZoneInfo) -> list[tuple[date, list[services.Listing]]]:
+        """Return the dates grouped by local day (a running event counts as today)."""
+        return [
+            (day, list(group))
+            for day, group in groupby(
+                self.occurrences, key=lambda o: max(o.starts_at, now).astimezone(tz).date()
+            )
+        ]
+
+
+def directory_page(
+    session: Session,
+    filters: services.PublicFilters,
+    *,
+    page: int,
+    now: datetime,
+    tz: ZoneInfo,
+    page_size: int = PAGE_SIZE,
+    days: int = services.DEFAULT_UPCOMING_DAYS,
+) -> DirectoryPage:
+    """Return one page: upcoming events (a series once, at its next date) and current
+    notices on the first page or by kind."""
+    result = DirectoryPage()
+    offset = (page - 1) * page_size
+    if not filters.kind or filters.kind == ItemKind.EVENT:
+        result.occurrences, total = services.upcoming_events(
+            session, filters, now=now, tz=tz, days=days, offset=offset, limit=page_size
+        )
+        result.has_more = offset + len(result.occurrences) < total
+    if filters.kind in (ItemKind.ANNOUNCEMENT, ItemKind.CALL):
+        result.notices, result.has_more = services.current_notices(
+            session, filters, now=now, offset=offset, limit=page_size
+        )
+    elif not filters.kind and page == 1:
+        result.notices, result.more_notices = services.current_notices(
+            session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
+        )
+    return result
