@@ -37,6 +37,9 @@ PUBLIC: dict[str, int] = {
     "items.item_ics": 200,
     "items.image": 200,
     "items.atom": 200,
+    # The directory for other sites' iframes, and its JSON feed.
+    "items.embed": 200,
+    "items.embed_feed": 200,
     "items.ical_feed": 200,
     "items.ical_field_feed": 200,
     "items.submit": 200,
@@ -102,6 +105,11 @@ PUBLIC: dict[str, int] = {
 API_AREA = "/api/"
 # Editor-area endpoints only admins may use.
 ADMIN_ONLY = {
+    "webhooks.index",
+    "webhooks.endpoint",
+    "webhooks.send_test",
+    "webhooks.toggle",
+    "webhooks.delete",
     "auth.users",
     "auth.toggle_user",
     "auth.change_role",

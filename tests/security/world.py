@@ -25,6 +25,7 @@ from newsticker.api.services import create_token
 from newsticker.auth.services import create_user, request_password_reset
 from newsticker.config import Settings
 from newsticker.core.audit import Actor
+from newsticker.core.webhooks import add_endpoint
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.site import site_keyring, site_links
@@ -300,6 +301,18 @@ def build_world(session: Session, settings: Settings) -> World:
     sending = _sending_issue(session, settings, now)
     world.ids["sending_issue"] = sending
 
+    # A webhook endpoint (its pages and actions are for admins).
+    hook = add_endpoint(
+        session,
+        url="https://cms.example.org/hooks/newsticker",
+        events=["item.published"],
+        description="CMS",
+        allow_http_loopback=False,
+        user_id=admin.id,
+        now=now,
+    )
+    world.ids["webhook"] = hook.id
+
     token_of = world.tokens
     ids = world.ids
     world.values = {
@@ -331,6 +344,10 @@ def build_world(session: Session, settings: Settings) -> World:
         "items_editor.reject": {"item_id": ids["pending_item"]},
         "items_editor.merge": {"item_id": ids["pending_item"]},
         "items_editor.edit_reason": {"reason_id": ids["reason"]},
+        "webhooks.endpoint": {"endpoint_id": ids["webhook"]},
+        "webhooks.send_test": {"endpoint_id": ids["webhook"]},
+        "webhooks.toggle": {"endpoint_id": ids["webhook"]},
+        "webhooks.delete": {"endpoint_id": ids["webhook"]},
         "items_editor.delete_reason": {"reason_id": ids["reason"]},
         "auth.toggle_user": {"user_id": ids["editor"]},
         "auth.change_role": {"user_id": ids["editor"]},
