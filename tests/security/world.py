@@ -25,10 +25,10 @@ from newsticker.api.services import create_token
 from newsticker.auth.services import create_user, request_password_reset
 from newsticker.config import Settings
 from newsticker.core.audit import Actor
-from newsticker.core.webhooks import add_endpoint
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.site import site_keyring, site_links
+from newsticker.core.webhooks import add_endpoint
 from newsticker.demo import load_demo
 from newsticker.issues.models import Issue, IssueStatus
 from newsticker.items import services as items
