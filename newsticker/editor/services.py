@@ -50,7 +50,7 @@ class LastSend:
     """The latest send: its counts from the report, and what came back since it started."""
 
     issue: Issue
-    report: DeliveryReport
+    report: DeliveryReport | None  # None: marked sent without a send of ours (the demo's)
     bounced: int
     unsubscribed: int
 
@@ -143,16 +143,15 @@ def next_issues(session: Session, settings: Settings) -> list[NextIssue]:
 
 def last_send(session: Session, settings: Settings) -> LastSend | None:
     """Return the latest send that began, with bounces and unsubscriptions since it began."""
-    # The latest send with a report (an issue marked sent without one has no counts).
-    rows = [
-        (report, issue)
-        for report, issue in delivery_services.recent_reports(session, limit=10)
-        if report is not None
-    ]
+    rows = delivery_services.recent_reports(session, limit=1)
     if not rows:
         return None
     report, issue = rows[0]
-    since = report.started_at or report.updated_at
+    if report is not None:
+        since = report.started_at or report.updated_at
+    else:
+        # An issue marked sent without a send of ours has no counts, only its time.
+        since = issue.sent_at or issue.updated_at
     publication = settings.publication(issue.publication)
     slugs = [issue.publication, *(publication.also_send_to if publication else [])]
     returned = subscriber_services.returns_since(session, since)
