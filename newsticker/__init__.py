@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from newsticker.config import ConfigError, Settings, load_settings
 
@@ -28,6 +29,8 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         static_folder=str(PACKAGE_DIR / "static"),
         instance_path=str(settings.instance_dir),
     )
+    # Before any route: every <int:…> in a URL fits the database's integer columns.
+    app.url_map.converters["int"] = RowId
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     secure = settings.site.base_url.startswith("https://")
     app.config.update(
@@ -59,6 +62,24 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     _init_extensions(app, settings)
     _register_blueprints(app)
     return app
+
+
+class RowId(IntegerConverter):
+    """An <int:…> URL part that fits a 32-bit integer column unless the route says otherwise.
+
+    PostgreSQL refuses a larger number in a query on such a column (a 500), so
+    /angebote/99999999999 must not reach one: it is simply no such page (404).
+    """
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = 2**31 - 1,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def _secret_key(settings: Settings) -> str:

@@ -173,3 +173,15 @@ def test_without_a_proxy_forwarded_headers_are_ignored(app, client):
 
     response = client.get("/_ip", headers={"X-Forwarded-For": "203.0.113.7"})
     assert response.get_data(as_text=True) == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "path", ["/angebote/99999999999", "/archiv/ticker/99999999999", "/angebote/2147483648.ics"]
+)
+def test_ids_beyond_the_integer_columns_are_no_such_page(client, path):
+    # PostgreSQL would refuse the number in the query (a 500): it never gets that far.
+    assert client.get(path).status_code == 404
+
+
+def test_ids_within_the_integer_columns_still_reach_the_view(client):
+    assert client.get("/angebote/2147483647").status_code == 404  # looked up, not found
