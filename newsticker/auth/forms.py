@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -46,6 +48,25 @@ class NewUserForm(FlaskForm):
     submit = SubmitField(_l("Create account"))
 
 
+def _new_password_fields() -> tuple[Any, Any]:
+    """Return a new password and its repetition (the change and the reset form ask alike)."""
+    return (
+        PasswordField(
+            _l("New password"),
+            validators=[DataRequired(_l("Please enter a new password.")), Length(max=1024)],
+            render_kw={"autocomplete": "new-password"},
+        ),
+        PasswordField(
+            _l("New password again"),
+            validators=[
+                DataRequired(_l("Please enter the new password again.")),
+                EqualTo("new_password", _l("The two new passwords are not the same.")),
+            ],
+            render_kw={"autocomplete": "new-password"},
+        ),
+    )
+
+
 class ChangePasswordForm(FlaskForm):
     """A user changes their own password."""
 
@@ -54,19 +75,7 @@ class ChangePasswordForm(FlaskForm):
         validators=[DataRequired(_l("Please enter your current password.")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(_l("Please enter a new password.")), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[
-            DataRequired(_l("Please enter the new password again.")),
-            EqualTo("new_password", _l("The two new passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password, confirm = _new_password_fields()
     submit = SubmitField(_l("Change password"))
 
 
@@ -84,19 +93,7 @@ class ResetRequestForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     """Choose a new password through a reset link."""
 
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(_l("Please enter a new password.")), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[
-            DataRequired(_l("Please enter the new password again.")),
-            EqualTo("new_password", _l("The two new passwords are not the same.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password, confirm = _new_password_fields()
     submit = SubmitField(_l("Save new password"))
 
 
