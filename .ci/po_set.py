@@ -1,4 +1,6 @@
-"""Set German translations: `python .ci/po_set.py FILE.json` with {"msgid": "msgstr", ...}.
+"""Set translations: `python .ci/po_set.py FILE.json [LANG]` with {"msgid": "msgstr", ...}.
+
+LANG is the catalogue's language (de when not given).
 
 Only the given entries change; the catalogue is read and written in one go, so several
 people can add their translations one after the other without overwriting each other.
@@ -10,13 +12,15 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-PO = Path(__file__).resolve().parent.parent / "newsticker/translations/de/LC_MESSAGES/messages.po"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "newsticker/translations"
 
 
 def main() -> int:
-    """Apply the translations in the JSON file to the German catalogue."""
+    """Apply the translations in the JSON file to the catalogue of one language."""
+    language = sys.argv[2] if len(sys.argv) > 2 else "de"
+    po = TRANSLATIONS / language / "LC_MESSAGES/messages.po"
     wanted = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    with PO.open("rb") as handle:
+    with po.open("rb") as handle:
         catalog = read_po(handle)
     missing = []
     for msgid, msgstr in wanted.items():
@@ -26,11 +30,12 @@ def main() -> int:
         if message is None:
             missing.append(msgid)
             continue
-        # A plural entry takes a list: ["eine Mail", "%(num)d Mails"].
+        # A plural entry takes a list with one form per plural form of the language:
+        # ["eine Mail", "%(num)d Mails"] in German, six forms in Arabic.
         message.string = tuple(msgstr) if isinstance(msgstr, list) else msgstr
         message.flags.discard("fuzzy")
-    with PO.open("wb") as handle:
-        write_po(handle, catalog, width=100, omit_header=False)
+    with po.open("wb") as handle:
+        write_po(handle, catalog, width=76, omit_header=False)  # as pybabel update writes
     for msgid in missing:
         print(f"not in the catalogue (run bash .ci/i18n update first): {msgid!r}")
     return 0
