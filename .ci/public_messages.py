@@ -46,8 +46,8 @@ EDITOR_ONLY = re.compile(
 )
 
 
-def public_messages() -> dict[str | tuple[str, str], str]:
-    """Return every public message (a plural one as its pair) and one file that uses it."""
+def all_messages() -> dict[str | tuple[str, str], list[str]]:
+    """Return every message of the code and templates (a plural one as its pair) and its files."""
     places: dict[str | tuple[str, str], list[str]] = {}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), METHODS, keywords=KEYWORDS
@@ -56,9 +56,16 @@ def public_messages() -> dict[str | tuple[str, str], str]:
             continue
         key = tuple(message[:2]) if isinstance(message, tuple) else message
         places.setdefault(key, []).append(filename.replace("\\", "/"))
+    return places
+
+
+def public_messages(
+    places: dict[str | tuple[str, str], list[str]] | None = None,
+) -> dict[str | tuple[str, str], str]:
+    """Return every public message (a plural one as its pair) and one file that uses it."""
     return {
         key: files[0]
-        for key, files in places.items()
+        for key, files in (places if places is not None else all_messages()).items()
         if not all(EDITOR_ONLY.match(f) for f in files)
     }
 

@@ -22,6 +22,9 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+# The interface languages (newsticker.core.i18n.LANGUAGES names each in itself).
+InterfaceLanguage = Literal["de", "en", "ar", "fa", "uk", "tr"]
+
 CONFIG_ENV = "NEWSTICKER_CONFIG"
 DEFAULT_CONFIG_PATH = "config.toml"
 
@@ -136,7 +139,7 @@ class SiteSettings(Section):
     old_secret_keys: list[str] = Field(default_factory=list)
     production: bool = False
     timezone: TimeZoneName = "Europe/Berlin"
-    default_language: Literal["de", "en"] = "de"
+    default_language: InterfaceLanguage = "de"
     instance_path: str = "instance"
     privacy_url: str = ""
     imprint_url: str = ""
@@ -224,7 +227,7 @@ class PublicationSettings(Section):
     )
     also_send_to: list[str] = Field(default_factory=list)
     # One text, or one per language: description = {de = "…", en = "…"}.
-    description: str | dict[Literal["de", "en"], str] = ""
+    description: str | dict[InterfaceLanguage, str] = ""
 
     def description_in(self, language: str) -> str:
         """Return the description in a language (German, then any, when it lacks one)."""

@@ -13,6 +13,7 @@ from typing import Literal
 
 from flask_babel.speaklater import LazyString
 
+from newsticker.core.i18n import MAIL_LANGUAGES
 from newsticker.core.i18n import lazy_gettext as _l
 from subscribers.addresses import (
     InvalidAddress,
@@ -33,7 +34,7 @@ __all__ = [
     "classify_rows",
 ]
 
-LANGUAGES = frozenset({"de", "en"})
+LANGUAGES = frozenset(MAIL_LANGUAGES)
 DEFAULT_LANGUAGE = "de"
 NAME_MAX_LENGTH = 200
 
@@ -132,8 +133,9 @@ def _classify_row(
     language = row.language.strip().casefold() or DEFAULT_LANGUAGE
     if language not in LANGUAGES:
         reason = _l(
-            'Unknown language "%(value)s": use "de" or "en", or leave the cell empty.',
+            'Unknown language "%(value)s": use one of %(codes)s, or leave the cell empty.',
             value=row.language.strip(),
+            codes=", ".join(MAIL_LANGUAGES),
         )
         return reject(row.language, reason, "invalid")
 

@@ -65,7 +65,7 @@ _DEMO_FORMULA_NAMES = (
     "@SUMME(A1:A9)",
     "=1+1",
 )
-_DEMO_BAD_LANGUAGES = ("fr", "deutsch", "English", "tr")
+_DEMO_BAD_LANGUAGES = ("fr", "deutsch", "English", "pl")
 _DEMO_GOOD_ROWS = 470
 _DEMO_DUPLICATES = 6
 

@@ -24,11 +24,12 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from newsticker.config import Settings
 from newsticker.core.addresses import InvalidAddress, normalise_address
 from newsticker.core.i18n import lazy_gettext as _l
+from newsticker.core.i18n import mail_language_choices
 from newsticker.core.markup import has_control_chars
 from subscribers.csvio import NAME_MAX_LENGTH
 from subscribers.models import STATUS_LABELS
 
-LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
+LANGUAGE_CHOICES = mail_language_choices()
 
 
 def _strip(value: Any) -> Any:

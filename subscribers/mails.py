@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
+from newsticker.core.i18n import mail_language
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.mailrender import queue_rendered, render_mail
 
@@ -19,7 +20,6 @@ from newsticker.core.mailrender import queue_rendered, render_mail
 CONFIRM_PURPOSE = "subscription_confirm"
 NOTICE_PURPOSE = "subscription_notice"
 DATA_PURPOSE = "subscriber_data"
-MAIL_LANGUAGES = ("de", "en")
 
 
 def publication_names(settings: Settings, slugs: Sequence[str]) -> list[str]:
@@ -32,7 +32,7 @@ def publication_names(settings: Settings, slugs: Sequence[str]) -> list[str]:
 
 
 def _language(settings: Settings, language: str) -> str:
-    return language if language in MAIL_LANGUAGES else settings.site.default_language
+    return mail_language(language, settings.site.default_language)
 
 
 def queue_confirmation(

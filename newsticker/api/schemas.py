@@ -12,6 +12,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from newsticker.api.problems import ProblemSchema as ProblemSchema
+from newsticker.core.i18n import MAIL_LANGUAGES
 from newsticker.items.languages import language_choices
 from newsticker.items.models import FIELDS_OF_ACTION, ItemKind, ItemStatus
 
@@ -189,7 +190,7 @@ class SubmissionSchema(Base):
     link = fields.String()
     image_alt = fields.String()
     submitter_email = fields.String(metadata={"description": "Where the receipt goes"})
-    mail_language = fields.String(metadata={"enum": ["de", "en"]})
+    mail_language = fields.String(metadata={"enum": list(MAIL_LANGUAGES)})
     consent = fields.Boolean(
         metadata={"description": "The submitter agrees to publication (must be true)"}
     )
@@ -209,7 +210,7 @@ class SubscriptionSchema(Base):
     email = fields.String()
     name = fields.String()
     publications = fields.List(fields.String())
-    language = fields.String(metadata={"enum": ["de", "en"]})
+    language = fields.String(metadata={"enum": list(MAIL_LANGUAGES)})
 
 
 class MessageSchema(Base):
@@ -328,7 +329,7 @@ class TestSendSchema(Base):
         validate=validate.Length(max=5000),
         metadata={"description": "Up to 10 addresses, separated by commas or lines"},
     )
-    language = fields.String(load_default="de", validate=validate.OneOf(["de", "en"]))
+    language = fields.String(load_default="de", validate=validate.OneOf(MAIL_LANGUAGES))
 
 
 # ---------------------------------------------------------------- delivery
@@ -416,7 +417,7 @@ class NewSubscriberSchema(Base):
 
     email = fields.String()
     name = fields.String()
-    language = fields.String(metadata={"enum": ["de", "en"]})
+    language = fields.String(metadata={"enum": list(MAIL_LANGUAGES)})
     publications = fields.List(fields.String())
     consent_note = fields.String(metadata={"description": "How and when the person consented"})
     ask_confirmation = fields.Boolean(

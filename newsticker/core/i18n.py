@@ -12,13 +12,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import Babel, ngettext, refresh
 from flask_babel import gettext as _gettext
 from flask_babel.speaklater import LazyString
+from flask_login import current_user
 from markupsafe import escape
+from wtforms.fields.choices import SelectChoice
 
-LANGUAGES: dict[str, str] = {"de": "Deutsch", "en": "English"}
+# The interface languages, each named in itself (the language switch shows these names).
+# German and English cover everything; the others the public pages and subscribers' mails.
+# (A test holds these to the config's InterfaceLanguage.)
+LANGUAGES: dict[str, str] = {
+    "de": "Deutsch",
+    "en": "English",
+    "ar": "العربية",
+    "fa": "فارسی",
+    "uk": "Українська",
+    "tr": "Türkçe",
+}
+# The editor area, the API reference and the editors' own mails stay in these two.
+EDITOR_LANGUAGES: tuple[str, ...] = ("de", "en")
+# Every mail to the public (receipts, decisions, confirmations, issues) comes in these.
+MAIL_LANGUAGES: tuple[str, ...] = tuple(LANGUAGES)
+# Paths of the editor area (and the API reference written for its people).
+EDITOR_PATHS = ("/redaktion", "/api/v1/referenz")
 LANGUAGE_COOKIE = "newsticker_lang"
 
 babel = Babel()
@@ -60,17 +78,60 @@ def select_locale() -> str:
     """Return the language this request asked for, the remembered one, or the default.
 
     API calls (under /api/) carry no cookie that counts: they choose by Accept-Language.
+    The editor area speaks German or English only (`editor_language`).
     """
-    asked = g.get("interface_language") if request else None
+    default = str(current_app.config.get("BABEL_DEFAULT_LOCALE", "de"))
+    if not has_request_context():
+        return default
+    if in_editor_area():
+        return editor_language(request.cookies.get(LANGUAGE_COOKIE), default)
+    asked = g.get("interface_language")
     if asked in LANGUAGES:
         return str(asked)
-    if request and request.path.startswith("/api/"):
+    if request.path.startswith("/api/"):
         best = request.accept_languages.best_match(list(LANGUAGES))
-        return best or str(current_app.config.get("BABEL_DEFAULT_LOCALE", "de"))
-    chosen = request.cookies.get(LANGUAGE_COOKIE) if request else None
+        return best or default
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    return str(current_app.config.get("BABEL_DEFAULT_LOCALE", "de"))
+    return default
+
+
+def in_editor_area() -> bool:
+    """Return whether this request is for the editor area (shown in German or English)."""
+    return has_request_context() and request.path.startswith(EDITOR_PATHS)
+
+
+def editor_language(chosen: str | None, default: str) -> str:
+    """Return the editor area's language: the chosen one if German or English, else the account's.
+
+    A visitor who reads the public pages in Arabic and logs in gets the editor area in
+    the language of their account (German unless it says English).
+    """
+    if chosen in EDITOR_LANGUAGES:
+        return str(chosen)
+    account = getattr(current_user, "language", None)
+    if account in EDITOR_LANGUAGES:
+        return str(account)
+    return default if default in EDITOR_LANGUAGES else EDITOR_LANGUAGES[0]
+
+
+def editor_mail_language(language: str | None) -> str:
+    """Return the language of a mail to an editor: theirs if German or English, else German."""
+    return language if language in EDITOR_LANGUAGES else EDITOR_LANGUAGES[0]
+
+
+def mail_language(language: str | None, default: str) -> str:
+    """Return the language of a mail to the public: theirs if the mails speak it, else `default`."""
+    return language if language in MAIL_LANGUAGES else default
+
+
+def mail_language_choices(codes: tuple[str, ...] = MAIL_LANGUAGES) -> list[SelectChoice]:
+    """Return form choices of languages, each named in itself and marked with its lang and dir."""
+    return [
+        SelectChoice(code, LANGUAGES[code], {"lang": code, "dir": text_direction(code)})
+        for code in codes
+    ]
 
 
 def text_direction(language: str | None) -> str:

@@ -121,13 +121,18 @@ def build_message(
         raise MailError(f"invalid header value: {exc}") from exc
     needs_utf8 = not all(value.isascii() for _name, value in values)
     msg = EmailMessage(policy=_UTF8_POLICY if needs_utf8 else _POLICY)
+    # Setting the body replaces every Content-* header, so Content-Language goes on after.
     for name, value in values:
-        msg.set_raw(name, value)
+        if not name.lower().startswith("content-"):
+            msg.set_raw(name, value)
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
         if date is not None:
             msg.set_boundary(_boundary(values, text, html))
+    for name, value in values:
+        if name.lower().startswith("content-"):
+            msg.set_raw(name, value)
     return msg
 
 

@@ -23,11 +23,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RenderedMail:
-    """Subject, HTML and text of one mail."""
+    """Subject, HTML and text of one mail, and the language they are written in."""
 
     subject: str
     html: str
     text: str
+    language: str = ""
 
 
 def inline_css(html: str, base_url: str | None = None) -> str:
@@ -54,6 +55,9 @@ def render_mail(template: str, language: str, **context: Any) -> RenderedMail:
     context.setdefault("brand", site_brand(settings, site_links()))
     context.setdefault("language", language)
     context.setdefault("dir", text_direction(language))
+    # Sides for inline styles: mail programs know left and right better than logical sides.
+    context.setdefault("start", "right" if context["dir"] == "rtl" else "left")
+    context.setdefault("end", "left" if context["dir"] == "rtl" else "right")
     with force_locale(language):
         text_template = env.get_template(f"email/{template}.txt")
         subject_block = text_template.blocks.get("subject")
@@ -65,7 +69,7 @@ def render_mail(template: str, language: str, **context: Any) -> RenderedMail:
         html_template = env.get_template(f"email/{template}.html")
         html = inline_css(html_template.render(context))
         text = _with_heading(text, html_template, context)
-    return RenderedMail(subject=subject, html=html, text=text)
+    return RenderedMail(subject=subject, html=html, text=text, language=language)
 
 
 def _with_heading(text: str, html_template: Any, context: dict[str, Any]) -> str:
@@ -94,6 +98,9 @@ def queue_rendered(
 ) -> QueuedMail:
     """Queue a rendered mail from the site's sender; it is sent after the commit."""
     settings = get_settings()
+    if mail.language:
+        # RFC 3282: lets mail programs choose fonts, speech and spelling for the reader.
+        headers = {"Content-Language": mail.language, **(headers or {})}
     return queue_mail(
         session,
         purpose=purpose,

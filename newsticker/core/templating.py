@@ -9,7 +9,7 @@ from flask import Flask, current_app, request
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from markupsafe import Markup
 
-from newsticker.core.i18n import LANGUAGES, text_direction
+from newsticker.core.i18n import EDITOR_LANGUAGES, LANGUAGES, in_editor_area, text_direction
 from newsticker.core.i18n import lazy_gettext as _l
 
 # Public navigation; an entry shows only when its feature's blueprint is registered.
@@ -57,7 +57,10 @@ def _globals() -> dict[str, Any]:
     return {
         "settings": settings,
         "site_name": settings.site.name,
-        "languages": LANGUAGES,
+        # The switch offers what the area speaks: the editor area German and English only.
+        "languages": (
+            {code: LANGUAGES[code] for code in EDITOR_LANGUAGES} if in_editor_area() else LANGUAGES
+        ),
         "current_language": locale,
         "current_path": request.full_path.rstrip("?") if request else "/",
         "public_nav": _public_nav,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.auth.models import User
 from newsticker.config import get_settings
+from newsticker.core.i18n import editor_mail_language
 from newsticker.core.links import Links
 from newsticker.core.mailrender import queue_rendered, render_mail
 from newsticker.core.site import site_links
@@ -23,7 +24,6 @@ from newsticker.delivery.models import DeliveryReport
 from newsticker.delivery.services import failed_deliveries
 from newsticker.issues.models import Issue
 
-MAIL_LANGUAGES = ("de", "en")
 # Failed addresses listed in the mailed report; the editor area shows all of them.
 REPORT_FAILURES = 50
 
@@ -40,7 +40,7 @@ def editors(session: Session) -> list[tuple[str, str]]:
     rows = session.execute(
         select(User.email, User.language).where(User.active.is_(True)).order_by(User.id)
     ).all()
-    return [(email, lang if lang in MAIL_LANGUAGES else "de") for email, lang in rows]
+    return [(email, editor_mail_language(lang)) for email, lang in rows]
 
 
 def queue_to_editors(session: Session, template: str, purpose: str, **context: Any) -> int:

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsticker.config import get_settings
+from newsticker.core.i18n import MAIL_LANGUAGES
 from newsticker.core.links import Links
 from newsticker.core.mailrender import inline_css
 from newsticker.core.site import site_links
@@ -91,8 +92,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-MAIL_LANGUAGES = ("de", "en")
 
 
 def _links(links: Links | None) -> Links:

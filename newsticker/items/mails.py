@@ -12,12 +12,11 @@ from flask import has_request_context, request, url_for
 from sqlalchemy.orm import Session
 
 from newsticker.config import get_settings
+from newsticker.core.i18n import mail_language
 from newsticker.core.links import Links
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.mailrender import queue_rendered, render_mail
 from newsticker.items.models import Item
-
-MAIL_LANGUAGES = ("de", "en")
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:
@@ -33,7 +32,7 @@ def absolute_url(endpoint: str, **values: Any) -> str:
 
 
 def _language(item: Item) -> str:
-    return item.submitter_language if item.submitter_language in MAIL_LANGUAGES else "de"
+    return mail_language(item.submitter_language, get_settings().site.default_language)
 
 
 def queue_receipt(session: Session, item: Item, token: str, *, links: Links) -> QueuedMail | None:

@@ -29,6 +29,7 @@ from newsticker.config import get_settings
 from newsticker.core.caching import Version, conditional
 from newsticker.core.db import db
 from newsticker.core.extensions import limiter
+from newsticker.core.i18n import mail_language
 from newsticker.core.site import site_keyring, site_links
 from newsticker.core.tokens import TokenError
 from newsticker.items import embed_views as _embed_views  # noqa: F401 - its routes
@@ -354,7 +355,7 @@ def submit() -> ResponseReturnValue:
     status = 200
     if request.method == "GET":
         language = str(get_locale() or settings.site.default_language)
-        form.mail_language.data = language if language in ("de", "en") else "de"
+        form.mail_language.data = mail_language(language, settings.site.default_language)
         form.content_language.data = language
         form.started.data = _form_stamp()
     elif form.validate_on_submit():

@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newsticker.core.errors import UserError
+from newsticker.core.i18n import MAIL_LANGUAGES
 from subscribers.addresses import InvalidAddress, address_key, normalise_address, suppression_hash
 from subscribers.models import Subscriber, Subscription, SubscriptionStatus, Suppression
 
 # The languages subscriber mails and pages are written in.
-LANGUAGES = ("de", "en")
+LANGUAGES = MAIL_LANGUAGES
 
 
 class SubscriberError(UserError):

@@ -476,3 +476,14 @@ def test_export_then_import_round_trips(
     accepted, report = classify(parsed.rows)
     outcomes = [r.row_number for r in accepted] + [line.row_number for line in report]
     assert sorted(outcomes) == [r.row_number for r in expected]
+
+
+@pytest.mark.parametrize("language", ["ar", "fa", "uk", "tr", " TR "])
+def test_every_interface_language_is_accepted(language: str) -> None:
+    accepted, lines = classify([row(2, "a@example.org", language=language)])
+    assert lines == [] and accepted[0].language == language.strip().casefold()
+
+
+def test_an_unknown_language_names_the_six_that_work() -> None:
+    _, [line] = classify([row(2, "a@example.org", language="pl")])
+    assert "de, en, ar, fa, uk, tr" in str(line.reason)

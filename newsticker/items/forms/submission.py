@@ -10,7 +10,8 @@ from wtforms import BooleanField, EmailField, Field, HiddenField, RadioField, St
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from newsticker.core.i18n import lazy_gettext as _l
-from newsticker.items.forms.fields import MailAddress, SingleLine, choices, strip_space
+from newsticker.core.i18n import mail_language_choices
+from newsticker.items.forms.fields import MailAddress, SingleLine, strip_space
 from newsticker.items.forms.item import ItemForm
 from newsticker.items.models import Item
 
@@ -31,7 +32,7 @@ class SubmissionForm(ItemForm):
     )
     mail_language = RadioField(
         _l("Language of our mails to you"),
-        choices=choices([("de", "Deutsch"), ("en", "English")]),
+        choices=mail_language_choices(),
         validators=[InputRequired(_l("Please choose a language."))],
     )
     consent = BooleanField(
