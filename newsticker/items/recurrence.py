@@ -25,7 +25,9 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 
 from newsticker.core.errors import UserError
+from newsticker.core.i18n import LANGUAGES
 from newsticker.core.i18n import lazy_gettext as _l
+from newsticker.items import rule_words
 
 __all__ = [
     "MAX_COUNT",
@@ -349,15 +351,16 @@ def describe(
 ) -> str:
     """Return a short description such as "every 2nd Tuesday in February and April".
 
-    English and German have their own wording; other languages fall back to
-    English rather than mixing languages in one phrase. `start` names the weekday
-    of a weekly rule without weekdays; `with_end` appends the until date or count.
+    English and German have their own wording, the other interface languages take
+    theirs from their catalogues (rule_words); an unknown language reads English.
+    `start` names the weekday of a weekly rule without weekdays; `with_end` appends
+    the until date or count.
     """
     try:
         language = Locale.parse(locale, sep="-" if "-" in str(locale) else "_").language
     except (ValueError, UnknownLocaleError):
         language = "en"
-    lang = "de" if language == "de" else "en"
+    lang = language if language in LANGUAGES else "en"
     names = Locale.parse(lang)
     day_names = get_day_names("wide", locale=names)
     month_names = get_month_names("wide", locale=names)
@@ -370,8 +373,10 @@ def describe(
 
     if lang == "de":
         text = _describe_de(rule, days, day_names, months)
-    else:
+    elif lang == "en":
         text = _describe_en(rule, days, day_names, months)
+    else:
+        return _describe_words(rule, lang, names, days, day_names, start, with_end)
     if with_end:
         if rule.until is not None:
             until = format_date(rule.until, "long", locale=names)
@@ -407,6 +412,34 @@ def _describe_de(rule: Recurrence, days: str, day_names: Mapping[int, str], mont
     if rule.interval == 1:
         return f"jeden {day}" + (in_months or " im Monat")
     return f"alle {rule.interval} Monate am {day}{in_months}"
+
+
+def _describe_words(
+    rule: Recurrence,
+    lang: str,
+    names: Locale,
+    days: str,
+    day_names: Mapping[int, str],
+    start: date | None,
+    with_end: bool,
+) -> str:
+    if rule.freq == "weekly":
+        text = rule_words.weekly(lang, rule.interval, days)
+    else:
+        day = day_names[cast(int, rule.weekday)]
+        text = rule_words.monthly(lang, rule.interval, cast(int, rule.nth), day)
+    if rule.months:
+        # Named on their own, not inside a date: the stand-alone forms (Ukrainian
+        # "березень", not the genitive "березня" of "1 березня").
+        alone = get_month_names("wide", context="stand-alone", locale=names)
+        text = rule_words.in_months(
+            lang, text, format_list([alone[m] for m in sorted(set(rule.months))], locale=names)
+        )
+    if with_end and rule.until is not None:
+        text = rule_words.until(lang, text, format_date(rule.until, "long", locale=names))
+    elif with_end and rule.count is not None:
+        text = rule_words.times(lang, text, cast(int, dates_counted(rule, start)))
+    return text
 
 
 def _ordinal_en(nth: int) -> str:
