@@ -167,7 +167,7 @@ def propose_version(
     elif changed or version.status != VersionStatus.APPROVED:
         version.status = VersionStatus.SUBMITTED
         version.approved_at = version.approved_by_id = None
-    _refresh(item)
+    _refresh(item, now)
     record_audit(
         item,
         "version_proposed",
@@ -224,7 +224,7 @@ def approve_pending_versions(
             _mark_approved(version, user_id=user_id, now=now)
             languages.append(version.language)
     if languages:
-        _refresh(item)
+        _refresh(item, now)
         record_audit(
             item,
             "version_approved",
@@ -243,7 +243,7 @@ def delete_version(
     now = now or current_time()
     item = version.item
     item.versions.remove(version)
-    _refresh(item)
+    _refresh(item, now)
     record_audit(
         item,
         "edited",
@@ -300,7 +300,7 @@ def _decided(
     note: str = "",
 ) -> None:
     item = version.item
-    _refresh(item)
+    _refresh(item, now)
     record_audit(
         item,
         f"version_{decision}",
@@ -321,6 +321,7 @@ def _decided(
     session.flush()
 
 
-def _refresh(item: Item) -> None:
-    """Fold the approved versions into the item's search text (search finds any of them)."""
+def _refresh(item: Item, now: datetime) -> None:
+    """Fold the approved versions into the search text; mark the item's pages as changed."""
     item.search_text = derive_search_text(item)
+    item.updated_at = now
