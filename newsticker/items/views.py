@@ -38,7 +38,7 @@ from newsticker.items.blueprint import bp
 from newsticker.items.directory import page_number, public_filters
 from newsticker.items.display import item_when
 from newsticker.items.feeds import atom_feed, ical_calendar
-from newsticker.items.forms import ItemForm, SubmissionForm, language_choices
+from newsticker.items.forms import MAX_VERSIONS, ItemForm, SubmissionForm, language_choices
 from newsticker.items.images import IMAGE_NAME_RE, MAX_IMAGE_BYTES, upload_dir
 from newsticker.items.languages import LANGUAGE_CODES
 from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemKind
@@ -403,6 +403,7 @@ def submit() -> ResponseReturnValue:
                     now=form.now,
                     links=site_links(),
                     receipt_window_hours=settings.rate_limits.confirmation_mails_per_address_hours,
+                    versions=form.versions_out,
                 )
             except services.TooManyReceipts as exc:
                 form.form_errors.append(str(exc.message))
@@ -412,7 +413,7 @@ def submit() -> ResponseReturnValue:
                 return redirect(url_for("items.thanks"), 303)
     else:
         status = 422
-    return render_template("items/submit.html", form=form), status
+    return render_template("items/submit.html", form=form, max_versions=MAX_VERSIONS), status
 
 
 @bp.route("/einreichen/danke")

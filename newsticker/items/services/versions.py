@@ -74,8 +74,13 @@ class ItemText:
 
 def version_errors(item: Item, data: VersionInput) -> dict[str, list[Any]]:
     """Return field -> messages for a version of this item (empty when it may be stored)."""
+    return version_errors_for(item.content_language, data)
+
+
+def version_errors_for(original_language: str, data: VersionInput) -> dict[str, list[Any]]:
+    """Return field -> messages for a version of a text in original_language (a new item's)."""
     errors: dict[str, list[Any]] = {}
-    language_error = version_language_error(item.content_language, data.get("language") or "")
+    language_error = version_language_error(original_language, data.get("language") or "")
     if language_error is not None:
         errors["language"] = [language_error]
     title = (data.get("title") or "").strip()
