@@ -26,6 +26,8 @@ from newsticker.items.models import (
     FIELDS_OF_ACTION,
     KIND_LABELS,
     STATUS_LABELS,
+    VERSION_SOURCE_LABELS,
+    VERSION_STATUS_LABELS,
     Item,
     ItemKind,
     ItemStatus,
@@ -85,4 +87,6 @@ def _labels() -> dict[str, Any]:
         "fields_of_action": FIELDS_OF_ACTION,
         "kind_labels": KIND_LABELS,
         "status_labels": STATUS_LABELS,
+        "version_status_labels": VERSION_STATUS_LABELS,
+        "version_source_labels": VERSION_SOURCE_LABELS,
     }

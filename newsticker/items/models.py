@@ -87,6 +87,18 @@ STATUS_LABELS: dict[ItemStatus, Any] = {
 }
 
 
+VERSION_STATUS_LABELS: dict[VersionStatus, Any] = {
+    VersionStatus.SUBMITTED: _l("waiting for review"),
+    VersionStatus.APPROVED: _l("published"),
+    VersionStatus.REJECTED: _l("turned down"),
+}
+VERSION_SOURCE_LABELS: dict[VersionSource, Any] = {
+    VersionSource.SUBMITTER: _l("by the submitter"),
+    VersionSource.EDITOR: _l("by an editor"),
+    VersionSource.TRANSLATOR: _l("by a translator"),
+}
+
+
 # The item history in words: what happened, who did it, which field changed. Unknown
 # words (from an older version) are shown as they are stored.
 AUDIT_ACTION_LABELS: dict[str, Any] = {

@@ -116,3 +116,92 @@ def test_approving_the_submission_approves_its_version(client, db, app):
     )
     assert item.status == ItemStatus.APPROVED
     assert item.versions[0].status == VersionStatus.APPROVED
+
+
+# ---------------------------------------------------------------- the editors' page
+
+
+@pytest.fixture
+def editor_client(client, db):
+    from tests.factories import create_editor, login
+
+    create_editor(db)
+    login(client)
+    return client
+
+
+def test_an_editor_adds_a_version_that_is_published_at_once(editor_client, db):
+    from tests.factories import make_item
+
+    item = make_item(db)
+    response = editor_client.post(
+        f"/redaktion/einreichungen/{item.id}/fassungen",
+        data={"language": "uk", "title": "Спільний сніданок", "summary": "Снідаємо разом."},
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    (version,) = item.versions
+    assert (version.language, version.status, version.source) == ("uk", "approved", "editor")
+    page = editor_client.get(f"/redaktion/einreichungen/{item.id}").get_data(as_text=True)
+    assert 'lang="uk" dir="ltr"><strong>Спільний сніданок</strong>' in page
+    # Editing it in place replaces the text.
+    response = editor_client.post(
+        f"/redaktion/einreichungen/{item.id}/fassungen",
+        data={
+            "prefix": f"v{version.id}",
+            f"v{version.id}-language": "uk",
+            f"v{version.id}-title": "Сніданок",
+            f"v{version.id}-summary": "Снідаємо разом.",
+        },
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    assert [v.title for v in item.versions] == ["Сніданок"]
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"language": "de", "title": "T", "summary": "S"}, "language", "already in this language"),
+        ({"language": "zz", "title": "T", "summary": "S"}, "language", "from the list"),
+        ({"language": "ar", "title": "", "summary": "S"}, "title", "enter a title"),
+        ({"language": "ar", "title": "T", "summary": ""}, "summary", "one or two sentences"),
+    ],
+)
+def test_an_editors_bad_version_is_refused_and_nothing_is_stored(
+    editor_client, db, data, field, message
+):
+    from tests.factories import make_item
+
+    item = make_item(db)
+    editor_client.set_cookie("newsticker_lang", "en")
+    response = editor_client.post(f"/redaktion/einreichungen/{item.id}/fassungen", data=data)
+    assert response.status_code == 422
+    assert message in _error(response.get_data(as_text=True), field)
+    db.expire_all()
+    assert _counts(db)[1] == 0
+
+
+def test_an_editor_reviews_a_new_version_of_a_published_item(editor_client, db):
+    from newsticker.items.services import propose_version
+    from tests.factories import make_item
+
+    item = make_item(db)
+    version = propose_version(
+        db,
+        item,
+        {"language": "ar", "title": "فطور", "summary": "نفطر معاً.", "description": ""},
+        source="submitter",
+    )
+    queue = editor_client.get("/redaktion/einreichungen").get_data(as_text=True)
+    assert f"/redaktion/einreichungen/{item.id}#versions" in queue
+    base = f"/redaktion/einreichungen/{item.id}/fassungen/{version.id}"
+    assert editor_client.post(f"{base}/freigeben").status_code == 303
+    db.expire_all()
+    assert version.status == "approved"
+    public = editor_client.get(f"/angebote/{item.id}?sprache=ar").get_data(as_text=True)
+    assert "فطور" in public
+    assert editor_client.post(f"{base}/loeschen").status_code == 303
+    db.expire_all()
+    assert _counts(db)[1] == 0
+    assert editor_client.post(f"{base}/freigeben").status_code == 404

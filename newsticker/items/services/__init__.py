@@ -115,6 +115,7 @@ from newsticker.items.services.versions import (
     reject_version,
     version_errors,
     version_errors_for,
+    waiting_versions,
 )
 
 __all__ = [
@@ -196,5 +197,6 @@ __all__ = [
     "update_item",
     "version_errors",
     "version_errors_for",
+    "waiting_versions",
     "withdraw_item",
 ]

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager
 
 from newsticker.auth.models import User
 from newsticker.core.audit import actor_or, record_event
@@ -29,7 +30,7 @@ from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.i18n import text_direction
 from newsticker.core.markup import has_control_chars, markdown_to_text
 from newsticker.items.languages import LANGUAGE_CODES
-from newsticker.items.models import Item, ItemVersion, VersionSource, VersionStatus
+from newsticker.items.models import Item, ItemStatus, ItemVersion, VersionSource, VersionStatus
 from newsticker.items.services.derived import derive_search_text
 from newsticker.items.services.editing import current_time, record_audit
 
@@ -257,6 +258,27 @@ def delete_version(
         changes={"language": [version.language, None]},
     )
     session.flush()
+
+
+def waiting_versions(session: Session, *, limit: int = 100) -> list[ItemVersion]:
+    """Return versions of published items that wait for an editor, oldest first.
+
+    Those sent with a submission are reviewed with it (the moderation queue); these
+    came later, from the submitter's private link or a translator.
+    """
+    return list(
+        session.scalars(
+            select(ItemVersion)
+            .join(Item, Item.id == ItemVersion.item_id)
+            .where(
+                ItemVersion.status == VersionStatus.SUBMITTED,
+                Item.status == ItemStatus.APPROVED,
+            )
+            .options(contains_eager(ItemVersion.item))
+            .order_by(ItemVersion.updated_at, ItemVersion.id)
+            .limit(limit)
+        )
+    )
 
 
 def pending_versions(item: Item) -> list[ItemVersion]:
