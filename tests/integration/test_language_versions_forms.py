@@ -205,3 +205,59 @@ def test_an_editor_reviews_a_new_version_of_a_published_item(editor_client, db):
     db.expire_all()
     assert _counts(db)[1] == 0
     assert editor_client.post(f"{base}/freigeben").status_code == 404
+
+
+# ---------------------------------------------------------------- the private link
+
+TOKEN = "privater-link-fuer-die-sprachfassung-0123456789"
+
+
+def _private_item(db, **values: Any) -> Item:
+    from newsticker.core.tokens import token_digest
+    from tests.factories import make_item
+
+    return make_item(db, edit_token_digest=token_digest(TOKEN), **values)
+
+
+def test_a_submitter_adds_a_version_to_a_published_item_and_it_waits(client, db):
+    item = _private_item(db)
+    page = client.get(f"/einreichung/{TOKEN}").get_data(as_text=True)
+    assert f'action="/einreichung/{TOKEN}/sprachfassung"' in page
+    response = client.post(
+        f"/einreichung/{TOKEN}/sprachfassung",
+        data={"language": "fa", "title": "صبحانه", "summary": "با هم صبحانه می‌خوریم."},
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    (version,) = item.versions
+    assert (version.status, version.source) == ("submitted", "submitter")
+    # The item stays public in its approved texts meanwhile.
+    public = client.get(f"/angebote/{item.id}?sprache=fa").get_data(as_text=True)
+    assert "صبحانه" not in public and "Interkulturelles Frühstück" in public
+
+
+def test_the_private_link_refuses_a_bad_version(client, db):
+    item = _private_item(db)
+    client.set_cookie("newsticker_lang", "en")
+    response = client.post(
+        f"/einreichung/{TOKEN}/sprachfassung",
+        data={"language": "de", "title": "", "summary": "x"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "already in this language" in _error(html, "language")
+    assert "enter a title" in _error(html, "title")
+    db.expire_all()
+    assert item.versions == []
+
+
+def test_a_closed_submission_takes_no_versions(client, db):
+    item = _private_item(db, status=ItemStatus.WITHDRAWN)
+    assert 'sprachfassung"' not in client.get(f"/einreichung/{TOKEN}").get_data(as_text=True)
+    response = client.post(
+        f"/einreichung/{TOKEN}/sprachfassung",
+        data={"language": "fa", "title": "صبحانه", "summary": "خلاصه"},
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    assert item.versions == []

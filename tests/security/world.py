@@ -332,6 +332,7 @@ def build_world(session: Session, settings: Settings) -> World:
         "items.private": {"token": token_of["private"]},
         "items.private_edit": {"token": token_of["private"]},
         "items.withdraw": {"token": token_of["private"]},
+        "items.private_version": {"token": token_of["private"]},
         "issues.publication": {"slug": sent.publication},
         "issues.issue": {"slug": sent.publication, "number": sent.number},
         "issues.issue_text": {"slug": sent.publication, "number": sent.number},

@@ -32,7 +32,7 @@ from newsticker.core.markup import has_control_chars, markdown_to_text
 from newsticker.items.languages import LANGUAGE_CODES
 from newsticker.items.models import Item, ItemStatus, ItemVersion, VersionSource, VersionStatus
 from newsticker.items.services.derived import derive_search_text
-from newsticker.items.services.editing import current_time, record_audit
+from newsticker.items.services.editing import LIVE_STATUSES, ItemError, current_time, record_audit
 
 # The same limits as the item's own fields (models and the submission form).
 MAX_TITLE = 200
@@ -148,12 +148,15 @@ def propose_version(
     """Store the version in its language (replacing one there) and record who proposed it.
 
     An editor's version is approved at once; a submitter's or translator's waits for an
-    editor. Raises VersionRejected, storing nothing, when the version breaks the rules.
+    editor. Raises VersionRejected, storing nothing, when the version breaks the rules,
+    and ItemError when someone other than an editor adds to a closed item.
     """
+    origin = VersionSource(source)
+    if origin != VersionSource.EDITOR and item.status not in LIVE_STATUSES:
+        raise ItemError(_l("This submission is closed, so no more texts can be added to it."))
     errors = version_errors(item, data)
     if errors:
         raise VersionRejected(errors)
-    origin = VersionSource(source)
     now = now or current_time()
     language = data["language"].strip()
     version = next((v for v in item.versions if v.language == language), None)
