@@ -199,6 +199,11 @@ class ArticleVersion(Base):
 
     entry: Mapped[IssueEntry] = relationship(back_populates="versions")
 
+    @property
+    def is_approved(self) -> bool:
+        """Return whether the version goes out in mails."""
+        return self.status == VersionStatus.APPROVED
+
 
 class KeyFigure(Base):
     """One key figure of "facts and figures": label, value, unit, period and source."""

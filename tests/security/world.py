@@ -405,6 +405,10 @@ def build_world(session: Session, settings: Settings) -> World:
         "issue_id": ids["draft"],
         "entry_id": ids["entry"],
     }
+    world.values["issues_editor.article_version"] = {
+        "issue_id": ids["draft"],
+        "entry_id": ids["entry"],
+    }
     world.values["issues_editor.article_image"] = {
         "issue_id": ids["draft"],
         "entry_id": ids["entry"],

@@ -23,6 +23,7 @@ from newsticker.issues.services.audience import (
     choose_publications,
     count_audience,
     extra_publications,
+    issue_languages,
     issue_publications,
 )
 from newsticker.issues.services.changes import (
@@ -160,6 +161,7 @@ __all__ = [
     "editor_issues",
     "extra_publications",
     "figure_input_value",
+    "issue_languages",
     "issue_publications",
     "local_send_time",
     "mark_sent",
