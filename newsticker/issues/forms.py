@@ -114,13 +114,15 @@ class ArticleVersionForm(VersionForm):
 
     language = SelectField(_l("Language"), validate_choice=False)
     title = StringField(
-        _l("Title"),
+        _l("Title in this language"),
         validators=[InputRequired(_l("Please enter a title.")), Length(max=200)],
         filters=[_strip],
         render_kw={"dir": "auto"},
     )
     body = TextAreaField(
-        _l("Text"), validators=[Length(max=20_000)], render_kw={"rows": 6, "dir": "auto"}
+        _l("Text in this language"),
+        validators=[Length(max=20_000)],
+        render_kw={"rows": 6, "dir": "auto"},
     )
 
 

@@ -66,7 +66,7 @@ def _language_field() -> SelectField:
 
 def _summary_field() -> TextAreaField:
     return TextAreaField(
-        _l("Short description"),
+        _l("Short description in this language"),
         validators=[Optional()],
         filters=[clean_text],
         render_kw={"rows": 3},
@@ -75,7 +75,7 @@ def _summary_field() -> TextAreaField:
 
 def _description_field() -> TextAreaField:
     return TextAreaField(
-        _l("More details"),
+        _l("More details in this language"),
         validators=[Optional()],
         filters=[clean_text],
         render_kw={"rows": 6},
@@ -86,7 +86,7 @@ class VersionFields(_VersionTexts, Form):
     """One group of the item forms (inside another form, so no CSRF token of its own)."""
 
     language = _language_field()
-    title = text_field(_l("Title"), max_length=200)
+    title = text_field(_l("Title in this language"), max_length=200)
     summary = _summary_field()
     description = _description_field()
 
@@ -138,7 +138,7 @@ class VersionForm(_VersionTexts, FlaskForm):
     """One version on its own: the editors' item page and the submitter's private link."""
 
     language = _language_field()
-    title = text_field(_l("Title"), max_length=200)
+    title = text_field(_l("Title in this language"), max_length=200)
     summary = _summary_field()
     description = _description_field()
 
