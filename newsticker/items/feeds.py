@@ -2,7 +2,7 @@
 
 Given a language, each item shows its approved version in that language where it has
 one (`item_text`), else its original; each text is marked with its own language
-(LANGUAGE on the iCal properties, xml:lang on the Atom entry).
+(LANGUAGE on the iCal properties of a feed in a language, xml:lang on the Atom entry).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def ical_event(
     """Return one VEVENT: RRULE kept as RRULE, exceptions as EXDATE, times with TZID."""
     assert item.starts_at is not None
     text = item_text(item, language)
-    marked = {"LANGUAGE": text.language}
+    # Only a feed in a language marks its texts: the plain feed stays as it always was.
+    marked: dict[str, str] = {"LANGUAGE": text.language} if language else {}
     event = Event()
     event.add("uid", f"item-{item.id}@{host}")
     event.add("dtstamp", (item.updated_at or item.created_at).astimezone(UTC))
