@@ -354,19 +354,25 @@ def choose_audience(issue_id: int) -> ResponseReturnValue:
 
 @bp.route("/<int:issue_id>/artikel/<int:entry_id>/fassungen", methods=["POST"])
 def article_version(issue_id: int, entry_id: int) -> ResponseReturnValue:
-    """Save an article's text in another language, or remove one (button "remove")."""
+    """Save an article's text in another language; publish (a translator's) or remove one."""
     issue = load_issue(issue_id)
     entry = _article(issue.id, entry_id)
     form = ArticleVersionForm(prefix=version_prefix(entry_id))
     language_choices_of(form)
     removing = request.form.get("remove", "")
+    approving = request.form.get("approve", "")
 
     def change(edit: Edit) -> str:
         services.check_version(issue, edit["version"])
-        if removing:
-            found = next((v for v in entry.versions if v.language == removing), None)
+        if removing or approving:
+            found = next((v for v in entry.versions if v.language in (removing, approving)), None)
             if found is None:
                 abort(404)
+            if approving:
+                services.approve_article_version(
+                    db.session, found, user=current_user, now=edit["now"]
+                )
+                return _("The text in this language is published.")
             services.delete_article_version(db.session, found, user=current_user, now=edit["now"])
             return _("The text in this language is removed.")
         data = services.ArticleVersionInput(
@@ -386,8 +392,8 @@ def article_version(issue_id: int, entry_id: int) -> ResponseReturnValue:
             raise services.IssueError(messages[0], field=first) from exc
         return _("The article's text in this language is saved.")
 
-    if removing:
-        # A remove button carries the version only; the text fields are not filled in.
+    if removing or approving:
+        # These buttons carry the version only; the text fields are not filled in.
         form.title.validators = []
     return carry(issue, form, change, name="article_version_form", anchor=f"entry-{entry_id}")
 

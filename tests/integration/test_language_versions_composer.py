@@ -133,3 +133,24 @@ def test_the_test_send_sends_one_mail_per_language_that_goes_out(client, db, iss
     assert sum('<html lang="ar" dir="rtl">' in b for b in bodies) == 1
     assert sum("فطور" in b for b in bodies) == 1
     assert sum('<html lang="en" dir="ltr">' in b for b in bodies) == 1
+
+
+def test_an_editor_publishes_a_translators_article_text(client, db, issue):
+    from newsticker.issues.services import propose_article_version
+
+    _login(client)
+    entry = _article(issue)
+    waiting = propose_article_version(
+        db, entry, {"language": "uk", "title": "Новини", "body": "Текст"}, source="translator"
+    )
+    assert waiting.status == "submitted"
+    issue = db.get(Issue, issue.id)
+    frame = client.get(f"/redaktion/ausgaben/{issue.id}/vorschau.html?sprache=uk")
+    assert "Новини" not in frame.get_data(as_text=True)
+    prefix = f"version-{entry.id}"
+    response = client.post(_url(issue), data={f"{prefix}-version": issue.version, "approve": "uk"})
+    assert response.status_code == 303
+    db.expire_all()
+    assert _article(db.get(Issue, issue.id)).versions[0].status == "approved"
+    frame = client.get(f"/redaktion/ausgaben/{issue.id}/vorschau.html?sprache=uk")
+    assert "Новини" in frame.get_data(as_text=True)
