@@ -132,6 +132,8 @@ AUDIT_FIELD_LABELS: dict[str, Any] = {
     "tags": _l("Keywords"),
     "event_languages": _l("Languages spoken at the event"),
     "content_language": _l("Language of this text"),
+    # A language version added, replaced, approved or removed.
+    "language": _l("Language"),
     "starts_at": _l("Start"),
     "ends_at": _l("End"),
     "all_day": _l("All day (no times)"),
