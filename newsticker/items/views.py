@@ -70,12 +70,15 @@ def _page() -> int:
 
 
 def _feed_links(field: str = "") -> dict[str, str]:
+    # A visitor reading in another language than the site's gets the feeds in theirs.
+    language = str(get_locale() or "")
+    asked = {"sprache": language} if language != get_settings().site.default_language else {}
     links = {
-        "ical": url_for("items.ical_feed", _external=True),
-        "atom": url_for("items.atom", _external=True),
+        "ical": url_for("items.ical_feed", _external=True, **asked),
+        "atom": url_for("items.atom", _external=True, **asked),
     }
     if field:
-        links["ical_field"] = url_for("items.ical_field_feed", field=field, _external=True)
+        links["ical_field"] = url_for("items.ical_field_feed", field=field, _external=True, **asked)
     return links
 
 

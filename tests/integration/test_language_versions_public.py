@@ -123,3 +123,12 @@ def test_the_atom_feed_takes_a_language(client, item):
 )
 def test_a_feed_in_a_language_items_cannot_have_is_not_found(client, item, url):
     assert client.get(url).status_code == 404
+
+
+def test_a_visitor_reading_english_gets_the_feeds_in_english(client, item):
+    client.set_cookie("newsticker_lang", "en")
+    html = client.get("/angebote").get_data(as_text=True)
+    assert "/feeds/angebote.ics?sprache=en" in html
+    assert "/feeds/angebote.atom?sprache=en" in html
+    client.set_cookie("newsticker_lang", "de")
+    assert "sprache=de" not in client.get("/angebote").get_data(as_text=True)
