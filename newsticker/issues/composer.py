@@ -29,6 +29,7 @@ from newsticker.issues import services
 from newsticker.issues.forms import (
     ArticleForm,
     ArticleImageForm,
+    ArticleVersionForm,
     AudienceForm,
     FigureForm,
     IssueForm,
@@ -111,6 +112,37 @@ def article_image_forms(
     return result
 
 
+def version_prefix(entry_id: int) -> str:
+    """Return the prefix of an article's language-version form."""
+    return f"version-{entry_id}"
+
+
+def article_version_forms(
+    issue: Issue, sent_back: ArticleVersionForm | None
+) -> dict[int, ArticleVersionForm]:
+    """Return a form per article for its texts in other languages."""
+    result: dict[int, ArticleVersionForm] = {}
+    for entry in issue.entries:
+        if not entry.is_article:
+            continue
+        prefix = version_prefix(entry.id)
+        if sent_back is not None and sent_back._prefix == f"{prefix}-":
+            form = sent_back
+        else:
+            form = ArticleVersionForm(formdata=None, prefix=prefix)
+        language_choices_of(form)
+        form.version.data = str(issue.version)
+        result[entry.id] = form
+    return result
+
+
+def entry_languages(entry: IssueEntry) -> list[str]:
+    """Return the languages an entry can go out in: its original first, then its versions."""
+    if entry.item is not None:
+        return entry.item.approved_languages
+    return [entry.language, *(v.language for v in entry.versions if v.is_approved)]
+
+
 def figure_prefix(figure_id: int) -> str:
     """Return the prefix of a key figure's edit form (ids stay unique on the page)."""
     return f"figure-{figure_id}"
@@ -149,7 +181,7 @@ def audience_choices_of(form: AudienceForm, issue: Issue) -> None:
     ]
 
 
-def language_choices_of(form: ArticleForm) -> None:
+def language_choices_of(form: ArticleForm | ArticleVersionForm) -> None:
     """Offer the languages an article may be written in."""
     form.language.choices = choices(language_choices(sign_language=False))
 
@@ -219,7 +251,9 @@ def compose_page(
             figure_form=figure_form,
             figure_edit_forms=figure_edit_forms(issue, forms.get("figure_edit_form")),
             article_image_forms=article_image_forms(issue, forms.get("article_image_form")),
+            article_version_forms=article_version_forms(issue, forms.get("article_version_form")),
             test_form=test_form,
+            mail_languages=services.issue_languages(db.session, settings, issue),
             audience_form=audience_form,
             audience=services.count_audience(db.session, settings, issue),
             schedule_form=schedule_form,
@@ -237,7 +271,13 @@ def compose_page(
 
 def entry_info(entry: IssueEntry, tz: ZoneInfo) -> dict[str, Any]:
     """Return what the composer shows of an entry, with a warning when it will be left out."""
-    info: dict[str, Any] = {"entry": entry, "when": "", "rule": "", "warning": ""}
+    info: dict[str, Any] = {
+        "entry": entry,
+        "when": "",
+        "rule": "",
+        "warning": "",
+        "languages": entry_languages(entry),
+    }
     item: Item | None = entry.item
     if item is None:
         if not entry.is_article:
@@ -270,7 +310,8 @@ def preview_page(issue: Issue, language: str) -> ResponseReturnValue:
         prepared=prepared,
         text=text,
         language=language,
-        mail_languages=MAIL_LANGUAGES,
+        # The languages the issue goes out in (its audience's and the default).
+        mail_languages=services.issue_languages(db.session, get_settings(), issue),
         widths=PREVIEW_WIDTHS,
         size=size,
     )

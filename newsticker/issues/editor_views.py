@@ -12,6 +12,7 @@ from collections.abc import Callable
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_time, get_locale
+from flask_login import current_user
 
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint, request_actor
@@ -33,10 +34,13 @@ from newsticker.issues.composer import (
     preview_page,
     preview_values,
     user_id,
+    version_prefix,
 )
 from newsticker.issues.forms import (
+    ALL_LANGUAGES,
     ArticleForm,
     ArticleImageForm,
+    ArticleVersionForm,
     AudienceForm,
     DraftForm,
     FigureForm,
@@ -45,10 +49,11 @@ from newsticker.issues.forms import (
     TestSendForm,
     VersionForm,
 )
-from newsticker.issues.models import STATUS_LABELS, IssueStatus
+from newsticker.issues.models import STATUS_LABELS, IssueEntry, IssueStatus
 from newsticker.issues.rendering import MAIL_LANGUAGES, format_figure_value
 from newsticker.items.images import upload_dir
 from newsticker.items.models import Item
+from newsticker.items.services import VersionRejected
 
 logger = logging.getLogger(__name__)
 
@@ -347,6 +352,59 @@ def choose_audience(issue_id: int) -> ResponseReturnValue:
     return carry(issue, form, change, name="audience_form", anchor="audience")
 
 
+@bp.route("/<int:issue_id>/artikel/<int:entry_id>/fassungen", methods=["POST"])
+def article_version(issue_id: int, entry_id: int) -> ResponseReturnValue:
+    """Save an article's text in another language; publish (a translator's) or remove one."""
+    issue = load_issue(issue_id)
+    entry = _article(issue.id, entry_id)
+    form = ArticleVersionForm(prefix=version_prefix(entry_id))
+    language_choices_of(form)
+    removing = request.form.get("remove", "")
+    approving = request.form.get("approve", "")
+
+    def change(edit: Edit) -> str:
+        services.check_version(issue, edit["version"])
+        if removing or approving:
+            found = next((v for v in entry.versions if v.language in (removing, approving)), None)
+            if found is None:
+                abort(404)
+            if approving:
+                services.approve_article_version(
+                    db.session, found, user=current_user, now=edit["now"]
+                )
+                return _("The text in this language is published.")
+            services.delete_article_version(db.session, found, user=current_user, now=edit["now"])
+            return _("The text in this language is removed.")
+        data = services.ArticleVersionInput(
+            language=form.language.data or "",
+            title=form.title.data or "",
+            body=form.body.data or "",
+        )
+        try:
+            services.propose_article_version(
+                db.session, entry, data, source="editor", user=current_user, now=edit["now"]
+            )
+        except VersionRejected as exc:
+            # Every message next to its field; the first one is the refusal shown on top.
+            (first, messages), *others = exc.errors.items()
+            for name, more in others:
+                getattr(form, name).errors = [*getattr(form, name).errors, *more]
+            raise services.IssueError(messages[0], field=first) from exc
+        return _("The article's text in this language is saved.")
+
+    if removing or approving:
+        # These buttons carry the version only; the text fields are not filled in.
+        form.title.validators = []
+    return carry(issue, form, change, name="article_version_form", anchor=f"entry-{entry_id}")
+
+
+def _article(issue_id: int, entry_id: int) -> IssueEntry:
+    entry = db.session.get(IssueEntry, entry_id)
+    if entry is None or entry.issue_id != issue_id or not entry.is_article:
+        abort(404)
+    return entry
+
+
 # ---------------------------------------------------------------- preview and test
 
 
@@ -375,18 +433,29 @@ def test_send(issue_id: int) -> ResponseReturnValue:
 
     def change(_edit: Edit) -> str:
         links = site_links()
+        settings = get_settings()
         addresses = services.parse_addresses(form.addresses.data or "")
-        count = services.send_test(
-            db.session,
-            issue,
-            addresses,
-            language=form.language.data or "de",
-            settings=get_settings(),
-            links=links,
-            values=preview_values(links),
+        chosen = form.language.data or ALL_LANGUAGES
+        # One test mail per language that goes out, or the one language chosen.
+        languages = (
+            services.issue_languages(db.session, settings, issue)
+            if chosen == ALL_LANGUAGES
+            else [chosen]
         )
+        for language in languages:
+            count = services.send_test(
+                db.session,
+                issue,
+                addresses,
+                language=language,
+                settings=settings,
+                links=links,
+                values=preview_values(links),
+            )
         return _(
-            "The test mail is on its way to %(addresses)s.", addresses=", ".join(addresses[:count])
+            "The test mail is on its way to %(addresses)s (%(languages)s).",
+            addresses=", ".join(addresses[:count]),
+            languages=" · ".join(languages),
         )
 
     return carry(issue, form, change, name="test_form", anchor="test")

@@ -25,6 +25,8 @@ from newsticker.items.forms import MultiCheckboxField
 from newsticker.items.images import ImageError, ProcessedImage, process_image
 
 IMAGE_ACCEPT = {"accept": "image/jpeg,image/png,image/webp"}
+# The test send's choice for one mail in each language the issue goes out in.
+ALL_LANGUAGES = "all"
 
 
 def _processed(field: Any) -> ProcessedImage | None:
@@ -107,6 +109,23 @@ class ArticleForm(VersionForm):
         self.processed_image = _processed(field)
 
 
+class ArticleVersionForm(VersionForm):
+    """An article's title and text in another language."""
+
+    language = SelectField(_l("Language"), validate_choice=False)
+    title = StringField(
+        _l("Title in this language"),
+        validators=[InputRequired(_l("Please enter a title.")), Length(max=200)],
+        filters=[_strip],
+        render_kw={"dir": "auto"},
+    )
+    body = TextAreaField(
+        _l("Text in this language"),
+        validators=[Length(max=20_000)],
+        render_kw={"rows": 6, "dir": "auto"},
+    )
+
+
 class ArticleImageForm(VersionForm):
     """A new image for an article, its description, or its removal."""
 
@@ -155,7 +174,11 @@ class TestSendForm(FlaskForm):
     )
     language = SelectField(
         _l("Language of the mail"),
-        choices=[SelectChoice(code, code.upper()) for code in MAIL_LANGUAGES],
+        choices=[
+            SelectChoice(ALL_LANGUAGES, _l("every language that goes out")),
+            *(SelectChoice(code, code.upper()) for code in MAIL_LANGUAGES),
+        ],
+        default=ALL_LANGUAGES,
         # The article form on the same page has a "language" too: ids must stay unique.
         id="test-language",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from flask_babel import get_locale
 
 from newsticker.config import get_settings
 from newsticker.items.display import (
@@ -20,14 +21,18 @@ from newsticker.items.display import (
     short_date,
     when_text,
 )
+from newsticker.items.languages import language_name
 from newsticker.items.models import (
     FIELDS_OF_ACTION,
     KIND_LABELS,
     STATUS_LABELS,
+    VERSION_SOURCE_LABELS,
+    VERSION_STATUS_LABELS,
     Item,
     ItemKind,
     ItemStatus,
 )
+from newsticker.items.services import ItemText, item_text
 
 bp = Blueprint("items", __name__)
 
@@ -60,6 +65,17 @@ def _series_text(item: Item) -> str:
     return series_text(item, get_settings().tz)
 
 
+@bp.app_template_global("text_of")
+def _text_of(item: Item, language: str | None = None) -> ItemText:
+    """Return the item's texts in a language (default: the page's), else the original."""
+    return item_text(item, language or str(get_locale() or item.content_language))
+
+
+@bp.app_template_global("language_name")
+def _language_name(code: str) -> str:
+    return language_name(code)
+
+
 @bp.app_template_global("short_date")
 def _short_date(moment: Any) -> str:
     return short_date(moment, get_settings().tz)
@@ -71,4 +87,6 @@ def _labels() -> dict[str, Any]:
         "fields_of_action": FIELDS_OF_ACTION,
         "kind_labels": KIND_LABELS,
         "status_labels": STATUS_LABELS,
+        "version_status_labels": VERSION_STATUS_LABELS,
+        "version_source_labels": VERSION_SOURCE_LABELS,
     }

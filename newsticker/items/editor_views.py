@@ -25,10 +25,11 @@ from newsticker.items.forms import (
     QueueFilterForm,
     ReasonForm,
     RejectForm,
+    VersionForm,
 )
 from newsticker.items.history import history_rows
 from newsticker.items.images import upload_dir
-from newsticker.items.models import Item, ItemKind, ItemStatus, RejectionReason
+from newsticker.items.models import Item, ItemKind, ItemStatus, ItemVersion, RejectionReason
 
 bp = Blueprint("items_editor", __name__, url_prefix="/redaktion/einreichungen")
 protect_editor_blueprint(bp)
@@ -90,6 +91,7 @@ def _queue(bulk_form: BulkForm | None = None, status: int = 200) -> ResponseRetu
             page_args=args,
             duplicate_ids=duplicate_ids,
             bulk_form=bulk_form or BulkForm(formdata=None).setup(_reasons()),
+            waiting_versions=services.waiting_versions(db.session),
         ),
         status,
     )
@@ -162,9 +164,21 @@ def _show(item: Item, status: int = 200, **forms: Any) -> ResponseReturnValue:
             one_click_form=ConfirmForm(),
             likely=services.likely_duplicates(db.session, item, tz=get_settings().tz),
             now=services.current_time(),
+            version_form=forms.get("version_form") or VersionForm(formdata=None),
+            version_forms=_version_forms(item),
         ),
         status,
     )
+
+
+def _version_forms(item: Item) -> dict[int, VersionForm]:
+    """Return a filled form for each stored version (to edit it in place)."""
+    found: dict[int, VersionForm] = {}
+    for version in item.versions:
+        form = VersionForm(formdata=None, prefix=f"v{version.id}")
+        form.fill_from(version)
+        found[version.id] = form
+    return found
 
 
 @bp.route("/<int:item_id>")
@@ -304,6 +318,52 @@ def edit(item_id: int) -> ResponseReturnValue:
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("items_editor.show", item_id=item.id), 303)
     return render_template("items_editor/edit.html", form=form, item=item), status
+
+
+# ---------------------------------------------------------------- texts in other languages
+
+
+def _version(item: Item, version_id: int) -> ItemVersion:
+    version = db.session.get(ItemVersion, version_id)
+    if version is None or version.item_id != item.id:
+        abort(404)
+    return version
+
+
+@bp.route("/<int:item_id>/fassungen", methods=["POST"])
+def save_version(item_id: int) -> ResponseReturnValue:
+    """Add or replace the item's text in a language; an editor's text is published at once."""
+    item = _item(item_id)
+    prefix = request.form.get("prefix", "")
+    form = VersionForm(prefix=prefix if prefix.startswith("v") and prefix[1:].isdigit() else "")
+    data = form.check(item.content_language) if form.validate_on_submit() else None
+    if data is None:
+        return _show(item, 422, version_form=form)
+    services.propose_version(db.session, item, data, source="editor", user=current_user)
+    flash(_("The text in this language is saved and shown."), "success")
+    return redirect(url_for("items_editor.show", item_id=item.id, _anchor="versions"), 303)
+
+
+@bp.route(
+    "/<int:item_id>/fassungen/<int:version_id>/<any(freigeben, ablehnen, loeschen):action>",
+    methods=["POST"],
+)
+def decide_version(item_id: int, version_id: int, action: str) -> ResponseReturnValue:
+    """Publish, turn down or remove one of the item's texts in another language."""
+    item = _item(item_id)
+    version = _version(item, version_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if action == "freigeben":
+        services.approve_version(db.session, version, user=current_user)
+        flash(_("The text in this language is published."), "success")
+    elif action == "ablehnen":
+        services.reject_version(db.session, version, user=current_user)
+        flash(_("The text in this language is turned down; it is not shown."), "success")
+    else:
+        services.delete_version(db.session, version, user=current_user)
+        flash(_("The text in this language is removed."), "success")
+    return redirect(url_for("items_editor.show", item_id=item.id, _anchor="versions"), 303)
 
 
 # ---------------------------------------------------------------- rejection reasons (admins)

@@ -21,7 +21,7 @@ from newsticker.core.extensions import limiter
 from newsticker.core.unit_of_work import rollback
 from newsticker.items import services
 from newsticker.items.blueprint import bp
-from newsticker.items.forms import ConfirmForm, ItemEditForm
+from newsticker.items.forms import ConfirmForm, ItemEditForm, VersionForm
 from newsticker.items.images import upload_dir
 from newsticker.items.models import Item
 
@@ -73,15 +73,44 @@ def _token_limit() -> str:
 def private(token: str) -> ResponseReturnValue:
     """Show a submission to its submitter, with edit and withdraw while it is pending."""
     item = _private_item(token)
+    return _private_page(item, token)
+
+
+def _private_page(
+    item: Item, token: str, version_form: VersionForm | None = None, status: int = 200
+) -> Response:
     body = render_template(
         "items/private.html",
         item=item,
         token=token,
         may_edit=services.submitter_may_edit(item),
+        may_add_version=item.status in services.LIVE_STATUSES,
         withdraw_form=ConfirmForm(),
+        version_form=version_form or VersionForm(formdata=None),
         expires_at=services.token_expires_at(item),
     )
-    return _private_headers(make_response(body))
+    return _private_headers(make_response(body, status))
+
+
+@bp.route("/einreichung/<token>/sprachfassung", methods=["POST"])
+@limiter.limit(_token_limit)
+def private_version(token: str) -> ResponseReturnValue:
+    """Add the submission's text in another language; the editors review it."""
+    item = _private_item(token)
+    form = VersionForm()
+    data = form.check(item.content_language) if form.validate_on_submit() else None
+    if data is None:
+        return _private_page(item, token, form, 422)
+    try:
+        services.propose_version(db.session, item, data, source="submitter")
+    except services.ItemError as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for("items.private", token=token), 303)
+    flash(
+        _("Thank you! The editors check your text in this language before it is shown."),
+        "success",
+    )
+    return redirect(url_for("items.private", token=token), 303)
 
 
 def _prepare(form: ItemEditForm) -> None:

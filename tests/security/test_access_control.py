@@ -47,6 +47,7 @@ PUBLIC: dict[str, int] = {
     "items.private": 200,
     "items.private_edit": 200,
     "items.withdraw": 405,
+    "items.private_version": 405,
     "issues.archive": 200,
     "issues.publication": 200,
     "issues.issue": 200,

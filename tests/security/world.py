@@ -211,6 +211,15 @@ def build_world(session: Session, settings: Settings) -> World:
     ).first()
     assert event is not None and shown.image_file
     world.ids.update(item=event.id, image_item=shown.id, pending_item=pending.id)
+    # A text of the pending submission in another language (its review actions).
+    version = items.propose_version(
+        session,
+        pending,
+        {"language": "ar", "title": "أمسية طبخ", "summary": "نطبخ معاً.", "description": ""},
+        source="submitter",
+        now=now,
+    )
+    world.ids["version"] = version.id
     world.tokens["private"] = private_token
 
     # A pending sign-up (confirmation link) and a confirmed subscriber (personal links).
@@ -323,6 +332,7 @@ def build_world(session: Session, settings: Settings) -> World:
         "items.private": {"token": token_of["private"]},
         "items.private_edit": {"token": token_of["private"]},
         "items.withdraw": {"token": token_of["private"]},
+        "items.private_version": {"token": token_of["private"]},
         "issues.publication": {"slug": sent.publication},
         "issues.issue": {"slug": sent.publication, "number": sent.number},
         "issues.issue_text": {"slug": sent.publication, "number": sent.number},
@@ -344,6 +354,12 @@ def build_world(session: Session, settings: Settings) -> World:
         "items_editor.reject": {"item_id": ids["pending_item"]},
         "items_editor.merge": {"item_id": ids["pending_item"]},
         "items_editor.edit_reason": {"reason_id": ids["reason"]},
+        "items_editor.save_version": {"item_id": ids["pending_item"]},
+        "items_editor.decide_version": {
+            "item_id": ids["pending_item"],
+            "version_id": ids["version"],
+            "action": "freigeben",
+        },
         "webhooks.endpoint": {"endpoint_id": ids["webhook"]},
         "webhooks.send_test": {"endpoint_id": ids["webhook"]},
         "webhooks.toggle": {"endpoint_id": ids["webhook"]},
@@ -386,6 +402,10 @@ def build_world(session: Session, settings: Settings) -> World:
     ):
         world.values[f"issues_editor.{endpoint}"] = {"issue_id": ids["draft"]}
     world.values["issues_editor.change_entry"] = {
+        "issue_id": ids["draft"],
+        "entry_id": ids["entry"],
+    }
+    world.values["issues_editor.article_version"] = {
         "issue_id": ids["draft"],
         "entry_id": ids["entry"],
     }
