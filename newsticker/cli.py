@@ -283,9 +283,10 @@ def _add_feature_commands() -> None:
     # draft-issue, send-issue, ...); imported here so the packages never import this one.
     from newsticker.delivery import commands as delivery_commands
     from newsticker.issues import commands as issue_commands
+    from newsticker.items import commands as item_commands
     from subscribers import commands as subscriber_commands
 
-    for module in (subscriber_commands, issue_commands, delivery_commands):
+    for module in (subscriber_commands, item_commands, issue_commands, delivery_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -176,6 +176,33 @@ class Item(Base):
         return self.kind == ItemKind.EVENT
 
 
+class ItemOccurrence(Base):
+    """One date of an event, expanded from its rule: what the public list pages through.
+
+    A copy of the item's status and field of action sits on each date, so the list is
+    one index walk over this table (see `items/services/occurrences.py`).
+    """
+
+    __tablename__ = "occurrences"
+    __table_args__ = (
+        # The list's walk: the next dates of published items, in order.
+        Index("ix_occurrences_status_starts", "status", "starts_at", "item_id"),
+        # An item's own dates (its next one, the dates of a series on the page).
+        Index("ix_occurrences_item_starts", "item_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the date is over: its end, or its start when it has none.
+    over_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A date the series leaves out: listed as not taking place, never as the next date.
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[ItemStatus] = mapped_column(StatusType(ItemStatus, 20))
+    field_of_action: Mapped[str] = mapped_column(String(20))
+
+
 class ItemAudit(Base):
     """One change to an item: who, when, what."""
 

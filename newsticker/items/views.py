@@ -35,7 +35,7 @@ from newsticker.items import embed_views as _embed_views  # noqa: F401 - its rou
 from newsticker.items import private_views as _private_views  # noqa: F401 - its routes
 from newsticker.items import services
 from newsticker.items.blueprint import bp
-from newsticker.items.directory import page_number, public_filters
+from newsticker.items.directory import directory_page, page_number, public_filters
 from newsticker.items.display import item_when
 from newsticker.items.feeds import atom_feed, ical_calendar
 from newsticker.items.forms import ItemForm, SubmissionForm, language_choices
@@ -50,7 +50,6 @@ PAGE_SIZE = 20
 NOTICE_FILTERS = (ItemKind.ANNOUNCEMENT, ItemKind.CALL)
 # A series in the list shows its next date and at most this many of the following ones.
 LATER_DATES_SHOWN = 4
-NOTICES_ON_FIRST_PAGE = 6
 FORM_STAMP_PURPOSE = "item-form-started"
 FORM_STAMP_MAX_AGE = 6 * 3600
 ICAL_MIMETYPE = "text/calendar"
@@ -107,45 +106,26 @@ def events() -> ResponseReturnValue:
     filters = _filters()
     page = _page()
     now = services.current_time()
-    notices: list[Item] = []
-    more_notices = False
-    listings: list[services.Listing] = []
-    total = 0
-    notice_total = 0
-    if not filters.kind or filters.kind == ItemKind.EVENT:
-        listings, total = services.upcoming_events(
-            db.session,
-            filters,
-            now=now,
-            tz=settings.tz,
-            days=settings.site.upcoming_days,
-            offset=(page - 1) * PAGE_SIZE,
-            limit=PAGE_SIZE,
-        )
-    if filters.kind in NOTICE_FILTERS:
-        notices, _more = services.current_notices(
-            db.session, filters, now=now, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-        notice_total = services.count_notices(db.session, filters, now=now)
-        total = notice_total
-    elif not filters.kind:
-        if filters.query or filters.field_of_action or filters.language:
-            # Only a search says how many notices matched too.
-            notice_total = services.count_notices(db.session, filters, now=now)
-        if page == 1:
-            notices, more_notices = services.current_notices(
-                db.session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
-            )
+    found = directory_page(
+        db.session,
+        filters,
+        page=page,
+        now=now,
+        tz=settings.tz,
+        page_size=PAGE_SIZE,
+        days=settings.site.upcoming_days,
+    )
+    total = found.notice_total if filters.kind in NOTICE_FILTERS else found.event_total
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     args = {k: v for k, v in request.args.items() if k != "seite" and v}
     return render_template(
         "items/list.html",
         filters=filters,
-        listings=listings,
-        event_total=0 if filters.kind in NOTICE_FILTERS else total,
-        notice_total=notice_total,
-        notices=notices,
-        more_notices=more_notices,
+        listings=found.occurrences,
+        event_total=found.event_total,
+        notice_total=found.notice_total,
+        notices=found.notices,
+        more_notices=found.more_notices,
         page=page,
         pages=pages,
         page_numbers=_page_numbers(page, pages),

@@ -12,11 +12,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Text, cast, distinct, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from newsticker.core.caching import Version
-from newsticker.items.models import Item, ItemKind, ItemStatus
+from newsticker.items.models import Item, ItemKind, ItemOccurrence, ItemStatus
 from newsticker.items.recurrence import SeriesDate, occurrences, series_dates
 from newsticker.items.services.derived import FAR_FUTURE, item_recurrence
 from newsticker.items.services.search import search_words
@@ -126,13 +126,7 @@ def _public_query(filters: PublicFilters, now: datetime) -> Select[Any]:
     query = select(Item).where(Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
     if filters.field_of_action:
         query = query.where(Item.field_of_action == filters.field_of_action)
-    if filters.language:
-        # Portable "JSON list contains": the stored list is JSON text on both backends.
-        needle = f'"{filters.language}"'
-        query = query.where(cast(Item.event_languages, Text).contains(needle, autoescape=True))
-    for word in search_words(filters.query):
-        query = query.where(Item.search_text.contains(word, autoescape=True))
-    return query
+    return query.where(*_item_conditions(filters))
 
 
 @dataclass(frozen=True)
@@ -159,31 +153,6 @@ class Listing:
         return tuple(d for d in self.dates if d.starts_at > self.starts_at)
 
 
-def _listing(
-    item: Item, *, now: datetime, until: datetime, tz: ZoneInfo, first_only: bool = False
-) -> Listing | None:
-    if item.starts_at is None:
-        return None
-    rule = item_recurrence(item)
-    if rule is None:
-        if item.starts_at >= until:
-            return None
-        return Listing(item, item.starts_at, item.ends_at)
-    dates = series_dates(
-        item.starts_at,
-        item.ends_at,
-        rule,
-        tz=tz,
-        window_start=now,
-        window_end=until,
-        first_only=first_only,
-    )
-    upcoming = next((d for d in dates if not d.cancelled), None)
-    if upcoming is None:
-        return None
-    return Listing(item, upcoming.starts_at, upcoming.ends_at, tuple(dates))
-
-
 def upcoming_events(
     session: Session,
     filters: PublicFilters,
@@ -199,38 +168,127 @@ def upcoming_events(
     A series is ONE listing, at its next date, carrying its dates in the period. The
     listings are in the order of their next date (an ongoing event counts from now).
     """
-    until = now + timedelta(days=days)
-    base = _public_query(filters, now).where(
-        Item.kind == ItemKind.EVENT, Item.starts_at.is_not(None), Item.starts_at < until
+    return (
+        upcoming_page(session, filters, now=now, days=days, offset=offset, limit=limit),
+        count_upcoming(session, filters, now=now, days=days),
     )
-    # Single dates come sorted from the database, only as many as the page needs:
-    # ongoing ones first (they count from now, by id), then by their start.
+
+
+def _date_conditions(filters: PublicFilters, now: datetime, until: datetime) -> list[Any]:
+    """Return what a stored date must meet to put its item on the list."""
+    conditions: list[Any] = [
+        ItemOccurrence.status == ItemStatus.APPROVED,
+        ItemOccurrence.cancelled.is_(False),
+        ItemOccurrence.over_at > now,
+        ItemOccurrence.starts_at < until,
+    ]
+    if filters.field_of_action:
+        conditions.append(ItemOccurrence.field_of_action == filters.field_of_action)
+    item_conditions = _item_conditions(filters)
+    if item_conditions:
+        # Correlated, so a walk along the dates looks up each item by its key.
+        conditions.append(exists().where(Item.id == ItemOccurrence.item_id, *item_conditions))
+    return conditions
+
+
+def _item_conditions(filters: PublicFilters) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.language:
+        # Portable "JSON list contains": the stored list is JSON text on both backends.
+        needle = f'"{filters.language}"'
+        conditions.append(cast(Item.event_languages, Text).contains(needle, autoescape=True))
+    for word in search_words(filters.query):
+        conditions.append(Item.search_text.contains(word, autoescape=True))
+    return conditions
+
+
+def count_upcoming(
+    session: Session, filters: PublicFilters, *, now: datetime, days: int = DEFAULT_UPCOMING_DAYS
+) -> int:
+    """Return how many events (a series once) the list shows for these filters."""
+    conditions = _date_conditions(filters, now, now + timedelta(days=days))
+    query = select(func.count(distinct(ItemOccurrence.item_id))).where(*conditions)
+    return session.scalar(query) or 0
+
+
+def upcoming_page(
+    session: Session,
+    filters: PublicFilters,
+    *,
+    now: datetime,
+    days: int = DEFAULT_UPCOMING_DAYS,
+    offset: int = 0,
+    limit: int = 20,
+) -> list[Listing]:
+    """Return one page of the list: each event once, at its next date, in that order.
+
+    A date is an item's next one when no earlier date of the same item is still to come
+    (NOT EXISTS on the item's own index), so the database walks the dates from now and
+    stops after the page: the cost grows with the page's depth, not with the items.
+    Ongoing dates (started, not over) come first, by item, as they count from now.
+    """
+    until = now + timedelta(days=days)
+    conditions = _date_conditions(filters, now, until)
+    earlier = aliased(ItemOccurrence)
+    is_next = ~exists().where(
+        earlier.item_id == ItemOccurrence.item_id,
+        earlier.cancelled.is_(False),
+        earlier.over_at > now,
+        earlier.starts_at < ItemOccurrence.starts_at,
+    )
     need = offset + limit
-    singles = base.where(Item.recurrence.is_(None))
-    single_total = session.scalar(select(func.count()).select_from(singles.subquery())) or 0
-    ongoing = session.scalars(
-        singles.where(Item.starts_at < now).order_by(Item.id).limit(need)
+    columns = (ItemOccurrence.item_id, ItemOccurrence.starts_at)
+    ongoing = session.execute(
+        select(*columns)
+        .where(*conditions, is_next, ItemOccurrence.starts_at < now)
+        .order_by(ItemOccurrence.item_id)
+        .limit(need)
     ).all()
-    upcoming = session.scalars(
-        singles.where(Item.starts_at >= now).order_by(Item.starts_at, Item.id).limit(need)
+    coming = session.execute(
+        select(*columns)
+        .where(*conditions, is_next, ItemOccurrence.starts_at >= now)
+        .order_by(ItemOccurrence.starts_at, ItemOccurrence.item_id)
+        .limit(need)
     ).all()
-    found = [Listing(i, cast_aware(i.starts_at), i.ends_at) for i in (*ongoing, *upcoming)]
-    # A series is placed by its next date, which only its rule knows.
-    series = [
-        listing
-        for item in session.scalars(base.where(Item.recurrence.is_not(None)))
-        if (listing := _listing(item, now=now, until=until, tz=tz, first_only=True)) is not None
-    ]
-    found.extend(series)
-    found.sort(key=lambda listing: (max(listing.starts_at, now), listing.item.id))
-    # Only the series on the page need all their dates of the period.
-    page = [
-        _listing(listing.item, now=now, until=until, tz=tz) or listing
-        if listing.is_series
-        else listing
-        for listing in found[offset:need]
-    ]
-    return page, single_total + len(series)
+    found = sorted((*ongoing, *coming), key=lambda row: (max(row[1], now), row[0]))
+    return _listings(session, [row[0] for row in found[offset:need]], now=now, until=until)
+
+
+def _listings(
+    session: Session, item_ids: list[int], *, now: datetime, until: datetime
+) -> list[Listing]:
+    """Return the listings of these items in this order, a series with its dates."""
+    if not item_ids:
+        return []
+    items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+    series_ids = [i for i in item_ids if items[i].recurrence is not None]
+    dates: dict[int, list[SeriesDate]] = {i: [] for i in series_ids}
+    if series_ids:
+        rows = session.execute(
+            select(
+                ItemOccurrence.item_id,
+                ItemOccurrence.starts_at,
+                ItemOccurrence.ends_at,
+                ItemOccurrence.cancelled,
+            )
+            .where(
+                ItemOccurrence.item_id.in_(series_ids),
+                ItemOccurrence.over_at > now,
+                ItemOccurrence.starts_at < until,
+            )
+            .order_by(ItemOccurrence.item_id, ItemOccurrence.starts_at)
+        )
+        for item_id, starts_at, ends_at, cancelled in rows:
+            dates[item_id].append(SeriesDate(starts_at, ends_at, cancelled))
+    listings: list[Listing] = []
+    for item_id in item_ids:
+        item = items[item_id]
+        if item_id not in dates:
+            listings.append(Listing(item, cast_aware(item.starts_at), item.ends_at))
+            continue
+        upcoming = next(d for d in dates[item_id] if not d.cancelled)
+        listings.append(Listing(item, upcoming.starts_at, upcoming.ends_at, tuple(dates[item_id])))
+    return listings
 
 
 def cast_aware(value: datetime | None) -> datetime:
@@ -380,5 +438,4 @@ def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[It
 
 def next_events(session: Session, *, now: datetime, tz: ZoneInfo, limit: int = 5) -> list[Listing]:
     """Return the next few events for the start page, a series once at its next date."""
-    listings, _total = upcoming_events(session, PublicFilters(), now=now, tz=tz, limit=limit)
-    return listings
+    return upcoming_page(session, PublicFilters(), now=now, limit=limit)
