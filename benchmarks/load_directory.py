@@ -66,15 +66,47 @@ from newsticker.items.services import derive_fields  # noqa: E402
 from newsticker.migrations import upgrade_database  # noqa: E402
 
 TZ = ZoneInfo("Europe/Berlin")
-GERMAN = tuple(
-    "Sprachcafé Begegnung Nachbarschaft Frühstück Beratung Familie Kinder Frauen Jugend "
-    "Ausbildung Bewerbung Gesundheit Sport Musik Kochen Garten Ehrenamt Patenschaft Lesen "
-    "Kultur Tanz Film Fahrrad Computer Hausaufgaben Integrationskurs Arbeit Wohnung Recht "
-    "Elterncafé Spielplatz Bibliothek Stadtteil Fest Austausch Workshop Vortrag Ausflug"
-).split()
-ARABIC = tuple(
-    ["مقهى", "اللغة", "لقاء", "الجيران", "فطور", "استشارة", "عائلة", "أطفال", "نساء", "شباب"]
-)
+GERMAN = [
+    "Sprachcafé",
+    "Begegnung",
+    "Nachbarschaft",
+    "Frühstück",
+    "Beratung",
+    "Familie",
+    "Kinder",
+    "Frauen",
+    "Jugend",
+    "Ausbildung",
+    "Bewerbung",
+    "Gesundheit",
+    "Sport",
+    "Musik",
+    "Kochen",
+    "Garten",
+    "Ehrenamt",
+    "Patenschaft",
+    "Lesen",
+    "Kultur",
+    "Tanz",
+    "Film",
+    "Fahrrad",
+    "Computer",
+    "Hausaufgaben",
+    "Integrationskurs",
+    "Arbeit",
+    "Wohnung",
+    "Recht",
+    "Elterncafé",
+    "Spielplatz",
+    "Bibliothek",
+    "Stadtteil",
+    "Fest",
+    "Austausch",
+    "Workshop",
+    "Vortrag",
+    "Ausflug",
+]
+ARABIC = ["مقهى", "اللغة", "لقاء", "الجيران", "فطور", "استشارة", "عائلة", "أطفال", "نساء", "شباب"]
 UKRAINIAN = tuple(
     ["мовне", "кафе", "зустріч", "сусіди", "сніданок", "консультація", "родина", "діти", "жінки"]
 )
