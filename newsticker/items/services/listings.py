@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, cast, distinct, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, Text, cast, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from newsticker.core.caching import Version
 from newsticker.items.models import Item, ItemKind, ItemOccurrence, ItemStatus
@@ -175,12 +175,14 @@ def upcoming_events(
 
 
 def _date_conditions(filters: PublicFilters, now: datetime, until: datetime) -> list[Any]:
-    """Return what a stored date must meet to put its item on the list."""
+    """Return what a stored date must meet to be its item's next date on the list."""
     conditions: list[Any] = [
         ItemOccurrence.status == ItemStatus.APPROVED,
-        ItemOccurrence.cancelled.is_(False),
-        ItemOccurrence.over_at > now,
         ItemOccurrence.starts_at < until,
+        ItemOccurrence.over_at > now,
+        # Its item's previous date (if any) is over: this is the item's next date.
+        or_(ItemOccurrence.previous_over_at.is_(None), ItemOccurrence.previous_over_at <= now),
+        ItemOccurrence.cancelled.is_(False),
     ]
     if filters.field_of_action:
         conditions.append(ItemOccurrence.field_of_action == filters.field_of_action)
@@ -207,8 +209,7 @@ def count_upcoming(
 ) -> int:
     """Return how many events (a series once) the list shows for these filters."""
     conditions = _date_conditions(filters, now, now + timedelta(days=days))
-    query = select(func.count(distinct(ItemOccurrence.item_id))).where(*conditions)
-    return session.scalar(query) or 0
+    return session.scalar(select(func.count()).select_from(ItemOccurrence).where(*conditions)) or 0
 
 
 def upcoming_page(
@@ -222,31 +223,21 @@ def upcoming_page(
 ) -> list[Listing]:
     """Return one page of the list: each event once, at its next date, in that order.
 
-    A date is an item's next one when no earlier date of the same item is still to come
-    (NOT EXISTS on the item's own index), so the database walks the dates from now and
-    stops after the page: the cost grows with the page's depth, not with the items.
-    Ongoing dates (started, not over) come first, by item, as they count from now.
+    Each item has exactly one stored date that is its next (see `_date_conditions`), so
+    the database walks the dates from now along an index and stops after the page: the
+    cost grows with the page's depth, not with the number of items. Ongoing dates
+    (started, not over) come first, by item, as they count from now; they are few.
     """
     until = now + timedelta(days=days)
     conditions = _date_conditions(filters, now, until)
-    earlier = aliased(ItemOccurrence)
-    is_next = ~exists().where(
-        earlier.item_id == ItemOccurrence.item_id,
-        earlier.cancelled.is_(False),
-        earlier.over_at > now,
-        earlier.starts_at < ItemOccurrence.starts_at,
-    )
-    need = offset + limit
     columns = (ItemOccurrence.item_id, ItemOccurrence.starts_at)
     ongoing = session.execute(
-        select(*columns)
-        .where(*conditions, is_next, ItemOccurrence.starts_at < now)
-        .order_by(ItemOccurrence.item_id)
-        .limit(need)
+        select(*columns).where(*conditions, ItemOccurrence.starts_at < now)
     ).all()
+    need = offset + limit
     coming = session.execute(
         select(*columns)
-        .where(*conditions, is_next, ItemOccurrence.starts_at >= now)
+        .where(*conditions, ItemOccurrence.starts_at >= now)
         .order_by(ItemOccurrence.starts_at, ItemOccurrence.item_id)
         .limit(need)
     ).all()
@@ -401,9 +392,9 @@ def directory_version(session: Session, *, now: datetime, tz: ZoneInfo) -> Versi
     It changes when an item is published, changed or withdrawn, when the next shown
     item ends (it leaves the list), and each day (the list's horizon moves).
     """
-    count, latest = session.execute(
-        select(func.count(), func.max(Item.updated_at)).where(Item.status.in_(PUBLIC_STATUSES))
-    ).one()
+    # Any change of any item moves updated_at (a decision too, which may take an item off
+    # the list): the newest one, read from its index, stands for all of them.
+    latest = session.scalar(select(func.max(Item.updated_at)))
     next_end = session.scalar(
         select(func.min(Item.last_ends_at)).where(
             Item.status == ItemStatus.APPROVED, Item.last_ends_at > now
@@ -412,7 +403,7 @@ def directory_version(session: Session, *, now: datetime, tz: ZoneInfo) -> Versi
     stamp = latest.timestamp() if latest else 0
     ends = next_end.timestamp() if next_end else 0
     day = now.astimezone(tz).date().isoformat()
-    return Version(f"items-{count}-{stamp}-{ends}-{day}", latest)
+    return Version(f"items-{stamp}-{ends}-{day}", latest)
 
 
 def item_version(session: Session, item_id: int, *, now: datetime, tz: ZoneInfo) -> Version:

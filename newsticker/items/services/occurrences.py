@@ -68,20 +68,27 @@ def item_dates(item: Item, *, tz: ZoneInfo, now: datetime) -> list[SeriesDate]:
 
 
 def _rows(item: Item, dates: list[SeriesDate]) -> list[dict[str, object]]:
-    return [
-        {
-            "item_id": item.id,
-            "starts_at": d.starts_at,
-            "ends_at": d.ends_at,
-            "over_at": d.ends_at
-            if d.ends_at is not None and d.ends_at > d.starts_at
-            else d.starts_at,
-            "cancelled": d.cancelled,
-            "status": item.status,
-            "field_of_action": item.field_of_action,
-        }
-        for d in dates
-    ]
+    rows: list[dict[str, object]] = []
+    previous: datetime | None = None
+    for date in dates:
+        over = date.starts_at
+        if date.ends_at is not None and date.ends_at > date.starts_at:
+            over = date.ends_at
+        rows.append(
+            {
+                "item_id": item.id,
+                "starts_at": date.starts_at,
+                "ends_at": date.ends_at,
+                "over_at": over,
+                "previous_over_at": previous,
+                "cancelled": date.cancelled,
+                "status": item.status,
+                "field_of_action": item.field_of_action,
+            }
+        )
+        if not date.cancelled:
+            previous = over
+    return rows
 
 
 def _write(session: Session, items: list[Item], *, tz: ZoneInfo, now: datetime) -> OccurrenceRun:
