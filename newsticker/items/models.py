@@ -202,6 +202,8 @@ class ItemOccurrence(Base):
         ),
         # An item's own dates (its next one, the dates of a series on the page).
         Index("ix_occurrences_item_starts", "item_id", "starts_at"),
+        # The next date to be over: when the list changes without any item changing.
+        Index("ix_occurrences_status_over", "status", "over_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

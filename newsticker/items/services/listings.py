@@ -390,7 +390,8 @@ def directory_version(session: Session, *, now: datetime, tz: ZoneInfo) -> Versi
     """Return the version of everything public pages show of items: list, feeds, search.
 
     It changes when an item is published, changed or withdrawn, when the next shown
-    item ends (it leaves the list), and each day (the list's horizon moves).
+    item ends (it leaves the list), when the next date is over (a series moves on to its
+    following date), and each day (the list's horizon moves).
     """
     # Any change of any item moves updated_at (a decision too, which may take an item off
     # the list): the newest one, read from its index, stands for all of them.
@@ -400,8 +401,13 @@ def directory_version(session: Session, *, now: datetime, tz: ZoneInfo) -> Versi
             Item.status == ItemStatus.APPROVED, Item.last_ends_at > now
         )
     )
+    next_over = session.scalar(
+        select(func.min(ItemOccurrence.over_at)).where(
+            ItemOccurrence.status == ItemStatus.APPROVED, ItemOccurrence.over_at > now
+        )
+    )
     stamp = latest.timestamp() if latest else 0
-    ends = next_end.timestamp() if next_end else 0
+    ends = "-".join(str(at.timestamp() if at else 0) for at in (next_end, next_over))
     day = now.astimezone(tz).date().isoformat()
     return Version(f"items-{stamp}-{ends}-{day}", latest)
 

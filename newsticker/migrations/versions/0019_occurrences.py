@@ -43,6 +43,7 @@ def upgrade() -> None:
         ["status", "starts_at", "item_id", "over_at", "previous_over_at", "cancelled"],
     )
     op.create_index("ix_occurrences_item_starts", "occurrences", ["item_id", "starts_at"])
+    op.create_index("ix_occurrences_status_over", "occurrences", ["status", "over_at"])
     op.create_index("ix_items_status_approved", "items", ["status", "approved_at", "id"])
     op.create_index("ix_items_updated_at", "items", ["updated_at"])
     op.create_index("ix_items_kind_status_ends", "items", ["kind", "status", "last_ends_at"])
@@ -52,6 +53,7 @@ def downgrade() -> None:
     op.drop_index("ix_items_kind_status_ends", table_name="items")
     op.drop_index("ix_items_updated_at", table_name="items")
     op.drop_index("ix_items_status_approved", table_name="items")
+    op.drop_index("ix_occurrences_status_over", table_name="occurrences")
     op.drop_index("ix_occurrences_item_starts", table_name="occurrences")
     op.drop_index("ix_occurrences_status_starts", table_name="occurrences")
     op.drop_table("occurrences")
