@@ -82,6 +82,7 @@ from newsticker.items.services.search import (
     MAX_SEARCH_WORDS,
     fold,
     search_fold,
+    search_matches,
     search_text_of,
     search_words,
 )
@@ -163,6 +164,7 @@ __all__ = [
     "rejection_reasons",
     "save_reason",
     "search_fold",
+    "search_matches",
     "search_text_of",
     "search_words",
     "status_counts",

@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from sqlalchemy import Subquery, literal, select
+
+from newsticker.items.models import Item
+
 MAX_SEARCH_WORDS = 8
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
@@ -45,3 +49,18 @@ def search_words(query: str) -> list[str]:
         if word and word not in words:
             words.append(word)
     return words[:MAX_SEARCH_WORDS]
+
+
+def search_matches(text: str) -> Subquery | None:
+    """Return a subquery (item_id, rank) of the items matching every word, or None.
+
+    None means the text has no words: the caller does not filter. A higher rank is a
+    better match.
+    """
+    words = search_words(text)
+    if not words:
+        return None
+    query = select(Item.id.label("item_id"), literal(1.0).label("rank"))
+    for word in words:
+        query = query.where(Item.search_text.contains(word, autoescape=True))
+    return query.subquery("search_matches")
