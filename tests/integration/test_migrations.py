@@ -7,6 +7,7 @@ from alembic.script import ScriptDirectory
 
 from newsticker.core.db import Base, make_engine
 from newsticker.migrations import alembic_config
+from newsticker.migrations.fulltext import include_name
 from newsticker.models import load_all_models
 
 # Tables that live in the database but belong to a library, not to our models.
@@ -26,8 +27,9 @@ def test_migrated_schema_matches_the_models(database_url):
             conn,
             opts={
                 "compare_type": True,
-                "include_name": lambda name, type_, _parent: (
+                "include_name": lambda name, type_, parent: (
                     not (type_ == "table" and name in LIBRARY_TABLES)
+                    and include_name(name, type_, parent)
                 ),
             },
         )

@@ -19,7 +19,7 @@ from newsticker.core.caching import Version
 from newsticker.items.models import Item, ItemKind, ItemStatus
 from newsticker.items.recurrence import SeriesDate, occurrences, series_dates
 from newsticker.items.services.derived import FAR_FUTURE, item_recurrence
-from newsticker.items.services.search import search_words
+from newsticker.items.services.search import search_matches, search_words
 
 # How far ahead "upcoming" reaches unless the site's settings say otherwise.
 DEFAULT_UPCOMING_DAYS = 90
@@ -57,8 +57,9 @@ def _editor_query(filters: EditorFilters, tz: ZoneInfo) -> Select[Any]:
     if filters.date_to is not None:
         end = datetime.combine(filters.date_to + timedelta(days=1), time(), tz)
         query = query.where(func.coalesce(Item.starts_at, Item.created_at) < end)
-    for word in search_words(filters.query):
-        query = query.where(Item.search_text.contains(word, autoescape=True))
+    matches = search_matches(filters.query)
+    if matches is not None:
+        query = query.join(matches, matches.c.item_id == Item.id)
     return query
 
 
