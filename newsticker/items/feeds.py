@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 from feedgen.feed import FeedGenerator
 from icalendar import Calendar, Event, vRecur
 from lxml import etree
+from markupsafe import escape
 
-from newsticker.core.markup import markdown_to_text, render_markdown
+from newsticker.core.markup import render_markdown
 from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, Item
 from newsticker.items.recurrence import exdates, to_rrule
 from newsticker.items.services import item_recurrence
@@ -47,9 +48,7 @@ def ical_event(item: Item, *, tz: ZoneInfo, url: str, host: str) -> Event:
         if skipped:
             values: list[Any] = [d.date() for d in skipped] if item.all_day else skipped
             event.add("exdate", values)
-    description = "\n\n".join(
-        part for part in (item.summary, markdown_to_text(item.description), url) if part
-    )
+    description = "\n\n".join(part for part in (item.summary, item.description_text, url) if part)
     event.add("description", description)
     location = ", ".join(part for part in (item.place_name, item.place_address) if part)
     if location:
@@ -123,7 +122,7 @@ def atom_feed(
         when = describe_when(item)
         summary = f"{when} – {item.summary}" if when else item.summary
         entry.summary(summary)
-        body = f"<p>{_escape(summary)}</p>{render_markdown(item.description)}"
+        body = text_html("\n\n".join(part for part in (summary, item.description_text) if part))
         entry.content(body, type="html")
         stamp = item.approved_at or item.created_at
         entry.published(stamp)
@@ -161,9 +160,17 @@ def _with_entry_languages(feed: bytes, languages: dict[str, str], feed_language:
 
 
 def _escape(text: str) -> str:
-    from markupsafe import escape
-
     return str(escape(text))
+
+
+def text_html(text: str) -> str:
+    """Return plain text as HTML: a paragraph per blank-line block, line breaks kept."""
+    blocks = (block.strip() for block in text.split("\n\n"))
+    return "".join(
+        f"<p>{'<br>'.join(_escape(line) for line in block.splitlines())}</p>"
+        for block in blocks
+        if block
+    )
 
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -186,7 +193,7 @@ def json_feed_item(
         "title": item.title,
         "summary": summary,
         "content_html": render_markdown(item.description) or f"<p>{_escape(item.summary)}</p>",
-        "content_text": "\n\n".join(p for p in (summary, markdown_to_text(item.description)) if p),
+        "content_text": "\n\n".join(p for p in (summary, item.description_text) if p),
         "date_published": (item.approved_at or item.created_at).astimezone(UTC).isoformat(),
         "tags": [
             str(FIELDS_OF_ACTION.get(item.field_of_action, item.field_of_action)),
