@@ -132,6 +132,8 @@ class Item(Base):
     title_key: Mapped[str] = mapped_column(String(200), default="")
     summary: Mapped[str] = mapped_column(String(600), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # The description's Markdown as plain text (derived), for feeds and search.
+    description_text: Mapped[str] = mapped_column(Text, default="")
     field_of_action: Mapped[str] = mapped_column(String(20), default="general")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     event_languages: Mapped[list[str]] = mapped_column(JSON, default=list)

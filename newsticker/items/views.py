@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from flask import (
     abort,
@@ -209,63 +210,90 @@ def _feed_response(body: bytes, mimetype: str) -> Response:
 FEED_CACHE = "public, max-age=900, stale-while-revalidate=3600"
 
 
-# Rendered calendars by (field, language, day, fingerprint): a calendar of a thousand
-# events takes a second to build, and every subscribed calendar app polls it.
-_CALENDAR_CACHE: dict[tuple[str, ...], bytes] = {}
-_CALENDAR_CACHE_SIZE = 32
+def _feed_window() -> services.FeedWindow:
+    feeds = get_settings().feeds
+    return services.FeedWindow(feeds.past_days, feeds.future_days, feeds.max_entries)
 
 
-def _cached_calendar(field: str, name: str) -> Response:
-    now = services.current_time()
-    fingerprint = services.feed_fingerprint(db.session, field_of_action=field)
-    language = str(get_locale() or "de")
+def _ical_version(field: str = "") -> Version:
+    # Asked by the validators and again for the cache key: one query per request.
+    version: Version | None = g.get("ical_version")
+    if version is None:
+        version = g.ical_version = services.feed_version(
+            db.session, now=services.current_time(), tz=get_settings().tz, field_of_action=field
+        )
+    return version
+
+
+# Built feeds by (feed, settings, language, content version): every subscribed calendar
+# app and feed reader polls, and the workers each keep what they built until it changes.
+_FEED_CACHE: dict[tuple[str, ...], bytes] = {}
+_FEED_CACHE_SIZE = 32
+
+
+def _cached_feed(feed: str, version: Version, build: Callable[[], bytes]) -> bytes:
     settings = get_settings()
-    day = now.astimezone(settings.tz).date().isoformat()
-    key = (settings.site.base_url, field, language, day, fingerprint)
-    body = _CALENDAR_CACHE.get(key)
+    language = str(get_locale() or settings.site.default_language)
+    key = (feed, settings.site.base_url, repr(settings.feeds), language, version.token)
+    body = _FEED_CACHE.get(key)
     if body is None:
-        items = services.feed_events(db.session, now=now, field_of_action=field)
-        body = _calendar(items, name)
-        if len(_CALENDAR_CACHE) >= _CALENDAR_CACHE_SIZE:
-            _CALENDAR_CACHE.clear()
-        _CALENDAR_CACHE[key] = body
-    response = _feed_response(body, ICAL_MIMETYPE)
-    response.set_etag("-".join(key[1:]))
-    return response.make_conditional(request)
+        body = build()
+        if len(_FEED_CACHE) >= _FEED_CACHE_SIZE:
+            _FEED_CACHE.clear()
+        _FEED_CACHE[key] = body
+    return body
+
+
+def _ical_feed_response(field: str, name: str) -> Response:
+    def build() -> bytes:
+        now = services.current_time()
+        items = services.feed_events(
+            db.session, now=now, window=_feed_window(), field_of_action=field
+        )
+        return _calendar(items, name)
+
+    body = _cached_feed(f"ical-{field}", _ical_version(field), build)
+    return _feed_response(body, ICAL_MIMETYPE)
 
 
 @bp.route("/feeds/angebote.ics")
+@conditional(_ical_version, cache_control=FEED_CACHE)
 def ical_feed() -> ResponseReturnValue:
     """Serve the iCal feed of all approved events."""
-    return _cached_calendar("", f"{get_settings().site.name} – {_('Events')}")
+    return _ical_feed_response("", f"{get_settings().site.name} – {_('Events')}")
 
 
 @bp.route("/feeds/angebote/<field>.ics")
+@conditional(_ical_version, cache_control=FEED_CACHE)
 def ical_field_feed(field: str) -> ResponseReturnValue:
     """Serve the iCal feed of one field of action."""
     if field not in FIELDS_OF_ACTION:
         abort(404)
-    return _cached_calendar(field, f"{get_settings().site.name} – {FIELDS_OF_ACTION[field]}")
+    return _ical_feed_response(field, f"{get_settings().site.name} – {FIELDS_OF_ACTION[field]}")
 
 
 @bp.route("/feeds/angebote.atom")
 @conditional(_directory_version, cache_control=FEED_CACHE)
 def atom() -> ResponseReturnValue:
     """Serve the Atom feed of newly published items."""
-    settings = get_settings()
-    now = services.current_time()
-    items = services.feed_entries(db.session, now=now)
-    updated = max((i.approved_at or i.created_at for i in items), default=now)
-    body = atom_feed(
-        items,
-        title=f"{settings.site.name} – {_('Events & offers')}",
-        feed_url=site_links().url("items.atom"),
-        page_url=site_links().url("items.events"),
-        language=str(get_locale() or settings.site.default_language),
-        url_for_item=_item_url,
-        describe_when=lambda i: item_when(i, settings.tz),
-        updated=updated,
-    )
+
+    def build() -> bytes:
+        settings = get_settings()
+        now = services.current_time()
+        items = services.feed_entries(db.session, now=now, window=_feed_window())
+        updated = max((i.approved_at or i.created_at for i in items), default=now)
+        return atom_feed(
+            items,
+            title=f"{settings.site.name} – {_('Events & offers')}",
+            feed_url=site_links().url("items.atom"),
+            page_url=site_links().url("items.events"),
+            language=str(get_locale() or settings.site.default_language),
+            url_for_item=_item_url,
+            describe_when=lambda i: item_when(i, settings.tz),
+            updated=updated,
+        )
+
+    body = _cached_feed("atom", _directory_version(), build)
     return _feed_response(body, ATOM_MIMETYPE)
 
 

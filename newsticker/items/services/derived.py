@@ -1,4 +1,4 @@
-"""What is derived from an item's own fields: its rule, its last end, its keys for search.
+"""What is derived from an item's own fields: rule, last end, texts for search and feeds.
 
 `derive_fields` runs after every change of content, so the duplicate key, the search
 text and `last_ends_at` (what expiry and the public lists filter on) never go stale.
@@ -45,14 +45,16 @@ def last_end(item: Item, tz: ZoneInfo) -> datetime | None:
 
 
 def derive_fields(item: Item, tz: ZoneInfo) -> None:
-    """Recompute what is derived from the item's own fields (keys, search text, end)."""
+    """Recompute what is derived from the item's own fields (keys, texts, end)."""
     item.title_key = fold(item.title)[:200]
+    # Rendered once here, so the feeds never parse Markdown per request.
+    item.description_text = markdown_to_text(item.description)
     item.search_text = search_text_of(
         " ".join(
             [
                 item.title,
                 item.summary,
-                markdown_to_text(item.description),
+                item.description_text,
                 " ".join(item.tags or []),
                 item.organiser,
                 item.place_name,

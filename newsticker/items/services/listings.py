@@ -19,7 +19,7 @@ from newsticker.core.caching import Version
 from newsticker.items.models import Item, ItemKind, ItemOccurrence, ItemStatus
 from newsticker.items.recurrence import SeriesDate, occurrences, series_dates
 from newsticker.items.services.derived import FAR_FUTURE, item_recurrence
-from newsticker.items.services.search import search_words
+from newsticker.items.services.search import search_matches, search_words
 
 # How far ahead "upcoming" reaches unless the site's settings say otherwise.
 DEFAULT_UPCOMING_DAYS = 90
@@ -57,8 +57,9 @@ def _editor_query(filters: EditorFilters, tz: ZoneInfo) -> Select[Any]:
     if filters.date_to is not None:
         end = datetime.combine(filters.date_to + timedelta(days=1), time(), tz)
         query = query.where(func.coalesce(Item.starts_at, Item.created_at) < end)
-    for word in search_words(filters.query):
-        query = query.where(Item.search_text.contains(word, autoescape=True))
+    matches = search_matches(filters.query)
+    if matches is not None:
+        query = query.join(matches, matches.c.item_id == Item.id)
     return query
 
 
@@ -359,23 +360,45 @@ def next_dates(
 # ---------------------------------------------------------------- feeds
 
 
+@dataclass(frozen=True)
+class FeedWindow:
+    """What a feed covers: events ended at most `past_days` ago, starting within
+    `future_days`, at most `max_entries` of them (the site's `feeds` settings)."""
+
+    past_days: int = 30
+    future_days: int = 365
+    max_entries: int = 1000
+
+
 def feed_events(
-    session: Session, *, now: datetime, field_of_action: str = "", keep_days: int = 30
+    session: Session, *, now: datetime, window: FeedWindow, field_of_action: str = ""
 ) -> list[Item]:
-    """Return approved events for the iCal feed: current ones and those ended recently."""
+    """Return published events for the iCal feed: those in the window, earliest first.
+
+    A series is one item (its rule says the dates); it is in the window when its
+    dates are.
+    """
     query = select(Item).where(
         Item.status.in_(PUBLIC_STATUSES),
         Item.approved_at.is_not(None),
         Item.kind == ItemKind.EVENT,
-        Item.last_ends_at > now - timedelta(days=keep_days),
+        Item.last_ends_at > now - timedelta(days=window.past_days),
+        Item.starts_at < now + timedelta(days=window.future_days),
     )
     if field_of_action:
         query = query.where(Item.field_of_action == field_of_action)
-    return list(session.scalars(query.order_by(Item.starts_at, Item.id)))
+    query = query.order_by(Item.starts_at, Item.id).limit(window.max_entries)
+    return list(session.scalars(query))
 
 
-def feed_fingerprint(session: Session, *, field_of_action: str = "") -> str:
-    """Return a short string that changes whenever the iCal feed's content may change."""
+def feed_version(
+    session: Session, *, now: datetime, tz: ZoneInfo, field_of_action: str = ""
+) -> Version:
+    """Return the version of the iCal feed: it changes when a published event does.
+
+    Approving, editing, withdrawing and expiring an event each move its `updated_at`
+    or the count; the day is in it because the feed's window moves each day.
+    """
     query = select(func.count(), func.max(Item.updated_at)).where(
         Item.kind == ItemKind.EVENT,
         Item.status.in_(PUBLIC_STATUSES),
@@ -383,7 +406,9 @@ def feed_fingerprint(session: Session, *, field_of_action: str = "") -> str:
     if field_of_action:
         query = query.where(Item.field_of_action == field_of_action)
     count, latest = session.execute(query).one()
-    return f"{count}-{latest.timestamp() if latest else 0}"
+    stamp = latest.timestamp() if latest else 0
+    day = now.astimezone(tz).date().isoformat()
+    return Version(f"events-{field_of_action}-{count}-{stamp}-{day}", latest)
 
 
 def directory_version(session: Session, *, now: datetime, tz: ZoneInfo) -> Version:
@@ -422,13 +447,22 @@ def item_version(session: Session, item_id: int, *, now: datetime, tz: ZoneInfo)
     return Version(f"item-{item_id}-{stamp}-{day}", updated, exists=updated is not None)
 
 
-def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[Item]:
-    """Return the newest approved, current items for the Atom feed."""
+def feed_entries(
+    session: Session, *, now: datetime, window: FeedWindow, limit: int = 50
+) -> list[Item]:
+    """Return the newest published items for the Atom feed: current, starting in the window."""
     query = (
         select(Item)
-        .where(Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
+        .where(
+            Item.status == ItemStatus.APPROVED,
+            Item.last_ends_at > now,
+            or_(
+                Item.starts_at.is_(None),
+                Item.starts_at < now + timedelta(days=window.future_days),
+            ),
+        )
         .order_by(Item.approved_at.desc(), Item.id.desc())
-        .limit(limit)
+        .limit(min(limit, window.max_entries))
     )
     return list(session.scalars(query))
 
