@@ -8,7 +8,7 @@ SQLite, a tsvector column with a GIN index and the unaccent extension on Postgre
 feeds never parse Markdown per request. Both are filled for the existing rows.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-07 02:00:00
 """
 
@@ -22,7 +22,7 @@ from newsticker.items.services.search import search_text_of
 from newsticker.migrations.fulltext import create_fulltext, drop_fulltext
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
