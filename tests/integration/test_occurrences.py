@@ -268,3 +268,29 @@ def test_refresh_occurrences_rebuilds_every_events_dates(runner):
     with engine.begin() as conn:
         assert conn.scalar(select(func.count()).select_from(ItemOccurrence)) == before > 0
     engine.dispose()
+
+
+def test_a_search_lists_the_best_match_first_then_by_next_date(app, db):
+    start = today() + timedelta(days=2)
+    make_item(
+        db,
+        title="Tanzabend mit Musik",
+        summary="Ein Abend für alle, die gerne tanzen, mit Musik aus vielen Ländern; "
+        "nebenbei wird auch gekocht, wer mag, hilft beim Kochen mit.",
+        tags=[],
+        starts_at=local(start, 18),
+        ends_at=None,
+    )
+    for n, offset in enumerate((9, 5)):
+        day = start + timedelta(days=offset)
+        make_item(
+            db,
+            title=f"Kochen {n}",
+            summary="Kochen lernen: wir kochen gemeinsam.",
+            tags=["Kochen"],
+            starts_at=local(day, 12),
+            ends_at=None,
+            rule=weekly(3) if n else None,
+        )
+    assert listed(db, query="kochen") == ["Kochen 1", "Kochen 0", "Tanzabend mit Musik"]
+    assert listed(db, query="kochen", field_of_action="health") == []

@@ -12,14 +12,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, cast, exists, func, or_, select
+from sqlalchemy import Select, Subquery, Text, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from newsticker.core.caching import Version
 from newsticker.items.models import Item, ItemKind, ItemOccurrence, ItemStatus
 from newsticker.items.recurrence import SeriesDate, occurrences, series_dates
 from newsticker.items.services.derived import FAR_FUTURE, item_recurrence
-from newsticker.items.services.search import search_matches, search_words
+from newsticker.items.services.search import search_matches
 
 # How far ahead "upcoming" reaches unless the site's settings say otherwise.
 DEFAULT_UPCOMING_DAYS = 90
@@ -123,11 +123,18 @@ class Occurrence:
     cancelled: bool = False
 
 
-def _public_query(filters: PublicFilters, now: datetime) -> Select[Any]:
-    query = select(Item).where(Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
+def _notices_query(filters: PublicFilters, now: datetime) -> tuple[Select[Any], Subquery | None]:
+    """Return the current notices the filters ask for, and the search's matches (if any)."""
+    kinds = [filters.kind] if filters.kind in NOTICE_KINDS else list(NOTICE_KINDS)
+    query = select(Item).where(
+        Item.kind.in_(kinds), Item.status == ItemStatus.APPROVED, Item.last_ends_at > now
+    )
     if filters.field_of_action:
         query = query.where(Item.field_of_action == filters.field_of_action)
-    return query.where(*_item_conditions(filters))
+    matches = search_matches(filters.query)
+    if matches is not None:
+        query = query.join(matches, matches.c.item_id == Item.id)
+    return query.where(*_item_conditions(filters)), matches
 
 
 @dataclass(frozen=True)
@@ -194,23 +201,30 @@ def _date_conditions(filters: PublicFilters, now: datetime, until: datetime) -> 
     return conditions
 
 
+def _next_dates(filters: PublicFilters, now: datetime, until: datetime) -> Select[int, datetime]:
+    """Return the query of each listed item's next date: (item_id, starts_at)."""
+    return select(ItemOccurrence.item_id, ItemOccurrence.starts_at).where(
+        *_date_conditions(filters, now, until)
+    )
+
+
 def _item_conditions(filters: PublicFilters) -> list[Any]:
-    conditions: list[Any] = []
-    if filters.language:
-        # Portable "JSON list contains": the stored list is JSON text on both backends.
-        needle = f'"{filters.language}"'
-        conditions.append(cast(Item.event_languages, Text).contains(needle, autoescape=True))
-    for word in search_words(filters.query):
-        conditions.append(Item.search_text.contains(word, autoescape=True))
-    return conditions
+    if not filters.language:
+        return []
+    # Portable "JSON list contains": the stored list is JSON text on both backends.
+    needle = f'"{filters.language}"'
+    return [cast(Item.event_languages, Text).contains(needle, autoescape=True)]
 
 
 def count_upcoming(
     session: Session, filters: PublicFilters, *, now: datetime, days: int = DEFAULT_UPCOMING_DAYS
 ) -> int:
     """Return how many events (a series once) the list shows for these filters."""
-    conditions = _date_conditions(filters, now, now + timedelta(days=days))
-    return session.scalar(select(func.count()).select_from(ItemOccurrence).where(*conditions)) or 0
+    query = _next_dates(filters, now, now + timedelta(days=days))
+    matches = search_matches(filters.query)
+    if matches is not None:
+        query = query.join(matches, matches.c.item_id == ItemOccurrence.item_id)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def upcoming_page(
@@ -230,15 +244,26 @@ def upcoming_page(
     (started, not over) come first, by item, as they count from now; they are few.
     """
     until = now + timedelta(days=days)
-    conditions = _date_conditions(filters, now, until)
-    columns = (ItemOccurrence.item_id, ItemOccurrence.starts_at)
-    ongoing = session.execute(
-        select(*columns).where(*conditions, ItemOccurrence.starts_at < now)
-    ).all()
+    next_dates = _next_dates(filters, now, until)
+    matches = search_matches(filters.query)
+    if matches is not None:
+        # Best match first; among equals, the next date (an ongoing one counts from now).
+        counted_from = case(
+            (ItemOccurrence.starts_at < now, literal(now, ItemOccurrence.starts_at.type)),
+            else_=ItemOccurrence.starts_at,
+        )
+        ranked = (
+            next_dates.join(matches, matches.c.item_id == ItemOccurrence.item_id)
+            .order_by(matches.c.rank.desc(), counted_from, ItemOccurrence.item_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        item_ids = [row[0] for row in session.execute(ranked)]
+        return _listings(session, item_ids, now=now, until=until)
+    ongoing = session.execute(next_dates.where(ItemOccurrence.starts_at < now)).all()
     need = offset + limit
     coming = session.execute(
-        select(*columns)
-        .where(*conditions, ItemOccurrence.starts_at >= now)
+        next_dates.where(ItemOccurrence.starts_at >= now)
         .order_by(ItemOccurrence.starts_at, ItemOccurrence.item_id)
         .limit(need)
     ).all()
@@ -292,8 +317,7 @@ def cast_aware(value: datetime | None) -> datetime:
 
 def count_notices(session: Session, filters: PublicFilters, *, now: datetime) -> int:
     """Return how many current announcements and calls match the filters."""
-    kinds = [filters.kind] if filters.kind in NOTICE_KINDS else list(NOTICE_KINDS)
-    query = _public_query(filters, now).where(Item.kind.in_(kinds))
+    query, _matches = _notices_query(filters, now)
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
@@ -305,14 +329,13 @@ def current_notices(
     offset: int = 0,
     limit: int = 30,
 ) -> tuple[list[Item], bool]:
-    """Return current announcements and calls for volunteers, newest first."""
-    kinds = [filters.kind] if filters.kind in NOTICE_KINDS else list(NOTICE_KINDS)
-    query = _public_query(filters, now).where(Item.kind.in_(kinds))
-    items = list(
-        session.scalars(
-            query.order_by(Item.approved_at.desc(), Item.id.desc()).offset(offset).limit(limit + 1)
-        )
-    )
+    """Return current announcements and calls for volunteers, newest first (best match
+    first for a search)."""
+    query, matches = _notices_query(filters, now)
+    if matches is not None:
+        query = query.order_by(matches.c.rank.desc())
+    query = query.order_by(Item.approved_at.desc(), Item.id.desc())
+    items = list(session.scalars(query.offset(offset).limit(limit + 1)))
     return items[:limit], len(items) > limit
 
 
