@@ -89,6 +89,11 @@ class _RenderedPages:
         body, headers = found
         return Response(body, status=200, headers=headers)
 
+    def clear(self) -> None:
+        """Forget every stored page."""
+        with self._lock:
+            self._pages.clear()
+
     def keep(self, etag: str, response: Response) -> None:
         """Store a rendered page (not a streamed or a large one)."""
         if response.is_streamed or response.direct_passthrough:
