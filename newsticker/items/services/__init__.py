@@ -11,6 +11,7 @@ One module per concern; this package re-exports their public names, so callers i
 - `moderation`: approving, rejecting and merging, one or several at once
 - `reasons`: the rejection reasons the admins keep
 - `duplicates`: likely duplicates of a submission, for a one-click merge
+- `occurrences`: the events' dates as rows (series expanded), kept for the list
 - `listings`: the public list, item pages, feeds and the moderation queue
 - `expiry`: retiring ended and old items
 

@@ -2,7 +2,9 @@
 
 The public list shows each event once: a single date, or a series (a recurring event)
 at its next date with its further dates in the period, whose length the site's settings
-give (`site.upcoming_days`).
+give (`site.upcoming_days`). It reads the stored dates (`occurrences`): a page, its
+count and its filters are indexed queries whose cost follows the page, not the number
+of items; only the items on the page are loaded, with their series' dates.
 """
 
 from __future__ import annotations
