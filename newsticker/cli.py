@@ -67,7 +67,19 @@ def init_db(ctx: Context) -> None:
         upgrade_database(settings.database_url)
     except Exception as exc:
         raise click.ClickException(f"cannot upgrade the database: {exc}") from exc
+    _fill_occurrences(ctx)
     click.echo("Database is up to date.")
+
+
+def _fill_occurrences(ctx: Context) -> None:
+    """Write the events' dates once after the upgrade that added their table."""
+    from newsticker.items.services import current_time, occurrences
+
+    app = ctx.app()
+    with app_unit_of_work(app) as session:
+        run = occurrences.fill_if_empty(session, tz=ctx.settings().tz, now=current_time())
+    if run is not None and run.items:
+        click.echo(f"Wrote {run.dates} dates of {run.items} events.")
 
 
 @cli.command("create-user")

@@ -154,6 +154,13 @@ def extend_horizon(session: Session, *, tz: ZoneInfo, now: datetime) -> Occurren
     return run
 
 
+def fill_if_empty(session: Session, *, tz: ZoneInfo, now: datetime) -> OccurrenceRun | None:
+    """Write every event's dates when none are stored (the upgrade that adds the table)."""
+    if session.scalar(select(ItemOccurrence.id).limit(1)) is not None:
+        return None
+    return rebuild_all(session, tz=tz, now=now)
+
+
 def rebuild_all(session: Session, *, tz: ZoneInfo, now: datetime) -> OccurrenceRun:
     """Delete every stored date and write each event's dates anew."""
     run = OccurrenceRun()
