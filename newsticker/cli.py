@@ -67,7 +67,19 @@ def init_db(ctx: Context) -> None:
         upgrade_database(settings.database_url)
     except Exception as exc:
         raise click.ClickException(f"cannot upgrade the database: {exc}") from exc
+    _fill_occurrences(ctx)
     click.echo("Database is up to date.")
+
+
+def _fill_occurrences(ctx: Context) -> None:
+    """Write the events' dates once after the upgrade that added their table."""
+    from newsticker.items.services import current_time, occurrences
+
+    app = ctx.app()
+    with app_unit_of_work(app) as session:
+        run = occurrences.fill_if_empty(session, tz=ctx.settings().tz, now=current_time())
+    if run is not None and run.items:
+        click.echo(f"Wrote {run.dates} dates of {run.items} events.")
 
 
 @cli.command("create-user")
@@ -283,9 +295,10 @@ def _add_feature_commands() -> None:
     # draft-issue, send-issue, ...); imported here so the packages never import this one.
     from newsticker.delivery import commands as delivery_commands
     from newsticker.issues import commands as issue_commands
+    from newsticker.items import commands as item_commands
     from subscribers import commands as subscriber_commands
 
-    for module in (subscriber_commands, issue_commands, delivery_commands):
+    for module in (subscriber_commands, item_commands, issue_commands, delivery_commands):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -439,6 +439,14 @@ class EmbedSettings(Section):
     allowed_origins: list[Origin] = Field(default_factory=list)
 
 
+class FeedSettings(Section):
+    # What the iCal and Atom feeds cover: events ended up to past_days ago and starting
+    # within future_days, at most max_entries of them (bounded work per build).
+    past_days: int = Field(default=30, ge=0, le=366)
+    future_days: int = Field(default=365, ge=1, le=3660)
+    max_entries: int = Field(default=1000, ge=1, le=10_000)
+
+
 class WebhookSettings(Section):
     # Plain http:// endpoints only on a loopback address, and only when this is on.
     allow_http_loopback: bool = False
@@ -463,6 +471,7 @@ class Settings(Section):
     bounces: BounceSettings = Field(default_factory=BounceSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ from newsticker.config import Settings
 from newsticker.core.db import utcnow
 from newsticker.items.models import Item, ItemAudit, ItemKind, ItemStatus
 from newsticker.items.recurrence import Recurrence
-from newsticker.items.services import derive_fields
+from newsticker.items.services import derive_fields, occurrences
 
 
 @dataclass
@@ -239,7 +239,7 @@ def load_demo(session: Session, settings: Settings) -> DemoReport:
     report = DemoReport()
     today = utcnow().astimezone(settings.tz).date()
     existing = set(session.scalars(select(Item.external_key).where(Item.external_key.isnot(None))))
-    added = 0
+    added: list[Item] = []
     for data in demo_items(settings, today):
         if data["external_key"] in existing:
             continue
@@ -254,9 +254,11 @@ def load_demo(session: Session, settings: Settings) -> DemoReport:
         derive_fields(item, settings.tz)
         item.audit.append(ItemAudit(actor="demo", action="created", note="demo content"))
         session.add(item)
-        added += 1
+        added.append(item)
     session.flush()
-    report.added["items"] = added
+    for item in added:
+        occurrences.refresh(session, item, tz=settings.tz, now=utcnow())
+    report.added["items"] = len(added)
     for loader in _extra_loaders():
         name, count = loader(session, settings)
         report.added[name] = count

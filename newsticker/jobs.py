@@ -17,6 +17,7 @@ from newsticker.core.mail import SmtpTransport
 from newsticker.core.mailqueue import QueueRun, purge_old_mail, send_queued_mail
 from newsticker.core.webhooks import WebhookRun, deliver_due_webhooks
 from newsticker.items.services import ExpiryRun
+from newsticker.items.services.occurrences import OccurrenceRun
 from subscribers.services import BounceRun, PurgeRun
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,20 @@ def expire_items() -> ExpiryRun:
         logger.info(
             "items: expired %s, purged %s, anonymised %s", run.expired, run.purged, run.anonymised
         )
+    return run
+
+
+def extend_occurrences() -> OccurrenceRun:
+    """Expand the live series up to the horizon from today; delete the dates that are over."""
+    from newsticker.items.services import current_time, occurrences
+
+    run = occurrences.extend_horizon(db.session, tz=get_settings().tz, now=current_time())
+    logger.info(
+        "occurrences: %s dates of %s series, %s past dates deleted",
+        run.dates,
+        run.items,
+        run.deleted,
+    )
     return run
 
 

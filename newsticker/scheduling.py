@@ -183,6 +183,13 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
             "trigger_args": {"minutes": 15},
         },
         {
+            # Series are expanded ahead only so far: each night moves the horizon a day.
+            "id": "extend-occurrences",
+            "func": "extend_occurrences",
+            "trigger": "cron",
+            "trigger_args": {"hour": 2, "minute": 30},
+        },
+        {
             "id": "purge-pending-signups",
             "func": "purge_pending_signups",
             "trigger": "cron",

@@ -22,9 +22,10 @@ from newsticker.core.i18n import gettext as _
 from newsticker.core.site import site_keyring, site_links
 from newsticker.issues import services as issue_services
 from newsticker.items import services as item_services
+from newsticker.items.directory import directory_page
 from newsticker.items.forms import SubmissionForm
 from newsticker.items.images import upload_dir
-from newsticker.items.models import Item, ItemKind
+from newsticker.items.models import Item
 from subscribers import services as subscriber_services
 from subscribers.forms import SubscribeForm, publication_choices
 
@@ -43,7 +44,6 @@ SUBMISSION_DEFAULTS = {
     "repeat_nth": "",
     "repeat_weekday": "",
 }
-NOTICES_ON_FIRST_PAGE = 6
 
 
 def public_actor() -> Actor:
@@ -92,38 +92,23 @@ def directory(q: str, field_of_action: str, language: str, kind: str, page: int)
     filters = item_services.PublicFilters(
         query=q, field_of_action=field_of_action, language=language, kind=kind
     )
-    now = item_services.current_time()
-    dates: list[item_services.Listing] = []
-    notices: list[Item] = []
-    has_more = False
-    offset = (page - 1) * PAGE_SIZE
-    if not filters.kind or filters.kind == ItemKind.EVENT:
-        dates, total = item_services.upcoming_events(
-            db.session,
-            filters,
-            now=now,
-            tz=settings.tz,
-            days=settings.site.upcoming_days,
-            offset=offset,
-            limit=PAGE_SIZE,
-        )
-        has_more = offset + len(dates) < total
-    if filters.kind in (ItemKind.ANNOUNCEMENT, ItemKind.CALL):
-        notices, has_more = item_services.current_notices(
-            db.session, filters, now=now, offset=offset, limit=PAGE_SIZE
-        )
-    elif not filters.kind and page == 1:
-        notices, _more = item_services.current_notices(
-            db.session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
-        )
+    found = directory_page(
+        db.session,
+        filters,
+        page=page,
+        now=item_services.current_time(),
+        tz=settings.tz,
+        page_size=PAGE_SIZE,
+        days=settings.site.upcoming_days,
+    )
     return {
         "page": page,
-        "has_more": has_more,
+        "has_more": found.has_more,
         "dates": [
             {"starts_at": o.starts_at, "ends_at": o.ends_at, "item": item_data(o.item)}
-            for o in dates
+            for o in found.occurrences
         ],
-        "notices": [item_data(item) for item in notices],
+        "notices": [item_data(item) for item in found.notices],
     }
 
 

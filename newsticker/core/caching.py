@@ -10,11 +10,20 @@ Only what is the same for every visitor is public: a logged-in editor's pages (t
 navigation differs) and any answer that starts a session (a form's CSRF token) are
 private and never stored. The ETag is weak: a compressed answer (Flask-Compress) is the
 same page in another encoding, and Flask-Compress leaves weak validators alone.
+
+Because the ETag names everything a public page depends on, each worker also keeps the
+last pages it rendered by ETag (`_RenderedPages`): a visitor without validators gets
+the stored page after the version's queries, without rendering it again. Rendering is
+what a list page costs most (its queries are indexed); a burst of visitors after a
+send asks for the same few pages. A visitor with a session (a flashed message, a form
+started) is served by the view, never from the store.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,8 +40,13 @@ from werkzeug.wrappers import Response
 PUBLIC = "public, max-age=60, stale-while-revalidate=300"
 PRIVATE = "private, no-store"
 _BUILD = "newsticker_build"
+_RENDERED = "newsticker_rendered_pages"
 
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
+
+# Rendered public pages kept per worker: how many, and the largest body kept.
+RENDERED_PAGES = 128
+RENDERED_PAGE_MAX_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,43 @@ def init_caching(app: Flask, fingerprint: str) -> None:
     )
     digest = hashlib.sha256("\n".join([fingerprint, *stamps]).encode("utf-8")).hexdigest()
     app.extensions[_BUILD] = digest[:16]
+    app.extensions[_RENDERED] = _RenderedPages(RENDERED_PAGES)
+
+
+class _RenderedPages:
+    """The last public pages a worker rendered, by ETag (least recently used go first)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pages: OrderedDict[str, tuple[bytes, list[tuple[str, str]]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> Response | None:
+        """Return a fresh response of the page stored under this ETag, or None."""
+        with self._lock:
+            found = self._pages.get(etag)
+            if found is None:
+                return None
+            self._pages.move_to_end(etag)
+        body, headers = found
+        return Response(body, status=200, headers=headers)
+
+    def clear(self) -> None:
+        """Forget every stored page."""
+        with self._lock:
+            self._pages.clear()
+
+    def keep(self, etag: str, response: Response) -> None:
+        """Store a rendered page (not a streamed or a large one)."""
+        if response.is_streamed or response.direct_passthrough:
+            return
+        body = response.get_data()
+        if len(body) > RENDERED_PAGE_MAX_BYTES:
+            return
+        with self._lock:
+            self._pages[etag] = (body, list(response.headers.items()))
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
 
 
 def conditional(
@@ -68,8 +119,13 @@ def conditional(
                 return _private(make_response(view(*args, **kwargs)))
             shown = version(*args, **kwargs)
             etag = _etag(shown.token)
+            pages: _RenderedPages | None = (
+                current_app.extensions.get(_RENDERED) if shown.exists and not session else None
+            )
             if shown.exists and request.if_none_match.contains_weak(etag):
                 response = Response(status=304)
+            elif pages is not None and (stored := pages.get(etag)) is not None:
+                response = stored
             else:
                 response = make_response(view(*args, **kwargs))
                 if response.status_code != 200:
@@ -77,6 +133,8 @@ def conditional(
                 if session.modified:
                     # The page started a session (a form's token): it is this visitor's.
                     return _private(response)
+                if pages is not None:
+                    pages.keep(etag, response)
             response.set_etag(etag, weak=True)
             if shown.last_modified is not None:
                 response.last_modified = shown.last_modified

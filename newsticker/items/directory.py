@@ -22,6 +22,7 @@ from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemKind
 MAX_PAGE = 1000
 PAGE_SIZE = 30
 NOTICES_ON_FIRST_PAGE = 6
+NOTICE_KINDS = (ItemKind.ANNOUNCEMENT, ItemKind.CALL)
 
 
 def public_filters(args: MultiDict[str, str]) -> services.PublicFilters:
@@ -46,12 +47,19 @@ def page_number(args: MultiDict[str, str]) -> int:
 
 @dataclass
 class DirectoryPage:
-    """The dates and notices of one page of the directory."""
+    """The dates and notices of one page of the directory, and how many there are in all.
+
+    `event_total` counts events (a series once); `notice_total` counts announcements and
+    calls when they are what the page lists or a filter narrowed them (else 0: the first
+    page shows the newest few and links to the rest).
+    """
 
     occurrences: list[services.Listing] = field(default_factory=list)
     notices: list[Item] = field(default_factory=list)
     has_more: bool = False
     more_notices: bool = False
+    event_total: int = 0
+    notice_total: int = 0
 
     def days(self, now: datetime, tz: ZoneInfo) -> list[tuple[date, list[services.Listing]]]:
         """Return the dates grouped by local day (a running event counts as today)."""
@@ -77,17 +85,22 @@ def directory_page(
     notices on the first page or by kind."""
     result = DirectoryPage()
     offset = (page - 1) * page_size
-    if not filters.kind or filters.kind == ItemKind.EVENT:
-        result.occurrences, total = services.upcoming_events(
-            session, filters, now=now, tz=tz, days=days, offset=offset, limit=page_size
-        )
-        result.has_more = offset + len(result.occurrences) < total
-    if filters.kind in (ItemKind.ANNOUNCEMENT, ItemKind.CALL):
+    if filters.kind in NOTICE_KINDS:
         result.notices, result.has_more = services.current_notices(
             session, filters, now=now, offset=offset, limit=page_size
         )
-    elif not filters.kind and page == 1:
-        result.notices, result.more_notices = services.current_notices(
-            session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
-        )
+        result.notice_total = services.count_notices(session, filters, now=now)
+        return result
+    result.occurrences, result.event_total = services.upcoming_events(
+        session, filters, now=now, tz=tz, days=days, offset=offset, limit=page_size
+    )
+    result.has_more = offset + len(result.occurrences) < result.event_total
+    if not filters.kind:
+        if filters.query or filters.field_of_action or filters.language:
+            # Only a search says how many notices matched too.
+            result.notice_total = services.count_notices(session, filters, now=now)
+        if page == 1:
+            result.notices, result.more_notices = services.current_notices(
+                session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
+            )
     return result

@@ -159,6 +159,11 @@ class Item(Base):
     __table_args__ = (
         Index("ix_items_status_starts", "status", "starts_at"),
         Index("ix_items_dupe", "title_key", "starts_at"),
+        # Newest first (notices, the Atom feed) and what changed last (the pages' version).
+        Index("ix_items_status_approved", "status", "approved_at", "id"),
+        Index("ix_items_updated_at", "updated_at"),
+        # How many notices are current.
+        Index("ix_items_kind_status_ends", "kind", "status", "last_ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,6 +176,8 @@ class Item(Base):
     title_key: Mapped[str] = mapped_column(String(200), default="")
     summary: Mapped[str] = mapped_column(String(600), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # The description's Markdown as plain text (derived), for feeds and search.
+    description_text: Mapped[str] = mapped_column(Text, default="")
     field_of_action: Mapped[str] = mapped_column(String(20), default="general")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     event_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -273,6 +280,47 @@ class ItemVersion(Base):
     def is_approved(self) -> bool:
         """Return whether the version is shown to the public and used in mails."""
         return self.status == VersionStatus.APPROVED
+
+
+class ItemOccurrence(Base):
+    """One date of an event, expanded from its rule: what the public list pages through.
+
+    A copy of the item's status and field of action sits on each date, so the list is
+    one index walk over this table (see `items/services/occurrences.py`).
+    """
+
+    __tablename__ = "occurrences"
+    __table_args__ = (
+        # The list's walk: the next dates of published items, in order.
+        Index(
+            "ix_occurrences_status_starts",
+            "status",
+            "starts_at",
+            "item_id",
+            "over_at",
+            "previous_over_at",
+            "cancelled",
+        ),
+        # An item's own dates (its next one, the dates of a series on the page).
+        Index("ix_occurrences_item_starts", "item_id", "starts_at"),
+        # The next date to be over: when the list changes without any item changing.
+        Index("ix_occurrences_status_over", "status", "over_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the date is over: its end, or its start when it has none.
+    over_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the item's previous date that takes place is over (None: this is its first).
+    # A date is the item's next one exactly when it is not over and its previous one is:
+    # a test on the row alone, so the list needs no grouping (see listings.upcoming_page).
+    previous_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A date the series leaves out: listed as not taking place, never as the next date.
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[ItemStatus] = mapped_column(StatusType(ItemStatus, 20))
+    field_of_action: Mapped[str] = mapped_column(String(20))
 
 
 class ItemAudit(Base):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from flask import (
     abort,
@@ -36,7 +37,7 @@ from newsticker.items import embed_views as _embed_views  # noqa: F401 - its rou
 from newsticker.items import private_views as _private_views  # noqa: F401 - its routes
 from newsticker.items import services
 from newsticker.items.blueprint import bp
-from newsticker.items.directory import page_number, public_filters
+from newsticker.items.directory import directory_page, page_number, public_filters
 from newsticker.items.display import item_when
 from newsticker.items.feeds import atom_feed, ical_calendar
 from newsticker.items.forms import MAX_VERSIONS, ItemForm, SubmissionForm, language_choices
@@ -52,7 +53,6 @@ PAGE_SIZE = 20
 NOTICE_FILTERS = (ItemKind.ANNOUNCEMENT, ItemKind.CALL)
 # A series in the list shows its next date and at most this many of the following ones.
 LATER_DATES_SHOWN = 4
-NOTICES_ON_FIRST_PAGE = 6
 FORM_STAMP_PURPOSE = "item-form-started"
 FORM_STAMP_MAX_AGE = 6 * 3600
 ICAL_MIMETYPE = "text/calendar"
@@ -112,45 +112,26 @@ def events() -> ResponseReturnValue:
     filters = _filters()
     page = _page()
     now = services.current_time()
-    notices: list[Item] = []
-    more_notices = False
-    listings: list[services.Listing] = []
-    total = 0
-    notice_total = 0
-    if not filters.kind or filters.kind == ItemKind.EVENT:
-        listings, total = services.upcoming_events(
-            db.session,
-            filters,
-            now=now,
-            tz=settings.tz,
-            days=settings.site.upcoming_days,
-            offset=(page - 1) * PAGE_SIZE,
-            limit=PAGE_SIZE,
-        )
-    if filters.kind in NOTICE_FILTERS:
-        notices, _more = services.current_notices(
-            db.session, filters, now=now, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-        notice_total = services.count_notices(db.session, filters, now=now)
-        total = notice_total
-    elif not filters.kind:
-        if filters.query or filters.field_of_action or filters.language:
-            # Only a search says how many notices matched too.
-            notice_total = services.count_notices(db.session, filters, now=now)
-        if page == 1:
-            notices, more_notices = services.current_notices(
-                db.session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE
-            )
+    found = directory_page(
+        db.session,
+        filters,
+        page=page,
+        now=now,
+        tz=settings.tz,
+        page_size=PAGE_SIZE,
+        days=settings.site.upcoming_days,
+    )
+    total = found.notice_total if filters.kind in NOTICE_FILTERS else found.event_total
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     args = {k: v for k, v in request.args.items() if k != "seite" and v}
     return render_template(
         "items/list.html",
         filters=filters,
-        listings=listings,
-        event_total=0 if filters.kind in NOTICE_FILTERS else total,
-        notice_total=notice_total,
-        notices=notices,
-        more_notices=more_notices,
+        listings=found.occurrences,
+        event_total=found.event_total,
+        notice_total=found.notice_total,
+        notices=found.notices,
+        more_notices=found.more_notices,
         page=page,
         pages=pages,
         page_numbers=_page_numbers(page, pages),
@@ -253,65 +234,98 @@ def _feed_response(body: bytes, mimetype: str) -> Response:
 FEED_CACHE = "public, max-age=900, stale-while-revalidate=3600"
 
 
-# Rendered calendars by (field, language, day, fingerprint): a calendar of a thousand
-# events takes a second to build, and every subscribed calendar app polls it.
-_CALENDAR_CACHE: dict[tuple[str, ...], bytes] = {}
-_CALENDAR_CACHE_SIZE = 32
+def _feed_window() -> services.FeedWindow:
+    feeds = get_settings().feeds
+    return services.FeedWindow(feeds.past_days, feeds.future_days, feeds.max_entries)
 
 
-def _cached_calendar(field: str, name: str) -> Response:
-    now = services.current_time()
-    fingerprint = services.feed_fingerprint(db.session, field_of_action=field)
-    language = str(get_locale() or "de")
-    item_language = _feed_language()
+def _ical_version(field: str = "") -> Version:
+    # Asked by the validators and again for the cache key: one query per request.
+    version: Version | None = g.get("ical_version")
+    if version is None:
+        version = g.ical_version = services.feed_version(
+            db.session, now=services.current_time(), tz=get_settings().tz, field_of_action=field
+        )
+    return version
+
+
+# Built feeds by (feed, settings, language, content version): every subscribed calendar
+# app and feed reader polls, and the workers each keep what they built until it changes.
+_FEED_CACHE: dict[tuple[str, ...], bytes] = {}
+_FEED_CACHE_SIZE = 32
+
+
+def _cached_feed(feed: str, version: Version, build: Callable[[], bytes]) -> bytes:
     settings = get_settings()
-    day = now.astimezone(settings.tz).date().isoformat()
-    key = (settings.site.base_url, field, language, item_language or "", day, fingerprint)
-    body = _CALENDAR_CACHE.get(key)
+    language = str(get_locale() or settings.site.default_language)
+    key = (
+        feed,
+        settings.site.base_url,
+        repr(settings.feeds),
+        language,
+        _feed_language() or "",
+        version.token,
+    )
+    body = _FEED_CACHE.get(key)
     if body is None:
-        items = services.feed_events(db.session, now=now, field_of_action=field)
-        body = _calendar(items, name, item_language)
-        if len(_CALENDAR_CACHE) >= _CALENDAR_CACHE_SIZE:
-            _CALENDAR_CACHE.clear()
-        _CALENDAR_CACHE[key] = body
-    response = _feed_response(body, ICAL_MIMETYPE)
-    response.set_etag("-".join(part for part in key[1:] if part))
-    return response.make_conditional(request)
+        body = build()
+        if len(_FEED_CACHE) >= _FEED_CACHE_SIZE:
+            _FEED_CACHE.clear()
+        _FEED_CACHE[key] = body
+    return body
+
+
+def _ical_feed_response(field: str, name: str) -> Response:
+    def build() -> bytes:
+        now = services.current_time()
+        items = services.feed_events(
+            db.session, now=now, window=_feed_window(), field_of_action=field
+        )
+        return _calendar(items, name, _feed_language())
+
+    body = _cached_feed(f"ical-{field}", _ical_version(field), build)
+    return _feed_response(body, ICAL_MIMETYPE)
 
 
 @bp.route("/feeds/angebote.ics")
+@conditional(_ical_version, cache_control=FEED_CACHE)
 def ical_feed() -> ResponseReturnValue:
     """Serve the iCal feed of all approved events."""
-    return _cached_calendar("", f"{get_settings().site.name} – {_('Events')}")
+    return _ical_feed_response("", f"{get_settings().site.name} – {_('Events')}")
 
 
 @bp.route("/feeds/angebote/<field>.ics")
+@conditional(_ical_version, cache_control=FEED_CACHE)
 def ical_field_feed(field: str) -> ResponseReturnValue:
     """Serve the iCal feed of one field of action."""
     if field not in FIELDS_OF_ACTION:
         abort(404)
-    return _cached_calendar(field, f"{get_settings().site.name} – {FIELDS_OF_ACTION[field]}")
+    return _ical_feed_response(field, f"{get_settings().site.name} – {FIELDS_OF_ACTION[field]}")
 
 
 @bp.route("/feeds/angebote.atom")
 @conditional(_directory_version, cache_control=FEED_CACHE)
 def atom() -> ResponseReturnValue:
     """Serve the Atom feed of newly published items."""
-    settings = get_settings()
-    now = services.current_time()
-    items = services.feed_entries(db.session, now=now)
-    updated = max((i.approved_at or i.created_at for i in items), default=now)
-    body = atom_feed(
-        items,
-        title=f"{settings.site.name} – {_('Events & offers')}",
-        feed_url=site_links().url("items.atom"),
-        page_url=site_links().url("items.events"),
-        language=str(get_locale() or settings.site.default_language),
-        url_for_item=_item_url,
-        describe_when=lambda i: item_when(i, settings.tz),
-        updated=updated,
-        item_language=_feed_language(),
-    )
+
+    def build() -> bytes:
+        settings = get_settings()
+        now = services.current_time()
+        items = services.feed_entries(db.session, now=now, window=_feed_window())
+        updated = max((i.approved_at or i.created_at for i in items), default=now)
+        return atom_feed(
+            items,
+            title=f"{settings.site.name} – {_('Events & offers')}",
+            feed_url=site_links().url("items.atom"),
+            page_url=site_links().url("items.events"),
+            language=str(get_locale() or settings.site.default_language),
+            url_for_item=_item_url,
+            describe_when=lambda i: item_when(i, settings.tz),
+            updated=updated,
+            item_language=_feed_language(),
+        )
+
+    body = _cached_feed("atom", _directory_version(), build)
     return _feed_response(body, ATOM_MIMETYPE)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from newsticker.core.db import Base, make_engine
+from newsticker.migrations.fulltext import include_name
 from newsticker.models import load_all_models
 
 load_all_models()
@@ -30,6 +31,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -15,7 +15,7 @@ from werkzeug.test import encode_multipart
 from newsticker.core.db import utcnow
 from newsticker.items.models import Item, ItemAudit, ItemStatus
 from newsticker.items.recurrence import Recurrence
-from newsticker.items.services import derive_fields
+from newsticker.items.services import derive_fields, occurrences
 
 TZ = ZoneInfo("Europe/Berlin")
 
@@ -62,6 +62,7 @@ def make_item(session: Session, **values: Any) -> Item:
     item.audit.append(ItemAudit(actor="test", action="created"))
     session.add(item)
     session.flush()
+    occurrences.refresh(session, item, tz=TZ, now=utcnow())
     return item
 
 

@@ -104,7 +104,8 @@ def test_atom_feed(client, db):
     titles = [e.findtext(f"{ATOM}title") for e in root.findall(f"{ATOM}entry")]
     assert titles == ["Fest der Kulturen"]
     entry = root.find(f"{ATOM}entry")
-    assert "<strong>Musik</strong>" in entry.findtext(f"{ATOM}content")
+    # The stored plain text of the description, never Markdown.
+    assert entry.findtext(f"{ATOM}content").endswith("<p>Mit Musik.</p>")
     links = {link.get("rel"): link.get("href") for link in root.findall(f"{ATOM}link")}
     assert links["self"] == "http://localhost/feeds/angebote.atom"
 

@@ -175,7 +175,6 @@ def test_round_table_dates(db, monkeypatch):
         ("Nachbarschaft", True),  # a tag
         ("Hafenhaus", True),  # the place
         ("100%", False),  # LIKE wildcards are literal
-        ("_", False),
     ],
 )
 def test_keyword_search(client, db, query, found):

@@ -101,3 +101,30 @@ def test_large_answers_are_compressed_and_keep_their_validator(client, db, conte
         headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]},
     )
     assert repeat.status_code == 304
+
+
+def test_a_rendered_page_is_kept_until_its_data_change(client, db, content, monkeypatch):
+    from newsticker.items import views
+
+    rendered: list[str] = []
+    render = views.render_template
+
+    def counting(name: str, **context: object) -> str:
+        rendered.append(name)
+        return render(name, **context)
+
+    monkeypatch.setattr(views, "render_template", counting)
+    first = client.get("/angebote")
+    again = client.get("/angebote")
+    assert rendered == ["items/list.html"]
+    assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    item, _ = content
+    item.title = "Sprachcafé im Hafen"
+    db.flush()
+    assert "Sprachcafé im Hafen" in client.get("/angebote").get_data(as_text=True)
+    assert rendered == ["items/list.html"] * 2
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "Danke!")]
+    assert "Danke!" in client.get("/angebote").get_data(as_text=True)
+    assert rendered == ["items/list.html"] * 3

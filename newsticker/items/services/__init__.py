@@ -12,6 +12,7 @@ One module per concern; this package re-exports their public names, so callers i
 - `reasons`: the rejection reasons the admins keep
 - `duplicates`: likely duplicates of a submission, for a one-click merge
 - `versions`: language versions of an item, and `item_text` (what a reader sees in a language)
+- `occurrences`: the events' dates as rows (series expanded), kept for the list
 - `listings`: the public list, item pages, feeds and the moderation queue
 - `expiry`: retiring ended and old items
 
@@ -47,6 +48,7 @@ from newsticker.items.services.expiry import ExpiryRun, expire_items
 from newsticker.items.services.listings import (
     DEFAULT_UPCOMING_DAYS,
     EditorFilters,
+    FeedWindow,
     Listing,
     Occurrence,
     PublicFilters,
@@ -56,7 +58,7 @@ from newsticker.items.services.listings import (
     editor_items,
     feed_entries,
     feed_events,
-    feed_fingerprint,
+    feed_version,
     item_version,
     marked_duplicates,
     next_dates,
@@ -83,6 +85,7 @@ from newsticker.items.services.search import (
     MAX_SEARCH_WORDS,
     fold,
     search_fold,
+    search_matches,
     search_text_of,
     search_words,
 )
@@ -134,6 +137,7 @@ __all__ = [
     "TOKEN_MIN_DAYS",
     "EditorFilters",
     "ExpiryRun",
+    "FeedWindow",
     "ItemData",
     "ItemError",
     "ItemText",
@@ -162,7 +166,7 @@ __all__ = [
     "expire_items",
     "feed_entries",
     "feed_events",
-    "feed_fingerprint",
+    "feed_version",
     "find_by_token",
     "find_duplicate",
     "fold",
@@ -187,6 +191,7 @@ __all__ = [
     "rejection_reasons",
     "save_reason",
     "search_fold",
+    "search_matches",
     "search_text_of",
     "search_words",
     "status_counts",

@@ -1,4 +1,4 @@
-"""What is derived from an item's own fields: its rule, its last end, its keys for search.
+"""What is derived from an item's own fields: rule, last end, texts for search and feeds.
 
 `derive_fields` runs after every change of content, so the duplicate key, the search
 text and `last_ends_at` (what expiry and the public lists filter on) never go stale.
@@ -47,8 +47,10 @@ def last_end(item: Item, tz: ZoneInfo) -> datetime | None:
 
 
 def derive_fields(item: Item, tz: ZoneInfo) -> None:
-    """Recompute what is derived from the item's own fields (keys, search text, end)."""
+    """Recompute what is derived from the item's own fields (keys, texts, end)."""
     item.title_key = fold(item.title)[:200]
+    # Rendered once here, so the feeds never parse Markdown per request.
+    item.description_text = markdown_to_text(item.description)
     item.search_text = derive_search_text(item)
     item.last_ends_at = last_end(item, tz)
 
@@ -58,7 +60,7 @@ def derive_search_text(item: Item) -> str:
     texts = [
         item.title,
         item.summary,
-        markdown_to_text(item.description),
+        item.description_text,
         " ".join(item.tags or []),
         item.organiser,
         item.place_name,

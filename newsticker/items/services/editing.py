@@ -27,6 +27,7 @@ from newsticker.core.errors import UserError
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.images import ProcessedImage, delete_image_after_commit, store_image
 from newsticker.items.models import Item, ItemAudit, ItemStatus
+from newsticker.items.services import occurrences
 from newsticker.items.services.derived import derive_fields
 from newsticker.items.services.validation import ItemData, item_values
 
@@ -199,6 +200,7 @@ def update_item(
             item.duplicate_of_id = duplicate.id if duplicate is not None else None
             item.updated_at = now
             record_audit(item, "edited", actor=actor, user_id=user_id, changes=changes)
+            occurrences.refresh(session, item, tz=tz, now=now)
             record_event(
                 session,
                 "item.edited",

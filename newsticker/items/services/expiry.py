@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from newsticker.items.images import delete_image_after_commit
 from newsticker.items.models import Item, ItemStatus
+from newsticker.items.services import occurrences
 from newsticker.items.services.editing import LIVE_STATUSES, record_audit
 
 # Closed without being published: deleted after the retention period.
@@ -39,14 +40,15 @@ def expire_items(
 ) -> ExpiryRun:
     """Mark ended items expired; delete old unpublished ones; forget old submitters."""
     run = ExpiryRun()
-    ended = session.scalars(
-        select(Item).where(Item.status.in_(LIVE_STATUSES), Item.last_ends_at < now)
+    ended = list(
+        session.scalars(select(Item).where(Item.status.in_(LIVE_STATUSES), Item.last_ends_at < now))
     )
     for item in ended:
         item.status = ItemStatus.EXPIRED
         item.updated_at = now
         record_audit(item, "expired", actor="system")
         run.expired += 1
+    occurrences.copy_status(session, *ended)
     cutoff = now - timedelta(days=retention_days)
     old_unpublished = session.scalars(
         select(Item).where(Item.status.in_(UNPUBLISHED_STATUSES), Item.updated_at < cutoff)

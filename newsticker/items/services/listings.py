@@ -2,7 +2,9 @@
 
 The public list shows each event once: a single date, or a series (a recurring event)
 at its next date with its further dates in the period, whose length the site's settings
-give (`site.upcoming_days`).
+give (`site.upcoming_days`). It reads the stored dates (`occurrences`): a page, its
+count and its filters are indexed queries whose cost follows the page, not the number
+of items; only the items on the page are loaded, with their series' dates.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import Select, Subquery, Text, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from newsticker.core.caching import Version
-from newsticker.items.models import Item, ItemKind, ItemStatus
+from newsticker.items.models import Item, ItemKind, ItemOccurrence, ItemStatus
 from newsticker.items.recurrence import SeriesDate, occurrences, series_dates
 from newsticker.items.services.derived import FAR_FUTURE, item_recurrence
-from newsticker.items.services.search import search_words
+from newsticker.items.services.search import search_matches
 
 # How far ahead "upcoming" reaches unless the site's settings say otherwise.
 DEFAULT_UPCOMING_DAYS = 90
@@ -60,8 +62,9 @@ def _editor_query(filters: EditorFilters, tz: ZoneInfo) -> Select[Any]:
     if filters.date_to is not None:
         end = datetime.combine(filters.date_to + timedelta(days=1), time(), tz)
         query = query.where(func.coalesce(Item.starts_at, Item.created_at) < end)
-    for word in search_words(filters.query):
-        query = query.where(Item.search_text.contains(word, autoescape=True))
+    matches = search_matches(filters.query)
+    if matches is not None:
+        query = query.join(matches, matches.c.item_id == Item.id)
     return query
 
 
@@ -125,21 +128,20 @@ class Occurrence:
     cancelled: bool = False
 
 
-def _public_query(filters: PublicFilters, now: datetime) -> Select[Any]:
+def _notices_query(filters: PublicFilters, now: datetime) -> tuple[Select[Any], Subquery | None]:
+    """Return the current notices the filters ask for, and the search's matches (if any)."""
+    kinds = [filters.kind] if filters.kind in NOTICE_KINDS else list(NOTICE_KINDS)
     query = (
         select(Item)
-        .where(Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
         .options(WITH_VERSIONS)
+        .where(Item.kind.in_(kinds), Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
     )
     if filters.field_of_action:
         query = query.where(Item.field_of_action == filters.field_of_action)
-    if filters.language:
-        # Portable "JSON list contains": the stored list is JSON text on both backends.
-        needle = f'"{filters.language}"'
-        query = query.where(cast(Item.event_languages, Text).contains(needle, autoescape=True))
-    for word in search_words(filters.query):
-        query = query.where(Item.search_text.contains(word, autoescape=True))
-    return query
+    matches = search_matches(filters.query)
+    if matches is not None:
+        query = query.join(matches, matches.c.item_id == Item.id)
+    return query.where(*_item_conditions(filters)), matches
 
 
 @dataclass(frozen=True)
@@ -166,31 +168,6 @@ class Listing:
         return tuple(d for d in self.dates if d.starts_at > self.starts_at)
 
 
-def _listing(
-    item: Item, *, now: datetime, until: datetime, tz: ZoneInfo, first_only: bool = False
-) -> Listing | None:
-    if item.starts_at is None:
-        return None
-    rule = item_recurrence(item)
-    if rule is None:
-        if item.starts_at >= until:
-            return None
-        return Listing(item, item.starts_at, item.ends_at)
-    dates = series_dates(
-        item.starts_at,
-        item.ends_at,
-        rule,
-        tz=tz,
-        window_start=now,
-        window_end=until,
-        first_only=first_only,
-    )
-    upcoming = next((d for d in dates if not d.cancelled), None)
-    if upcoming is None:
-        return None
-    return Listing(item, upcoming.starts_at, upcoming.ends_at, tuple(dates))
-
-
 def upcoming_events(
     session: Session,
     filters: PublicFilters,
@@ -206,38 +183,137 @@ def upcoming_events(
     A series is ONE listing, at its next date, carrying its dates in the period. The
     listings are in the order of their next date (an ongoing event counts from now).
     """
-    until = now + timedelta(days=days)
-    base = _public_query(filters, now).where(
-        Item.kind == ItemKind.EVENT, Item.starts_at.is_not(None), Item.starts_at < until
+    return (
+        upcoming_page(session, filters, now=now, days=days, offset=offset, limit=limit),
+        count_upcoming(session, filters, now=now, days=days),
     )
-    # Single dates come sorted from the database, only as many as the page needs:
-    # ongoing ones first (they count from now, by id), then by their start.
+
+
+def _date_conditions(filters: PublicFilters, now: datetime, until: datetime) -> list[Any]:
+    """Return what a stored date must meet to be its item's next date on the list."""
+    conditions: list[Any] = [
+        ItemOccurrence.status == ItemStatus.APPROVED,
+        ItemOccurrence.starts_at < until,
+        ItemOccurrence.over_at > now,
+        # Its item's previous date (if any) is over: this is the item's next date.
+        or_(ItemOccurrence.previous_over_at.is_(None), ItemOccurrence.previous_over_at <= now),
+        ItemOccurrence.cancelled.is_(False),
+    ]
+    if filters.field_of_action:
+        conditions.append(ItemOccurrence.field_of_action == filters.field_of_action)
+    item_conditions = _item_conditions(filters)
+    if item_conditions:
+        # Correlated, so a walk along the dates looks up each item by its key.
+        conditions.append(exists().where(Item.id == ItemOccurrence.item_id, *item_conditions))
+    return conditions
+
+
+def _next_dates(filters: PublicFilters, now: datetime, until: datetime) -> Select[int, datetime]:
+    """Return the query of each listed item's next date: (item_id, starts_at)."""
+    return select(ItemOccurrence.item_id, ItemOccurrence.starts_at).where(
+        *_date_conditions(filters, now, until)
+    )
+
+
+def _item_conditions(filters: PublicFilters) -> list[Any]:
+    if not filters.language:
+        return []
+    # Portable "JSON list contains": the stored list is JSON text on both backends.
+    needle = f'"{filters.language}"'
+    return [cast(Item.event_languages, Text).contains(needle, autoescape=True)]
+
+
+def count_upcoming(
+    session: Session, filters: PublicFilters, *, now: datetime, days: int = DEFAULT_UPCOMING_DAYS
+) -> int:
+    """Return how many events (a series once) the list shows for these filters."""
+    query = _next_dates(filters, now, now + timedelta(days=days))
+    matches = search_matches(filters.query)
+    if matches is not None:
+        query = query.join(matches, matches.c.item_id == ItemOccurrence.item_id)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def upcoming_page(
+    session: Session,
+    filters: PublicFilters,
+    *,
+    now: datetime,
+    days: int = DEFAULT_UPCOMING_DAYS,
+    offset: int = 0,
+    limit: int = 20,
+) -> list[Listing]:
+    """Return one page of the list: each event once, at its next date, in that order.
+
+    Each item has exactly one stored date that is its next (see `_date_conditions`), so
+    the database walks the dates from now along an index and stops after the page: the
+    cost grows with the page's depth, not with the number of items. Ongoing dates
+    (started, not over) come first, by item, as they count from now; they are few.
+    """
+    until = now + timedelta(days=days)
+    next_dates = _next_dates(filters, now, until)
+    matches = search_matches(filters.query)
+    if matches is not None:
+        # Best match first; among equals, the next date (an ongoing one counts from now).
+        counted_from = case(
+            (ItemOccurrence.starts_at < now, literal(now, ItemOccurrence.starts_at.type)),
+            else_=ItemOccurrence.starts_at,
+        )
+        ranked = (
+            next_dates.join(matches, matches.c.item_id == ItemOccurrence.item_id)
+            .order_by(matches.c.rank.desc(), counted_from, ItemOccurrence.item_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        item_ids = [row[0] for row in session.execute(ranked)]
+        return _listings(session, item_ids, now=now, until=until)
+    ongoing = session.execute(next_dates.where(ItemOccurrence.starts_at < now)).all()
     need = offset + limit
-    singles = base.where(Item.recurrence.is_(None))
-    single_total = session.scalar(select(func.count()).select_from(singles.subquery())) or 0
-    ongoing = session.scalars(
-        singles.where(Item.starts_at < now).order_by(Item.id).limit(need)
+    coming = session.execute(
+        next_dates.where(ItemOccurrence.starts_at >= now)
+        .order_by(ItemOccurrence.starts_at, ItemOccurrence.item_id)
+        .limit(need)
     ).all()
-    upcoming = session.scalars(
-        singles.where(Item.starts_at >= now).order_by(Item.starts_at, Item.id).limit(need)
-    ).all()
-    found = [Listing(i, cast_aware(i.starts_at), i.ends_at) for i in (*ongoing, *upcoming)]
-    # A series is placed by its next date, which only its rule knows.
-    series = [
-        listing
-        for item in session.scalars(base.where(Item.recurrence.is_not(None)))
-        if (listing := _listing(item, now=now, until=until, tz=tz, first_only=True)) is not None
-    ]
-    found.extend(series)
-    found.sort(key=lambda listing: (max(listing.starts_at, now), listing.item.id))
-    # Only the series on the page need all their dates of the period.
-    page = [
-        _listing(listing.item, now=now, until=until, tz=tz) or listing
-        if listing.is_series
-        else listing
-        for listing in found[offset:need]
-    ]
-    return page, single_total + len(series)
+    found = sorted((*ongoing, *coming), key=lambda row: (max(row[1], now), row[0]))
+    return _listings(session, [row[0] for row in found[offset:need]], now=now, until=until)
+
+
+def _listings(
+    session: Session, item_ids: list[int], *, now: datetime, until: datetime
+) -> list[Listing]:
+    """Return the listings of these items in this order, a series with its dates."""
+    if not item_ids:
+        return []
+    loaded = session.scalars(select(Item).options(WITH_VERSIONS).where(Item.id.in_(item_ids)))
+    items = {item.id: item for item in loaded}
+    series_ids = [i for i in item_ids if items[i].recurrence is not None]
+    dates: dict[int, list[SeriesDate]] = {i: [] for i in series_ids}
+    if series_ids:
+        rows = session.execute(
+            select(
+                ItemOccurrence.item_id,
+                ItemOccurrence.starts_at,
+                ItemOccurrence.ends_at,
+                ItemOccurrence.cancelled,
+            )
+            .where(
+                ItemOccurrence.item_id.in_(series_ids),
+                ItemOccurrence.over_at > now,
+                ItemOccurrence.starts_at < until,
+            )
+            .order_by(ItemOccurrence.item_id, ItemOccurrence.starts_at)
+        )
+        for item_id, starts_at, ends_at, cancelled in rows:
+            dates[item_id].append(SeriesDate(starts_at, ends_at, cancelled))
+    listings: list[Listing] = []
+    for item_id in item_ids:
+        item = items[item_id]
+        if item_id not in dates:
+            listings.append(Listing(item, cast_aware(item.starts_at), item.ends_at))
+            continue
+        upcoming = next(d for d in dates[item_id] if not d.cancelled)
+        listings.append(Listing(item, upcoming.starts_at, upcoming.ends_at, tuple(dates[item_id])))
+    return listings
 
 
 def cast_aware(value: datetime | None) -> datetime:
@@ -249,8 +325,7 @@ def cast_aware(value: datetime | None) -> datetime:
 
 def count_notices(session: Session, filters: PublicFilters, *, now: datetime) -> int:
     """Return how many current announcements and calls match the filters."""
-    kinds = [filters.kind] if filters.kind in NOTICE_KINDS else list(NOTICE_KINDS)
-    query = _public_query(filters, now).where(Item.kind.in_(kinds))
+    query, _matches = _notices_query(filters, now)
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
@@ -262,14 +337,13 @@ def current_notices(
     offset: int = 0,
     limit: int = 30,
 ) -> tuple[list[Item], bool]:
-    """Return current announcements and calls for volunteers, newest first."""
-    kinds = [filters.kind] if filters.kind in NOTICE_KINDS else list(NOTICE_KINDS)
-    query = _public_query(filters, now).where(Item.kind.in_(kinds))
-    items = list(
-        session.scalars(
-            query.order_by(Item.approved_at.desc(), Item.id.desc()).offset(offset).limit(limit + 1)
-        )
-    )
+    """Return current announcements and calls for volunteers, newest first (best match
+    first for a search)."""
+    query, matches = _notices_query(filters, now)
+    if matches is not None:
+        query = query.order_by(matches.c.rank.desc())
+    query = query.order_by(Item.approved_at.desc(), Item.id.desc())
+    items = list(session.scalars(query.offset(offset).limit(limit + 1)))
     return items[:limit], len(items) > limit
 
 
@@ -317,10 +391,24 @@ def next_dates(
 # ---------------------------------------------------------------- feeds
 
 
+@dataclass(frozen=True)
+class FeedWindow:
+    """What a feed covers: events ended at most `past_days` ago, starting within
+    `future_days`, at most `max_entries` of them (the site's `feeds` settings)."""
+
+    past_days: int = 30
+    future_days: int = 365
+    max_entries: int = 1000
+
+
 def feed_events(
-    session: Session, *, now: datetime, field_of_action: str = "", keep_days: int = 30
+    session: Session, *, now: datetime, window: FeedWindow, field_of_action: str = ""
 ) -> list[Item]:
-    """Return approved events for the iCal feed: current ones and those ended recently."""
+    """Return published events for the iCal feed: those in the window, earliest first.
+
+    A series is one item (its rule says the dates); it is in the window when its
+    dates are.
+    """
     query = (
         select(Item)
         .options(WITH_VERSIONS)
@@ -328,16 +416,24 @@ def feed_events(
             Item.status.in_(PUBLIC_STATUSES),
             Item.approved_at.is_not(None),
             Item.kind == ItemKind.EVENT,
-            Item.last_ends_at > now - timedelta(days=keep_days),
+            Item.last_ends_at > now - timedelta(days=window.past_days),
+            Item.starts_at < now + timedelta(days=window.future_days),
         )
     )
     if field_of_action:
         query = query.where(Item.field_of_action == field_of_action)
-    return list(session.scalars(query.order_by(Item.starts_at, Item.id)))
+    query = query.order_by(Item.starts_at, Item.id).limit(window.max_entries)
+    return list(session.scalars(query))
 
 
-def feed_fingerprint(session: Session, *, field_of_action: str = "") -> str:
-    """Return a short string that changes whenever the iCal feed's content may change."""
+def feed_version(
+    session: Session, *, now: datetime, tz: ZoneInfo, field_of_action: str = ""
+) -> Version:
+    """Return the version of the iCal feed: it changes when a published event does.
+
+    Approving, editing, withdrawing and expiring an event each move its `updated_at`
+    or the count; the day is in it because the feed's window moves each day.
+    """
     query = select(func.count(), func.max(Item.updated_at)).where(
         Item.kind == ItemKind.EVENT,
         Item.status.in_(PUBLIC_STATUSES),
@@ -345,27 +441,35 @@ def feed_fingerprint(session: Session, *, field_of_action: str = "") -> str:
     if field_of_action:
         query = query.where(Item.field_of_action == field_of_action)
     count, latest = session.execute(query).one()
-    return f"{count}-{latest.timestamp() if latest else 0}"
+    stamp = latest.timestamp() if latest else 0
+    day = now.astimezone(tz).date().isoformat()
+    return Version(f"events-{field_of_action}-{count}-{stamp}-{day}", latest)
 
 
 def directory_version(session: Session, *, now: datetime, tz: ZoneInfo) -> Version:
     """Return the version of everything public pages show of items: list, feeds, search.
 
     It changes when an item is published, changed or withdrawn, when the next shown
-    item ends (it leaves the list), and each day (the list's horizon moves).
+    item ends (it leaves the list), when the next date is over (a series moves on to its
+    following date), and each day (the list's horizon moves).
     """
-    count, latest = session.execute(
-        select(func.count(), func.max(Item.updated_at)).where(Item.status.in_(PUBLIC_STATUSES))
-    ).one()
+    # Any change of any item moves updated_at (a decision too, which may take an item off
+    # the list): the newest one, read from its index, stands for all of them.
+    latest = session.scalar(select(func.max(Item.updated_at)))
     next_end = session.scalar(
         select(func.min(Item.last_ends_at)).where(
             Item.status == ItemStatus.APPROVED, Item.last_ends_at > now
         )
     )
+    next_over = session.scalar(
+        select(func.min(ItemOccurrence.over_at)).where(
+            ItemOccurrence.status == ItemStatus.APPROVED, ItemOccurrence.over_at > now
+        )
+    )
     stamp = latest.timestamp() if latest else 0
-    ends = next_end.timestamp() if next_end else 0
+    ends = "-".join(str(at.timestamp() if at else 0) for at in (next_end, next_over))
     day = now.astimezone(tz).date().isoformat()
-    return Version(f"items-{count}-{stamp}-{ends}-{day}", latest)
+    return Version(f"items-{stamp}-{ends}-{day}", latest)
 
 
 def item_version(session: Session, item_id: int, *, now: datetime, tz: ZoneInfo) -> Version:
@@ -378,19 +482,27 @@ def item_version(session: Session, item_id: int, *, now: datetime, tz: ZoneInfo)
     return Version(f"item-{item_id}-{stamp}-{day}", updated, exists=updated is not None)
 
 
-def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[Item]:
-    """Return the newest approved, current items for the Atom feed."""
+def feed_entries(
+    session: Session, *, now: datetime, window: FeedWindow, limit: int = 50
+) -> list[Item]:
+    """Return the newest published items for the Atom feed: current, starting in the window."""
     query = (
         select(Item)
         .options(WITH_VERSIONS)
-        .where(Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
+        .where(
+            Item.status == ItemStatus.APPROVED,
+            Item.last_ends_at > now,
+            or_(
+                Item.starts_at.is_(None),
+                Item.starts_at < now + timedelta(days=window.future_days),
+            ),
+        )
         .order_by(Item.approved_at.desc(), Item.id.desc())
-        .limit(limit)
+        .limit(min(limit, window.max_entries))
     )
     return list(session.scalars(query))
 
 
 def next_events(session: Session, *, now: datetime, tz: ZoneInfo, limit: int = 5) -> list[Listing]:
     """Return the next few events for the start page, a series once at its next date."""
-    listings, _total = upcoming_events(session, PublicFilters(), now=now, tz=tz, limit=limit)
-    return listings
+    return upcoming_page(session, PublicFilters(), now=now, limit=limit)

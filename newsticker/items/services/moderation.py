@@ -19,6 +19,7 @@ from newsticker.core.links import Links
 from newsticker.core.webhooks import emit_event
 from newsticker.items.mails import queue_decision
 from newsticker.items.models import Item, ItemStatus
+from newsticker.items.services import occurrences
 from newsticker.items.services.derived import derive_fields
 from newsticker.items.services.editing import LIVE_STATUSES, ItemError, record_audit
 from newsticker.items.services.versions import approve_pending_versions
@@ -67,6 +68,7 @@ def approve_item(
     record_audit(item, "approved", actor="editor", user_id=user_id)
     # The versions sent with the submission were reviewed with it.
     approve_pending_versions(session, item, user_id=user_id, now=now)
+    occurrences.copy_status(session, item)
     record_event(
         session,
         "item.approved",
@@ -113,6 +115,7 @@ def reject_item(
     item.rejection_reason = reason.strip()
     item.updated_at = now
     record_audit(item, "rejected", actor="editor", user_id=user_id, note=item.rejection_reason)
+    occurrences.copy_status(session, item)
     record_event(
         session,
         "item.rejected",
@@ -171,6 +174,8 @@ def merge_item(
     duplicate.duplicate_of_id = target.id
     duplicate.updated_at = now
     record_audit(duplicate, "merged_into", actor="editor", user_id=user_id, note=f"#{target.id}")
+    # The kept item's dates and field are its own: only the duplicate's status changed.
+    occurrences.copy_status(session, duplicate)
     record_event(
         session,
         "item.merged",

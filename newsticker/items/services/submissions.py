@@ -22,6 +22,7 @@ from newsticker.core.tokens import random_token, token_digest
 from newsticker.items.images import ProcessedImage, store_image
 from newsticker.items.mails import queue_receipt
 from newsticker.items.models import Item, ItemStatus
+from newsticker.items.services import occurrences
 from newsticker.items.services.derived import derive_fields
 from newsticker.items.services.editing import (
     ItemError,
@@ -101,6 +102,7 @@ def submit_item(
     for version in versions:
         propose_version(session, item, version, source="submitter", now=now)
     session.flush()
+    occurrences.refresh(session, item, tz=tz, now=now)
     queue_receipt(session, item, token, links=links)
     return item, token
 
@@ -130,4 +132,4 @@ def withdraw_item(session: Session, item: Item, *, now: datetime) -> None:
     item.status = ItemStatus.WITHDRAWN
     item.updated_at = now
     record_audit(item, "withdrawn", actor="submitter")
-    session.flush()
+    occurrences.copy_status(session, item)

@@ -1,0 +1,168 @@
+"""Full-text search: the same items for the same query on SQLite and PostgreSQL.
+
+CI runs the suite on both databases; each run compares the engine's answers with the
+one expected table below, so the two engines agree with each other through it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsticker.items.models import Item
+from newsticker.items.services import EditorFilters, derive_fields, editor_items, search_matches
+from tests.factories import TZ, make_item
+
+pytestmark = pytest.mark.usefixtures("no_csrf")
+
+CAFE = "Sprachcafé am Hafen"
+BREAKFAST = "Interkulturelles Frühstück"
+ARABIC = "معلومات صحية"
+PERSIAN = "کلاس زبان آلمانی"
+UKRAINIAN = "Зустріч українських родин"
+TURKISH = "Kadınlar buluşması"
+NORDIC = "Kochkurs mit Søren"
+
+
+def _content(db: Session) -> None:
+    make_item(
+        db,
+        title=CAFE,
+        summary="Deutsch üben bei Tee und Kuchen.",
+        description="Mehr unter flensburg.de – *jeden* Montag.",
+        tags=["Sprache"],
+        organiser="Sprachtreff e.V.",
+        place_name="Hafenhaus",
+    )
+    make_item(
+        db,
+        title=BREAKFAST,
+        summary="Gemeinsam frühstücken und Nachbarn kennenlernen.",
+        tags=[],
+        organiser="Nachbarschaftsverein",
+        place_name="Stadtteilhaus",
+    )
+    make_item(
+        db,
+        title=ARABIC,
+        summary="جلسة معلومات للعائلات",
+        description="",
+        tags=[],
+        content_language="ar",
+    )
+    make_item(db, title=PERSIAN, summary="برای همه", description="", tags=[])
+    make_item(db, title=UKRAINIAN, summary="Разом з дітьми", description="", tags=[])
+    make_item(db, title=TURKISH, summary="Türkçe ve Almanca sohbet", description="", tags=[])
+    make_item(db, title=NORDIC, summary="Dänisch kochen", description="", tags=[])
+
+
+def _found(db: Session, query: str) -> set[str] | None:
+    matches = search_matches(query)
+    if matches is None:
+        return None
+    return set(db.scalars(select(Item.title).join(matches, matches.c.item_id == Item.id)))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # German: accents and umlauts as typed, folded or spelt out; any field.
+        ("sprachcafe", {CAFE}),
+        ("SPRACHCAFÉ", {CAFE}),
+        ("Frühstück", {BREAKFAST}),
+        ("fruhstuck", {BREAKFAST}),
+        ("Fruehstueck", {BREAKFAST}),
+        ("üben", {CAFE}),
+        ("Hafenhaus", {CAFE}),
+        ("flensburg", {CAFE}),  # a word inside "flensburg.de"
+        ("sprachtreff", {CAFE}),
+        # Every word must match, in any order and any field.
+        ("tee kuchen", {CAFE}),
+        ("Kuchen TEE", {CAFE}),
+        ("tee pizza", set()),
+        # The last word is a prefix; the others are whole words.
+        ("sprach", {CAFE}),
+        ("früh", {BREAKFAST}),
+        ("kuch tee", set()),
+        ("koch", {NORDIC}),
+        # Arabic (with and without vowel marks), Persian, Ukrainian, Turkish as typed.
+        ("معلومات", {ARABIC}),
+        ("مَعْلُومَات", {ARABIC}),
+        ("صحية", {ARABIC}),
+        ("زبان", {PERSIAN}),
+        ("آلمانی", {PERSIAN}),
+        ("українських", {UKRAINIAN}),
+        ("Зустріч", {UKRAINIAN}),
+        ("зустр", {UKRAINIAN}),
+        ("kadınlar", {TURKISH}),
+        ("KADINLAR", {TURKISH}),
+        ("buluş", {TURKISH}),
+        ("türkçe", {TURKISH}),
+        ("Søren", {NORDIC}),
+        ("soren", {NORDIC}),
+        # No match.
+        ("zzzz", set()),
+        ("100%", set()),
+        # Query syntax of either engine is only text: words, or nothing at all.
+        ('"', None),
+        ("*", None),
+        ("-", None),
+        ("_", None),
+        ("  ", None),
+        ('"tee', {CAFE}),
+        ("tee*", {CAFE}),
+        ("-tee", {CAFE}),
+        ("kuchen-tee", {CAFE}),
+        ("sprach:*", {CAFE}),
+        ("tee & !kuchen", {CAFE}),
+        ("tee OR pizza", set()),
+        ("tee AND kuchen", set()),
+        ("NEAR(tee kuchen)", set()),
+        ("NEAR(", set()),
+        ("search_text:tee", set()),
+        ("tee <-> kuchen", {CAFE}),
+        ("') OR 1=1 --", set()),
+        ("\\' \\", None),
+    ],
+)
+def test_search_finds_the_same_items_on_every_database(db, query, expected):
+    _content(db)
+    assert _found(db, query) == expected
+
+
+def test_the_index_follows_changes_and_deletions(db):
+    item = make_item(db, title="Radtour", summary="", description="", tags=[])
+    assert _found(db, "radtour") == {"Radtour"}
+    item.title = "Wanderung"
+    derive_fields(item, TZ)
+    db.flush()
+    assert _found(db, "radtour") == set()
+    assert _found(db, "wanderung") == {"Wanderung"}
+    db.delete(item)
+    db.flush()
+    assert _found(db, "wanderung") == set()
+
+
+def test_more_mentions_rank_higher(db):
+    once = make_item(db, title="Nachmittag", summary="Mit Tee.", description="", tags=[])
+    often = make_item(
+        db, title="Teestube", summary="Tee, Tee und noch mehr Tee.", description="", tags=[]
+    )
+    matches = search_matches("tee")
+    assert matches is not None
+    ranked = db.execute(select(matches.c.item_id).order_by(matches.c.rank.desc())).scalars()
+    assert list(ranked) == [often.id, once.id]
+
+
+def test_editor_queue_search(client, db, editor):
+    make_item(db, title="Sprachcafé am Hafen", status="submitted")
+    make_item(db, title="Jobmesse", status="submitted")
+    make_item(db, title="Sprachkurs Arabisch", status="approved")
+    html = client.get("/redaktion/einreichungen?status=submitted&q=sprach").get_data(as_text=True)
+    assert "Sprachcafé am Hafen" in html and "Jobmesse" not in html
+    assert "Sprachkurs" not in html
+    found, total = editor_items(db, EditorFilters(status=None, query="SPRACH"), tz=TZ)
+    assert total == 2
+    assert {item.title for item in found} == {"Sprachcafé am Hafen", "Sprachkurs Arabisch"}
+    assert client.get('/redaktion/einreichungen?q=NEAR("').status_code == 200
