@@ -235,14 +235,26 @@ def _feed_window() -> services.FeedWindow:
     return services.FeedWindow(feeds.past_days, feeds.future_days, feeds.max_entries)
 
 
-def _ical_version(field: str = "") -> Version:
-    # Asked by the validators and again for the cache key: one query per request.
-    version: Version | None = g.get("ical_version")
+def _feed_version(*, until_next_end: bool = False) -> Version:
+    # Asked by the validators and again for the kept build: one query per request.
+    version: Version | None = g.get("feed_version")
     if version is None:
-        version = g.ical_version = services.feed_version(
-            db.session, now=services.current_time(), tz=get_settings().tz, field_of_action=field
+        version = g.feed_version = services.feed_version(
+            db.session,
+            now=services.current_time(),
+            tz=get_settings().tz,
+            until_next_end=until_next_end,
         )
     return version
+
+
+def _ical_version(**_: object) -> Version:
+    return _feed_version()
+
+
+def _atom_version() -> Version:
+    # The Atom feed shows current items: it changes when the next one ends.
+    return _feed_version(until_next_end=True)
 
 
 # Built feeds by (feed, settings, language, content version): every subscribed calendar
@@ -272,7 +284,7 @@ def _ical_feed_response(field: str, name: str) -> Response:
         )
         return _calendar(items, name)
 
-    body = _cached_feed(f"ical-{field}", _ical_version(field), build)
+    body = _cached_feed(f"ical-{field}", _ical_version(), build)
     return _feed_response(body, ICAL_MIMETYPE)
 
 
@@ -293,7 +305,7 @@ def ical_field_feed(field: str) -> ResponseReturnValue:
 
 
 @bp.route("/feeds/angebote.atom")
-@conditional(_directory_version, cache_control=FEED_CACHE)
+@conditional(_atom_version, cache_control=FEED_CACHE)
 def atom() -> ResponseReturnValue:
     """Serve the Atom feed of newly published items."""
 
@@ -313,7 +325,7 @@ def atom() -> ResponseReturnValue:
             updated=updated,
         )
 
-    body = _cached_feed("atom", _directory_version(), build)
+    body = _cached_feed("atom", _atom_version(), build)
     return _feed_response(body, ATOM_MIMETYPE)
 
 

@@ -343,23 +343,25 @@ def feed_events(
 
 
 def feed_version(
-    session: Session, *, now: datetime, tz: ZoneInfo, field_of_action: str = ""
+    session: Session, *, now: datetime, tz: ZoneInfo, until_next_end: bool = False
 ) -> Version:
-    """Return the version of the iCal feed: it changes when a published event does.
+    """Return the version of the feeds' content: it changes when any item changes.
 
-    Approving, editing, withdrawing and expiring an event each move its `updated_at`
-    or the count; the day is in it because the feed's window moves each day.
+    Approving, editing, withdrawing and expiring each move an item's `updated_at`
+    (indexed: one index lookup, however many items exist). The day is in it because a
+    feed's window moves each day; with `until_next_end`, also the next end of a
+    published item (a feed of current items loses it then).
     """
-    query = select(func.count(), func.max(Item.updated_at)).where(
-        Item.kind == ItemKind.EVENT,
-        Item.status.in_(PUBLIC_STATUSES),
-    )
-    if field_of_action:
-        query = query.where(Item.field_of_action == field_of_action)
-    count, latest = session.execute(query).one()
-    stamp = latest.timestamp() if latest else 0
-    day = now.astimezone(tz).date().isoformat()
-    return Version(f"events-{field_of_action}-{count}-{stamp}-{day}", latest)
+    latest = session.scalar(select(func.max(Item.updated_at)))
+    token = f"items-{latest.timestamp() if latest else 0}-{now.astimezone(tz).date()}"
+    if until_next_end:
+        next_end = session.scalar(
+            select(func.min(Item.last_ends_at)).where(
+                Item.status == ItemStatus.APPROVED, Item.last_ends_at > now
+            )
+        )
+        token += f"-{next_end.timestamp() if next_end else 0}"
+    return Version(token, latest)
 
 
 def directory_version(session: Session, *, now: datetime, tz: ZoneInfo) -> Version:

@@ -6,6 +6,7 @@ index over it is created (newsticker/migrations/fulltext.py: FTS5 and triggers o
 SQLite, a tsvector column with a GIN index and the unaccent extension on PostgreSQL).
 `description_text` keeps the description rendered from Markdown to plain text, so the
 feeds never parse Markdown per request. Both are filled for the existing rows.
+`updated_at` gets an index: the feeds' version is its newest value.
 
 Revision ID: 0020
 Revises: 0018
@@ -30,6 +31,8 @@ BATCH = 1000
 
 
 def upgrade() -> None:
+    # The feeds' version is the newest change of any item: one index lookup.
+    op.create_index("ix_items_updated_at", "items", ["updated_at"])
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("description_text", sa.Text(), nullable=False, server_default="")
@@ -78,3 +81,4 @@ def downgrade() -> None:
     drop_fulltext(op.get_bind())
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.drop_column("description_text")
+    op.drop_index("ix_items_updated_at", table_name="items")
