@@ -248,7 +248,9 @@ def _feed_version(*, until_next_end: bool = False) -> Version:
     return version
 
 
-def _ical_version(**_: object) -> Version:
+def _ical_version(field: str = "") -> Version:
+    if field and field not in FIELDS_OF_ACTION:
+        return Version("missing", exists=False)  # a 404, never a 304
     return _feed_version()
 
 
@@ -284,7 +286,7 @@ def _ical_feed_response(field: str, name: str) -> Response:
         )
         return _calendar(items, name)
 
-    body = _cached_feed(f"ical-{field}", _ical_version(), build)
+    body = _cached_feed(f"ical-{field}", _ical_version(field), build)
     return _feed_response(body, ICAL_MIMETYPE)
 
 
