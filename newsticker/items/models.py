@@ -115,6 +115,9 @@ class Item(Base):
     __table_args__ = (
         Index("ix_items_status_starts", "status", "starts_at"),
         Index("ix_items_dupe", "title_key", "starts_at"),
+        # The feeds read the earliest events and the newest approvals, LIMITed.
+        Index("ix_items_kind_starts", "kind", "starts_at"),
+        Index("ix_items_status_approved", "status", "approved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

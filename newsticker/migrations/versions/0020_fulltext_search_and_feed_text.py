@@ -31,8 +31,11 @@ BATCH = 1000
 
 
 def upgrade() -> None:
-    # The feeds' version is the newest change of any item: one index lookup.
+    # The feeds' version is the newest change of any item: one index lookup. The feeds
+    # read the earliest events and the newest approvals in index order, up to a LIMIT.
     op.create_index("ix_items_updated_at", "items", ["updated_at"])
+    op.create_index("ix_items_kind_starts", "items", ["kind", "starts_at"])
+    op.create_index("ix_items_status_approved", "items", ["status", "approved_at"])
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("description_text", sa.Text(), nullable=False, server_default="")
@@ -81,4 +84,6 @@ def downgrade() -> None:
     drop_fulltext(op.get_bind())
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.drop_column("description_text")
+    op.drop_index("ix_items_status_approved", table_name="items")
+    op.drop_index("ix_items_kind_starts", table_name="items")
     op.drop_index("ix_items_updated_at", table_name="items")
