@@ -115,9 +115,8 @@ class Item(Base):
     __table_args__ = (
         Index("ix_items_status_starts", "status", "starts_at"),
         Index("ix_items_dupe", "title_key", "starts_at"),
-        # The feeds read the earliest events and the newest approvals, LIMITed.
+        # The iCal feeds read the earliest events of their window, up to a LIMIT.
         Index("ix_items_kind_starts", "kind", "starts_at"),
-        Index("ix_items_status_approved", "status", "approved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -162,10 +161,7 @@ class Item(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Indexed: the feeds' version is its newest value.
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow, index=True
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Demo content and imports are recognised by this key so loading them twice is harmless.

@@ -373,9 +373,9 @@ def feed_version(
     """Return the version of the feeds' content: it changes when any item changes.
 
     Approving, editing, withdrawing and expiring each move an item's `updated_at`
-    (indexed: one index lookup, however many items exist). The day is in it because a
-    feed's window moves each day; with `until_next_end`, also the next end of a
-    published item (a feed of current items loses it then).
+    (indexed by migration 0019: one lookup however many items exist). The day is in it
+    because a feed's window moves each day; with `until_next_end`, also the next end of
+    a published item (a feed of current items loses it then).
     """
     latest = session.scalar(select(func.max(Item.updated_at)))
     token = f"items-{latest.timestamp() if latest else 0}-{now.astimezone(tz).date()}"
