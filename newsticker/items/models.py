@@ -164,6 +164,8 @@ class Item(Base):
         Index("ix_items_updated_at", "updated_at"),
         # How many notices are current.
         Index("ix_items_kind_status_ends", "kind", "status", "last_ends_at"),
+        # The iCal feeds read the earliest events of their window, up to a LIMIT.
+        Index("ix_items_kind_starts", "kind", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -239,14 +239,28 @@ def _feed_window() -> services.FeedWindow:
     return services.FeedWindow(feeds.past_days, feeds.future_days, feeds.max_entries)
 
 
-def _ical_version(field: str = "") -> Version:
-    # Asked by the validators and again for the cache key: one query per request.
-    version: Version | None = g.get("ical_version")
+def _feed_version(*, until_next_end: bool = False) -> Version:
+    # Asked by the validators and again for the kept build: one query per request.
+    version: Version | None = g.get("feed_version")
     if version is None:
-        version = g.ical_version = services.feed_version(
-            db.session, now=services.current_time(), tz=get_settings().tz, field_of_action=field
+        version = g.feed_version = services.feed_version(
+            db.session,
+            now=services.current_time(),
+            tz=get_settings().tz,
+            until_next_end=until_next_end,
         )
     return version
+
+
+def _ical_version(field: str = "") -> Version:
+    if field and field not in FIELDS_OF_ACTION:
+        return Version("missing", exists=False)  # a 404, never a 304
+    return _feed_version()
+
+
+def _atom_version() -> Version:
+    # The Atom feed shows current items: it changes when the next one ends.
+    return _feed_version(until_next_end=True)
 
 
 # Built feeds by (feed, settings, language, content version): every subscribed calendar
@@ -304,7 +318,7 @@ def ical_field_feed(field: str) -> ResponseReturnValue:
 
 
 @bp.route("/feeds/angebote.atom")
-@conditional(_directory_version, cache_control=FEED_CACHE)
+@conditional(_atom_version, cache_control=FEED_CACHE)
 def atom() -> ResponseReturnValue:
     """Serve the Atom feed of newly published items."""
 
@@ -325,7 +339,7 @@ def atom() -> ResponseReturnValue:
             item_language=_feed_language(),
         )
 
-    body = _cached_feed("atom", _directory_version(), build)
+    body = _cached_feed("atom", _atom_version(), build)
     return _feed_response(body, ATOM_MIMETYPE)
 
 

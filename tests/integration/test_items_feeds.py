@@ -92,6 +92,8 @@ def test_ical_feed_per_field_of_action(client, db):
     assert "Gesundheitstag" in text
     assert "Jobmesse" not in text and "Noch nicht geprüft" not in text
     assert client.get("/feeds/angebote/nonsense.ics").status_code == 404
+    missing = client.get("/feeds/angebote/nonsense.ics", headers={"If-None-Match": "*"})
+    assert missing.status_code == 404
 
 
 def test_atom_feed(client, db):

@@ -52,3 +52,12 @@ def test_search_text_knows_both_umlaut_spellings():
     text = search_text_of("Frühstück für Familien")
     for query in ("frühstück", "fruhstuck", "fruehstueck", "FRÜHSTÜCK", "familien"):
         assert all(word in text for word in search_words(query)), query
+
+
+def test_search_text_is_words_only_so_both_databases_split_it_alike():
+    # PostgreSQL's parser keeps "flensburg.de" and "sprach-cafe" whole, FTS5 splits them.
+    assert search_text_of("Sprach-Café, flensburg.de; Søren_Łukasz") == (
+        "sprach cafe flensburg de soren lukasz"
+    )
+    assert search_words('NEAR("tee" OR -kuchen*)') == ["near", "tee", "or", "kuchen"]
+    assert search_words('"*-') == []

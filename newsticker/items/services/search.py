@@ -95,8 +95,7 @@ def _sqlite_hits(element: _FullTextHits, compiler: SQLCompiler, **kw: Any) -> st
     words = compiler.process(element.clauses, **kw)
     # '"w1" "w2"*': each word a quoted string, all required, the last one a prefix.
     query = f"""('"' || replace({words}, ' ', '" "') || '"*')"""
-    # bm25() is lower for better matches.
-    # The words are a bound parameter, the rest constant text.
+    # The words are a bound parameter, the rest constant text; bm25() is lower for better.
     sql = "(SELECT rowid AS item_id, -bm25(items_fts) AS rank FROM items_fts WHERE items_fts MATCH "
     return f"{sql}{query})"
 

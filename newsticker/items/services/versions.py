@@ -297,7 +297,7 @@ def item_text(item: Item, language: str | None) -> ItemText:
             title=item.title,
             summary=item.summary,
             description=item.description,
-            description_text=markdown_to_text(item.description),
+            description_text=item.description_text,
             language=item.content_language,
             dir=text_direction(item.content_language),
             original=True,
