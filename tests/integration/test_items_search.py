@@ -84,7 +84,7 @@ def _found(db: Session, query: str) -> set[str] | None:
         # The last word is a prefix; the others are whole words.
         ("sprach", {CAFE}),
         ("früh", {BREAKFAST}),
-        ("kuch tee", set()),
+        ("kuch tee", {CAFE}),  # every word a prefix: "Kuchen" and "Tee"
         ("koch", {NORDIC}),
         # Arabic (with and without vowel marks), Persian, Ukrainian, Turkish as typed.
         ("معلومات", {ARABIC}),

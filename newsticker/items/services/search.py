@@ -14,8 +14,8 @@ spaces, the two engines' tokenisers agree on it, where on raw text they do not
 (PostgreSQL keeps "flensburg.de" or "sprach-cafe" whole, FTS5 splits them).
 
 A query is never handed to an engine as query syntax: its words are quoted one by one
-("NEAR(", "OR", "-" or '"' are words or nothing), all must match, and the last one
-matches as a prefix ("sprach" finds "Sprachcafé") while the visitor is still typing.
+("NEAR(", "OR", "-" or '"' are words or nothing), all must match, and every one
+matches as a prefix ("sprach" finds "Sprachcafé", "frühstück" finds "frühstücken").
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ class _FullTextHits(FunctionElement[Any]):
 @compiles(_FullTextHits, "sqlite")
 def _sqlite_hits(element: _FullTextHits, compiler: SQLCompiler, **kw: Any) -> str:
     words = compiler.process(element.clauses, **kw)
-    # '"w1" "w2"*': each word a quoted string, all required, the last one a prefix.
-    query = f"""('"' || replace({words}, ' ', '" "') || '"*')"""
+    # '"w1"* "w2"*': each word a quoted string, all required, each a prefix.
+    query = f"""('"' || replace({words}, ' ', '"* "') || '"*')"""
     # The words are a bound parameter, the rest constant text; bm25() is lower for better.
     sql = "(SELECT rowid AS item_id, -bm25(items_fts) AS rank FROM items_fts WHERE items_fts MATCH "
     return f"{sql}{query})"
@@ -103,8 +103,8 @@ def _sqlite_hits(element: _FullTextHits, compiler: SQLCompiler, **kw: Any) -> st
 @compiles(_FullTextHits, "postgresql")
 def _postgresql_hits(element: _FullTextHits, compiler: SQLCompiler, **kw: Any) -> str:
     words = compiler.process(element.clauses, **kw)
-    # 'w1 & w2:*': all words required, the last one a prefix.
-    query = f"to_tsquery('simple', newsticker_unaccent(replace({words}, ' ', ' & ') || ':*'))"
+    # 'w1:* & w2:*': all words required, each a prefix.
+    query = f"to_tsquery('simple', newsticker_unaccent(replace({words}, ' ', ':* & ') || ':*'))"
     # The words are a bound parameter, the rest constant text.
     sql = "(SELECT items.id AS item_id, ts_rank(items.search_vector, query) AS rank FROM items, "
     return f"{sql}{query} AS query WHERE items.search_vector @@ query)"
@@ -119,7 +119,8 @@ def search_matches(text: str) -> Subquery | None:
     """Return a subquery (item_id, rank) of the items matching every word, or None.
 
     None means the text has no words: the caller does not filter. A higher rank is a
-    better match. The last word matches as a prefix.
+    better match. Every word matches as a prefix ("frühstück" finds "frühstücken"; a
+    word inside a compound, "Nachbarschaftsfrühstück", is not found).
     """
     words = search_words(text)
     if not words:
