@@ -43,6 +43,7 @@ from newsticker.issues.services.composing import (
     remove_entry,
     reorder_section,
     set_article_image,
+    update_article,
     update_issue,
 )
 from newsticker.issues.services.drafting import (
@@ -67,6 +68,7 @@ from newsticker.issues.services.figures import (
     move_figure,
     parse_figure_value,
     remove_figure,
+    reorder_figures,
     update_figure,
 )
 from newsticker.issues.services.images import ImageChange
@@ -162,6 +164,7 @@ __all__ = [
     "remove_entry",
     "remove_figure",
     "rendered_entry_count",
+    "reorder_figures",
     "reorder_section",
     "require",
     "restore_issue",
@@ -174,6 +177,7 @@ __all__ = [
     "stop_sending",
     "transition",
     "unschedule_issue",
+    "update_article",
     "update_figure",
     "update_issue",
 ]
