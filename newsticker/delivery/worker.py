@@ -284,6 +284,9 @@ class Recorder:
     PostgreSQL these were two fifths of a worker's time). Before it hands over the next
     buffer it waits for the one before, so one buffer at most is in flight, and it learns
     from that one's result whether the send was paused meanwhile.
+
+    On SQLite it writes at once on the worker's own connection instead: a commit there is
+    no round trip to a server, and a second writer would only queue for the one lock.
     """
 
     def __init__(self, worker: Worker) -> None:
@@ -292,6 +295,7 @@ class Recorder:
             max_workers=1, thread_name_prefix=f"recorder-{worker.index}"
         )
         self._pending: Future[services.Recorded] | None = None
+        self.overlapping = worker.crew.engine.dialect.name != "sqlite"
         self._connection: Connection | None = None
         self._factory: sessionmaker[Session] | None = None
 
@@ -307,6 +311,8 @@ class Recorder:
     def hand_over(self, outcomes: list[services.Outcome]) -> services.Recorded | None:
         """Start writing a buffer; return what the buffer before it changed (if any)."""
         before = self.wait()
+        if not self.overlapping:
+            return self.worker._record(outcomes, self.worker.factory)
         self._pending = self._executor.submit(self._write, outcomes)
         return before
 
