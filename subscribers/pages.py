@@ -57,11 +57,6 @@ def token_limit() -> str:
     return get_settings().rate_limits.token_pages_per_ip
 
 
-def subscribe_limit() -> str:
-    """Return the rate limit of sign-ups (per IP)."""
-    return get_settings().rate_limits.subscribe_per_ip
-
-
 @bp.errorhandler(429)
 def _rate_limited(_exc: HTTPException) -> ResponseReturnValue:
     description = None

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from newsticker.core.db import db, utcnow
-from newsticker.core.extensions import limiter
+from newsticker.core.extensions import limiter, subscription_limit
 from newsticker.core.site import app_settings, site_keyring, site_links
 from newsticker.core.tokens import TokenError
 from subscribers import services
@@ -27,7 +27,6 @@ from subscribers.pages import (
     client_ip,
     private_page,
     publication_name,
-    subscribe_limit,
     token_limit,
 )
 from subscribers.site import site_salts
@@ -83,7 +82,7 @@ def signup_form() -> dict[str, object]:
 
 
 @bp.route("/abonnieren", methods=["GET", "POST"])
-@limiter.limit(subscribe_limit, methods=["POST"], deduct_when=_succeeded)
+@subscription_limit(deduct_when=_succeeded)
 def subscribe() -> ResponseReturnValue:
     """Show the subscription form and start the double opt-in."""
     settings = app_settings()

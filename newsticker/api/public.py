@@ -17,7 +17,7 @@ from newsticker.api.problems import problem
 from newsticker.config import get_settings
 from newsticker.core.audit import Actor
 from newsticker.core.db import db, utcnow
-from newsticker.core.extensions import limiter
+from newsticker.core.extensions import submission_limit, subscription_limit
 from newsticker.core.i18n import gettext as _
 from newsticker.core.site import site_keyring, site_links
 from newsticker.issues import services as issue_services
@@ -212,9 +212,7 @@ def _created(response: Any) -> bool:
 @bp.route("/submissions", methods=["POST"])
 @bp.arguments(schemas.SubmissionSchema)
 @bp.response(201, schemas.SubmittedSchema)
-@limiter.limit(
-    lambda: get_settings().rate_limits.submit_per_ip, methods=["POST"], deduct_when=_created
-)
+@submission_limit(deduct_when=_created)
 def submit(values: dict[str, Any]) -> Any:
     """Submit an item: it enters moderation, and the submitter gets the receipt mail.
 
@@ -268,14 +266,10 @@ def _accepted(response: Any) -> bool:
     return int(response.status_code) == 202
 
 
-def _subscribe_limit() -> str:
-    return get_settings().rate_limits.subscribe_per_ip
-
-
 @bp.route("/subscriptions", methods=["POST"])
 @bp.arguments(schemas.SubscriptionSchema)
 @bp.response(202, schemas.MessageSchema)
-@limiter.limit(_subscribe_limit, methods=["POST"], deduct_when=_accepted)
+@subscription_limit(deduct_when=_accepted)
 def subscribe(values: dict[str, Any]) -> Any:
     """Ask for a subscription: the address gets the confirmation mail (double opt-in).
 

@@ -13,6 +13,7 @@ from marshmallow import fields, validate
 
 from newsticker.api.problems import ProblemSchema as ProblemSchema
 from newsticker.core.i18n import MAIL_LANGUAGES
+from newsticker.issues.models import SECTION_KINDS
 from newsticker.items.languages import language_choices
 from newsticker.items.models import FIELDS_OF_ACTION, ItemKind, ItemStatus
 
@@ -33,10 +34,56 @@ class Query(ma.Schema):
         unknown = ma.EXCLUDE
 
 
+class Paged(Query):
+    """A page of a list."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class Versioned(Base):
+    """The version of the issue a change is based on (optional: then it is not checked)."""
+
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class ItemDetails(Base):
+    """The texts and details an item shows besides its title and dates (and a submission
+    gives): shared by what is read and what is submitted."""
+
+    summary = fields.String()
+    description = fields.String()
+    organiser = fields.String()
+    content_language = fields.String()
+    place_name = fields.String()
+    place_address = fields.String()
+    accessibility_note = fields.String()
+    contact_name = fields.String()
+    contact_email = fields.String()
+    contact_phone = fields.String()
+    link = fields.String()
+    image_alt = fields.String()
+
+
+class Dates(Base):
+    """When an event's date begins and ends."""
+
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(allow_none=True)
+
+
+class Counts(Base):
+    """What became of a send's recipients so far."""
+
+    sent = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    skipped = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+
+
 # ---------------------------------------------------------------- items
 
 
-class DirectoryQuery(Query):
+class DirectoryQuery(Paged):
     """The public directory's filters and page (what /angebote takes as q, bereich, ...)."""
 
     q = fields.String(load_default="", validate=validate.Length(max=200))
@@ -48,33 +95,20 @@ class DirectoryQuery(Query):
         validate=validate.OneOf(["", *(c for c, _n in language_choices(sign_language=True))]),
     )
     kind = fields.String(load_default="", validate=validate.OneOf(["", *ItemKind]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
-class ItemSchema(Base):
+class ItemSchema(ItemDetails):
     """A published item, as its page shows it."""
 
     id = fields.Integer(required=True)
     kind = fields.String(required=True, metadata={"enum": list(ItemKind)})
     title = fields.String(required=True)
-    summary = fields.String()
-    description = fields.String()
     field_of_action = fields.String()
     tags = fields.List(fields.String())
     event_languages = fields.List(fields.String())
-    content_language = fields.String()
     starts_at = fields.AwareDateTime(allow_none=True)
     ends_at = fields.AwareDateTime(allow_none=True)
     all_day = fields.Boolean()
-    place_name = fields.String()
-    place_address = fields.String()
-    accessibility_note = fields.String()
-    organiser = fields.String()
-    contact_name = fields.String()
-    contact_email = fields.String()
-    contact_phone = fields.String()
-    link = fields.String()
-    image_alt = fields.String()
     url = fields.String(required=True, metadata={"description": "The item's public page"})
 
 
@@ -97,18 +131,13 @@ class VersionSchema(Base):
     description = fields.String()
 
 
-class DateSchema(Base):
+class DateSchema(Dates):
     """One date of an event."""
 
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(allow_none=True)
 
-
-class OccurrenceSchema(Base):
+class OccurrenceSchema(Dates):
     """One date of an event in the directory, with its item."""
 
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(allow_none=True)
     item = fields.Nested(ItemSchema, required=True)
 
 
@@ -154,18 +183,14 @@ class ArchivedIssueSchema(Base):
 # ---------------------------------------------------------------- submitting, subscribing
 
 
-class SubmissionSchema(Base):
+class SubmissionSchema(ItemDetails):
     """A submission, field for field what the public form takes (without the image)."""
 
     kind = fields.String(metadata={"enum": list(ItemKind)})
     title = fields.String()
-    summary = fields.String()
-    description = fields.String()
-    organiser = fields.String()
     field_of_action = fields.String(metadata={"enum": list(FIELDS_OF_ACTION)})
     tags = fields.String(metadata={"description": "Keywords, separated by commas"})
     event_languages = fields.List(fields.String())
-    content_language = fields.String()
     start_date = fields.Date()
     start_time = fields.Time()
     end_date = fields.Date()
@@ -181,14 +206,6 @@ class SubmissionSchema(Base):
     repeat_count = fields.Integer()
     repeat_exceptions = fields.String()
     visible_until = fields.Date()
-    place_name = fields.String()
-    place_address = fields.String()
-    accessibility_note = fields.String()
-    contact_name = fields.String()
-    contact_email = fields.String()
-    contact_phone = fields.String()
-    link = fields.String()
-    image_alt = fields.String()
     submitter_email = fields.String(metadata={"description": "Where the receipt goes"})
     mail_language = fields.String(metadata={"enum": list(MAIL_LANGUAGES)})
     consent = fields.Boolean(
@@ -222,14 +239,13 @@ class MessageSchema(Base):
 # ---------------------------------------------------------------- moderation
 
 
-class QueueQuery(Query):
+class QueueQuery(Paged):
     """Which items of the moderation queue to list."""
 
     status = fields.String(
         load_default=ItemStatus.SUBMITTED.value,
         validate=validate.OneOf([*ItemStatus, "all"]),
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
 class QueuedItemSchema(ItemSchema):
@@ -297,28 +313,76 @@ class NewDraftSchema(Base):
     publication = fields.String(load_default="", validate=validate.Length(max=40))
 
 
-class IssueEditSchema(Base):
+class IssueEditSchema(Versioned):
     """The texts of an issue."""
 
     subject = fields.String(load_default="", validate=validate.Length(max=1000))
     preheader = fields.String(load_default="", validate=validate.Length(max=1000))
     editorial = fields.String(load_default="", validate=validate.Length(max=100_000))
-    version = fields.Integer(load_default=None, allow_none=True)
 
 
-class ScheduleSchema(Base):
+class ScheduleSchema(Versioned):
     """When to send an issue, in the site's time zone."""
 
     send_date = fields.Date(required=True)
     send_time = fields.Time(required=True)
     override_size = fields.Boolean(load_default=False)
+
+
+class VersionQuery(Query):
+    """The version of the issue a removal is based on (optional)."""
+
     version = fields.Integer(load_default=None, allow_none=True)
 
 
-class VersionSchema_(Base):
-    """The version of the issue the change is based on (optional)."""
+class NewEntrySchema(Versioned):
+    """A published item to add to the issue (to the section of its kind)."""
 
-    version = fields.Integer(load_default=None, allow_none=True)
+    item_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2147483647))
+
+
+class ArticleSchema(Versioned):
+    """An article written for the issue (Markdown text)."""
+
+    title = fields.String(required=True, validate=validate.Length(max=1000))
+    body = fields.String(load_default="", validate=validate.Length(max=100_000))
+    link = fields.String(load_default="", validate=validate.Length(max=1000))
+    language = fields.String(
+        load_default="de",
+        validate=validate.OneOf([c for c, _n in language_choices(sign_language=False)]),
+    )
+
+
+def id_list() -> fields.List[int]:
+    """Return a list of ids (of entries or key figures) in the order wanted."""
+    return fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=2147483647)),
+        required=True,
+        validate=validate.Length(max=1000),
+    )
+
+
+class SectionOrderSchema(Versioned):
+    """A section's entries in their new order (all of them, each once)."""
+
+    section = fields.String(required=True, validate=validate.OneOf([*SECTION_KINDS, "articles"]))
+    entry_ids = id_list()
+
+
+class FigureSchema(Versioned):
+    """A key figure: label, value (a number as people write it), unit, period, source."""
+
+    label = fields.String(required=True, validate=validate.Length(max=1000))
+    value = fields.String(required=True, validate=validate.Length(max=100))
+    unit = fields.String(load_default="", validate=validate.Length(max=1000))
+    period = fields.String(load_default="", validate=validate.Length(max=1000))
+    source = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class FigureOrderSchema(Versioned):
+    """The key figures in their new order (all of them, each once)."""
+
+    figure_ids = id_list()
 
 
 class TestSendSchema(Base):
@@ -335,23 +399,19 @@ class TestSendSchema(Base):
 # ---------------------------------------------------------------- delivery
 
 
-class ProgressSchema(Base):
+class ProgressSchema(Counts):
     """Where the sending of an issue stands."""
 
     issue_id = fields.Integer(required=True)
     state = fields.String(allow_none=True)
     total = fields.Integer(required=True)
-    sent = fields.Integer(required=True)
-    failed = fields.Integer(required=True)
-    skipped = fields.Integer(required=True)
-    cancelled = fields.Integer(required=True)
     pending = fields.Integer(required=True)
     rate_per_second = fields.Float(required=True)
     eta_seconds = fields.Float(allow_none=True)
     finished = fields.Boolean(required=True)
 
 
-class ReportSchema(Base):
+class ReportSchema(Counts):
     """The report of one send."""
 
     issue_id = fields.Integer(required=True)
@@ -362,17 +422,13 @@ class ReportSchema(Base):
     started_at = fields.AwareDateTime(allow_none=True)
     finished_at = fields.AwareDateTime(allow_none=True)
     recipients = fields.Integer(required=True)
-    sent = fields.Integer(required=True)
-    failed = fields.Integer(required=True)
-    skipped = fields.Integer(required=True)
-    cancelled = fields.Integer(required=True)
     failure_reasons = fields.List(fields.List(fields.Raw()))
 
 
 # ---------------------------------------------------------------- subscribers
 
 
-class SubscriberQuery(Query):
+class SubscriberQuery(Paged):
     """The editor list's search and filters."""
 
     q = fields.String(load_default="", validate=validate.Length(max=200))
@@ -381,7 +437,6 @@ class SubscriberQuery(Query):
         load_default="",
         validate=validate.OneOf(["", "pending", "confirmed", "unsubscribed", "bounced", "blocked"]),
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
 class SubscriptionStateSchema(Base):
@@ -402,6 +457,12 @@ class SubscriberSchema(Base):
     created_at = fields.AwareDateTime(required=True)
     blocked = fields.Boolean(required=True)
     subscriptions = fields.List(fields.Nested(SubscriptionStateSchema))
+
+
+class BlockSchema(Base):
+    """Why a subscriber is blocked (optional; the editors read it)."""
+
+    note = fields.String(load_default="")
 
 
 class SubscriberPageSchema(Base):

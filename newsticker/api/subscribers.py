@@ -1,5 +1,5 @@
-"""Subscribers through the API (token: subscribers): list, add with a consent note,
-export and erase (these two, as in the editor area, for administrators only)."""
+"""Subscribers through the API (token: subscribers): list, add with a consent note, block
+and unblock, export and erase (these two, as in the editor area, for administrators only)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from newsticker.api.models import ApiScope
 from newsticker.api.problems import problem
 from newsticker.api.public import as_formdata, form_errors
 from newsticker.config import get_settings
+from newsticker.core.audit import Actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.site import site_keyring, site_links
 from subscribers import exporting, importing, services
 from subscribers.csvio import ImportFileError
-from subscribers.forms import AddSubscriberForm, ImportForm, publication_choices
+from subscribers.forms import AddSubscriberForm, BlockForm, ImportForm, publication_choices
 from subscribers.models import Subscriber
 from subscribers.site import site_salts
 
@@ -146,9 +147,7 @@ def export(publication: str) -> Any:
 def erase(subscriber_id: int) -> Any:
     """Erase a person and all their data on request (administrators only)."""
     _require_admin()
-    subscriber = services.get_subscriber(db.session, subscriber_id)
-    if subscriber is None:
-        raise NotFound()
+    subscriber = _subscriber(subscriber_id)
     services.erase_subscriber(db.session, subscriber, salts=site_salts())
     api_services.record_api_change(
         db.session,
@@ -158,6 +157,52 @@ def erase(subscriber_id: int) -> Any:
         subject=("subscriber", subscriber_id),
     )
     return Response(status=204)
+
+
+@bp.route(f"/{SUBSCRIBER_ID}/block", methods=["POST"])
+@bp.doc(security=SECURITY)
+@token_required(ApiScope.SUBSCRIBERS)
+@bp.arguments(schemas.BlockSchema)
+@bp.response(200, schemas.SubscriberSchema)
+def block(values: dict[str, Any], subscriber_id: int) -> Any:
+    """Block a subscriber: no more mail, no new sign-ups of the address."""
+    subscriber = _subscriber(subscriber_id)
+    form = BlockForm(formdata=as_formdata(values), meta={"csrf": False})
+    if not form.validate():
+        return problem(422, errors=form_errors(form))
+    actor = current_actor()
+    services.block_subscriber(
+        db.session, subscriber, actor=actor.label, note=form.note.data or "", now=utcnow()
+    )
+    return _changed(subscriber, "subscriber.blocked", actor)
+
+
+@bp.route(f"/{SUBSCRIBER_ID}/unblock", methods=["POST"])
+@bp.doc(security=SECURITY)
+@token_required(ApiScope.SUBSCRIBERS)
+@bp.response(200, schemas.SubscriberSchema)
+def unblock(subscriber_id: int) -> Any:
+    """Lift a block; confirmed subscriptions receive mail again."""
+    subscriber = _subscriber(subscriber_id)
+    actor = current_actor()
+    services.unblock_subscriber(db.session, subscriber, actor=actor.label, now=utcnow())
+    return _changed(subscriber, "subscriber.unblocked", actor)
+
+
+def _subscriber(subscriber_id: int) -> Subscriber:
+    subscriber = services.get_subscriber(db.session, subscriber_id)
+    if subscriber is None:
+        raise NotFound()
+    return subscriber
+
+
+def _changed(subscriber: Subscriber, action: str, actor: Actor) -> dict[str, Any]:
+    """Record a change of a subscriber in the audit trail; answer the subscriber."""
+    api_services.record_api_change(
+        db.session, action, actor=actor, now=utcnow(), subject=("subscriber", subscriber.id)
+    )
+    db.session.flush()
+    return subscriber_data(subscriber)
 
 
 @bp.route("/import", methods=["POST"])

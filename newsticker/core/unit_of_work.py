@@ -124,3 +124,21 @@ def app_unit_of_work(app: Flask) -> Iterator[Session]:
         unit_of_work(db.session, app_dispatcher(app)) as session,
     ):
         yield session
+
+
+@contextmanager
+def separate_unit_of_work() -> Iterator[Session]:
+    """Run a block of a request in a transaction of its own, whose first statement writes.
+
+    For what a request does while sender workers commit every fraction of a second (pause,
+    resume, cancel): on SQLite the request's own transaction read first (the login or
+    token lookup) and could not write after their commits. Commits at the block's end,
+    then sends the mail queued in it.
+    """
+    from flask import current_app
+
+    from newsticker.core.db import db
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with db.session_factory() as session, unit_of_work(session, app_dispatcher(app)):
+        yield session

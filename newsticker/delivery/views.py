@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +18,7 @@ from newsticker.core.access import protect_editor_blueprint, request_actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.errors import UserError
 from newsticker.core.site import site_links
-from newsticker.core.unit_of_work import app_dispatcher, unit_of_work
+from newsticker.core.unit_of_work import separate_unit_of_work
 from newsticker.delivery import services
 from newsticker.delivery.log import LogLine, log_actors, log_lines
 from newsticker.delivery.mails import EditorMails
@@ -49,14 +49,8 @@ def _actor() -> str:
 
 
 def _act(work: Callable[[Session], Any]) -> Any:
-    """Run an editor's action in a transaction of its own whose first statement is its write.
-
-    Workers commit every fraction of a second while sending; on SQLite a transaction that
-    read first (the login lookup of this request) could not write after their commits.
-    Mails the action queued go out after the commit.
-    """
-    dispatch = app_dispatcher(current_app._get_current_object())  # type: ignore[attr-defined]
-    with db.session_factory() as session, unit_of_work(session, dispatch):
+    """Run an editor's action in a transaction of its own whose first statement is its write."""
+    with separate_unit_of_work() as session:
         return work(session)
 
 

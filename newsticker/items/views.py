@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response
 from newsticker.config import get_settings
 from newsticker.core.caching import Version, conditional
 from newsticker.core.db import db
-from newsticker.core.extensions import limiter
+from newsticker.core.extensions import submission_limit
 from newsticker.core.i18n import mail_language
 from newsticker.core.site import site_keyring, site_links
 from newsticker.core.tokens import TokenError
@@ -395,11 +395,7 @@ def _rate_limited(_exc: HTTPException) -> ResponseReturnValue:
 
 
 @bp.route("/einreichen", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: get_settings().rate_limits.submit_per_ip,
-    methods=["POST"],
-    deduct_when=_submitted_ok,
-)
+@submission_limit(deduct_when=_submitted_ok)
 def submit() -> ResponseReturnValue:
     """Show the submission form and store a submission."""
     settings = get_settings()

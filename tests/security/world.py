@@ -379,11 +379,36 @@ def build_world(session: Session, settings: Settings) -> World:
         "api_public.item": {"item_id": ids["item"]},
         "api_delivery.progress": {"issue_id": ids["sending_issue"]},
         "api_subscribers.erase": {"subscriber_id": ids["subscriber"]},
+        "api_subscribers.block": {"subscriber_id": ids["subscriber"]},
+        "api_subscribers.unblock": {"subscriber_id": ids["subscriber"]},
     }
+    for endpoint in ("pause", "resume", "cancel"):
+        world.values[f"api_delivery.{endpoint}"] = {"issue_id": ids["sending_issue"]}
     for endpoint in ("show", "approve", "reject"):
         world.values[f"api_moderation.{endpoint}"] = {"item_id": ids["pending_item"]}
-    for endpoint in ("show", "edit", "schedule", "unschedule", "test_send"):
+    for endpoint in (
+        "show",
+        "edit",
+        "schedule",
+        "unschedule",
+        "test_send",
+        "add_entry",
+        "add_article",
+        "reorder",
+        "add_figure",
+        "reorder_figures",
+    ):
         world.values[f"api_issues.{endpoint}"] = {"issue_id": ids["draft"]}
+    for endpoint in ("edit_article", "remove_entry"):
+        world.values[f"api_issues.{endpoint}"] = {
+            "issue_id": ids["draft"],
+            "entry_id": ids["entry"],
+        }
+    for endpoint in ("edit_figure", "remove_figure"):
+        world.values[f"api_issues.{endpoint}"] = {
+            "issue_id": ids["draft"],
+            "figure_id": ids["figure"],
+        }
     for endpoint in (
         "compose",
         "save",

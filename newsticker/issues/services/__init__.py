@@ -45,6 +45,7 @@ from newsticker.issues.services.composing import (
     remove_entry,
     reorder_section,
     set_article_image,
+    update_article,
     update_issue,
 )
 from newsticker.issues.services.drafting import (
@@ -69,6 +70,7 @@ from newsticker.issues.services.figures import (
     move_figure,
     parse_figure_value,
     remove_figure,
+    reorder_figures,
     update_figure,
 )
 from newsticker.issues.services.images import ImageChange
@@ -177,6 +179,7 @@ __all__ = [
     "remove_entry",
     "remove_figure",
     "rendered_entry_count",
+    "reorder_figures",
     "reorder_section",
     "require",
     "restore_issue",
@@ -189,6 +192,7 @@ __all__ = [
     "stop_sending",
     "transition",
     "unschedule_issue",
+    "update_article",
     "update_figure",
     "update_issue",
 ]

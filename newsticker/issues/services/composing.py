@@ -156,6 +156,17 @@ def renumber(entries: Sequence[IssueEntry | KeyFigure]) -> None:
         entry.position = position
 
 
+def put_in_order(entries: Sequence[IssueEntry | KeyFigure], ids: Sequence[int]) -> None:
+    """Renumber entries (or key figures) in the order of `ids`, which must name them all.
+
+    Any other list of ids was made from an issue that changed since: StaleIssue.
+    """
+    if sorted(ids) != sorted(e.id for e in entries):
+        raise StaleIssue()
+    by_id = {e.id: e for e in entries}
+    renumber([by_id[i] for i in ids])
+
+
 def add_item(
     session: Session,
     issue: Issue,
@@ -215,6 +226,34 @@ def add_article(
         entry.image_alt = check_image_change(None, image, "image_alt")
         entry.image_file = apply_image_change(session, None, image)
     issue.entries.append(entry)
+    touch(session, issue, user_id=user_id, now=now)
+    return entry
+
+
+def update_article(
+    session: Session,
+    issue: Issue,
+    entry_id: int,
+    *,
+    title: str,
+    body: str,
+    link: str,
+    language: str,
+    version: int | None,
+    user_id: int | None,
+    now: datetime,
+) -> IssueEntry:
+    """Change an article's title, text, link and language (its place and image stay)."""
+    begin_change(issue, version)
+    entry = _entry(issue, entry_id)
+    if not entry.is_article:
+        raise IssueError(_l("Only articles written for the issue can be edited here."))
+    title = single_line(title, "title", 200, required=True)
+    body = check_markdown(body, "body")
+    link = check_link(link)
+    # Checked all first: a refused change leaves every field as it was.
+    entry.title, entry.body, entry.link = title, body, link
+    entry.language = language or entry.language
     touch(session, issue, user_id=user_id, now=now)
     return entry
 
@@ -297,9 +336,5 @@ def reorder_section(
 ) -> None:
     """Put a section's entries in the given order (drag and drop sends the whole order)."""
     begin_change(issue, version)
-    siblings = issue.section_entries(section)
-    if sorted(entry_ids) != sorted(e.id for e in siblings):
-        raise StaleIssue()
-    by_id = {e.id: e for e in siblings}
-    renumber([by_id[i] for i in entry_ids])
+    put_in_order(issue.section_entries(section), entry_ids)
     touch(session, issue, user_id=user_id, now=now)

@@ -8,6 +8,7 @@ difference between the databases. Editors type it as they write numbers, German
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.issues.models import Issue, KeyFigure
 from newsticker.issues.services.changes import IssueError, begin_change, touch
-from newsticker.issues.services.composing import renumber, single_line
+from newsticker.issues.services.composing import put_in_order, renumber, single_line
 
 MAX_FIGURES = 30
 MAX_FIGURE_ABS = Decimal("1e15")
@@ -160,4 +161,19 @@ def move_figure(
     target = min(max(index + offset, 0), len(figures) - 1)
     figures.insert(target, figures.pop(index))
     renumber(figures)
+    touch(session, issue, user_id=user_id, now=now)
+
+
+def reorder_figures(
+    session: Session,
+    issue: Issue,
+    figure_ids: Sequence[int],
+    *,
+    version: int | None,
+    user_id: int | None,
+    now: datetime,
+) -> None:
+    """Put the key figures in the given order (the whole order, as with a section's)."""
+    begin_change(issue, version)
+    put_in_order(issue.figures, figure_ids)
     touch(session, issue, user_id=user_id, now=now)
