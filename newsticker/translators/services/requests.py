@@ -1,0 +1,374 @@
+"""Translation requests: asking a translator, their answer, expiry, and what is still open.
+
+An editor asks one translator for one language of an item (or an article of an issue).
+The translator gets a private link: a random token of which only the digest is stored
+(as for a submitter's link, `core/tokens.py`), valid for `translators.link_days` and
+for one answer. Their translation becomes a version of the item through the items
+package's own service (`propose_version`, source "translator"), with the same rules
+as a submission, and waits in moderation like any other version; approving or
+rejecting it there closes the request (`follow_versions`, a flush hook, so the
+moderation code needs to know nothing of translators). Every step is in the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from newsticker.core.audit import Actor, record_event
+from newsticker.core.i18n import lazy_gettext as _l
+from newsticker.core.links import Links
+from newsticker.core.tokens import random_token, token_digest
+from newsticker.issues.models import IssueEntry
+from newsticker.items.languages import LANGUAGE_CODES
+from newsticker.items.models import Item, ItemVersion, VersionStatus
+from newsticker.items.services import VersionRejected
+from newsticker.items.services.versions import VersionInput, propose_version
+from newsticker.translators.mails import queue_declined, queue_request
+from newsticker.translators.models import (
+    PENDING_STATUSES,
+    RequestStatus,
+    TranslationRequest,
+    Translator,
+)
+from newsticker.translators.services.people import TranslatorError, translators_for
+
+# Tokens longer than this are refused before any lookup.
+MAX_TOKEN_LENGTH = 200
+
+
+class LinkClosed(TranslatorError):
+    """The request was answered, withdrawn or has run out: the link is used up."""
+
+
+class TranslationInvalid(TranslatorError):
+    """The translation breaks the rules of a version; nothing is stored."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(_l("Please correct the marked fields."))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """An open or submitted request, as the dashboard lists it."""
+
+    request: TranslationRequest
+    overdue: bool
+
+
+def translator_actor(translator: Translator) -> Actor:
+    """Return a translator as the actor of the audit trail (they have no account)."""
+    return Actor(label=f"translator {translator.email}")
+
+
+def _target(request: TranslationRequest) -> tuple[str, object]:
+    if request.item_id is not None:
+        return ("item", request.item_id)
+    return ("issue_entry", request.entry_id)
+
+
+def _record(
+    session: Session,
+    action: str,
+    request: TranslationRequest,
+    *,
+    actor: Actor,
+    now: datetime,
+    **details: Any,
+) -> None:
+    kind, target_id = _target(request)
+    record_event(
+        session,
+        action,
+        actor=actor,
+        now=now,
+        subject=("translation_request", request.id),
+        summary=f"{request.language}: {request.title}"[:200],
+        details={
+            kind: target_id,
+            "language": request.language,
+            "translator": request.translator.email,
+            **details,
+        },
+    )
+
+
+def ask_for_translation(
+    session: Session,
+    *,
+    item: Item | None = None,
+    entry: IssueEntry | None = None,
+    language: str,
+    translator: Translator,
+    note: str,
+    due_on: date | None,
+    actor: Actor,
+    now: datetime,
+    link_days: int,
+    links: Links,
+) -> tuple[TranslationRequest, str]:
+    """Ask a translator for a version of an item or article; mail them; return request, token."""
+    if (item is None) == (entry is None):
+        raise ValueError("ask for the translation of an item or of an article, not both")
+    original = item.content_language if item is not None else entry.language  # type: ignore[union-attr]
+    if language == original:
+        raise TranslatorError(_l("The original is already in this language."))
+    if not translator.active or language not in translator.languages:
+        raise TranslatorError(_l("This translator does not translate into this language."))
+    if due_on is not None and due_on < now.date():
+        raise TranslatorError(_l("The due date has passed already."))
+    pending = session.scalars(
+        select(TranslationRequest.id).where(
+            TranslationRequest.translator_id == translator.id,
+            TranslationRequest.language == language,
+            TranslationRequest.status.in_(PENDING_STATUSES),
+            TranslationRequest.item_id == item.id
+            if item is not None
+            else TranslationRequest.entry_id == entry.id,  # type: ignore[union-attr]
+        )
+    ).first()
+    if pending is not None:
+        raise TranslatorError(
+            _l("This translator has already been asked for this language and has not answered.")
+        )
+    token = random_token()
+    request = TranslationRequest(
+        item=item,
+        entry=entry,
+        language=language,
+        translator=translator,
+        status=RequestStatus.OPEN,
+        note=note.strip(),
+        due_on=due_on,
+        token_digest=token_digest(token),
+        expires_at=now + timedelta(days=link_days),
+        created_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    _record(session, "translation.requested", request, actor=actor, now=now)
+    queue_request(session, request, token, links=links)
+    return request, token
+
+
+def language_offers(session: Session, original_language: str) -> list[tuple[str, list[Translator]]]:
+    """Return each item language but the original with its active translators (if any)."""
+    offers = []
+    for code in LANGUAGE_CODES:
+        translators = translators_for(session, code) if code != original_language else []
+        if translators:
+            offers.append((code, translators))
+    return offers
+
+
+def find_request(session: Session, token: str) -> TranslationRequest | None:
+    """Return the request a private link belongs to, or None for an unknown link."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return session.scalars(
+        select(TranslationRequest).where(TranslationRequest.token_digest == token_digest(token))
+    ).first()
+
+
+def link_usable(request: TranslationRequest, *, now: datetime) -> bool:
+    """Return whether the translator may still answer through the link."""
+    return request.status == RequestStatus.OPEN and request.expires_at > now
+
+
+def _check_usable(request: TranslationRequest, now: datetime) -> None:
+    if request.status == RequestStatus.OPEN and request.expires_at <= now:
+        raise LinkClosed(_l("This link has expired."))
+    if request.status != RequestStatus.OPEN:
+        raise LinkClosed(_l("This request has already been answered or closed."))
+
+
+def submit_translation(
+    session: Session,
+    request: TranslationRequest,
+    *,
+    language: str,
+    title: str,
+    summary: str,
+    description: str,
+    now: datetime,
+) -> None:
+    """Store the translator's version (it waits for an editor) and close the link."""
+    _check_usable(request, now)
+    if language != request.language:
+        raise TranslationInvalid({"language": [str(_l("This request is for another language."))]})
+    if request.item is None:
+        raise LinkClosed(_l("This request has already been answered or closed."))
+    data = VersionInput(language=language, title=title, summary=summary, description=description)
+    try:
+        version = propose_version(session, request.item, data, source="translator")
+    except VersionRejected as exc:
+        raise TranslationInvalid(exc.errors) from exc
+    request.item_version_id = version.id
+    request.status = RequestStatus.SUBMITTED
+    request.answered_at = request.updated_at = now
+    session.flush()
+    _record(
+        session,
+        "translation.submitted",
+        request,
+        actor=translator_actor(request.translator),
+        now=now,
+        version=version.id,
+    )
+
+
+def decline_request(
+    session: Session, request: TranslationRequest, *, reason: str, now: datetime, links: Links
+) -> None:
+    """Record that the translator declined, and tell the editor who asked."""
+    _check_usable(request, now)
+    request.status = RequestStatus.DECLINED
+    request.decline_reason = reason.strip()
+    request.answered_at = request.updated_at = now
+    session.flush()
+    _record(
+        session,
+        "translation.declined",
+        request,
+        actor=translator_actor(request.translator),
+        now=now,
+    )
+    queue_declined(session, request, links=links)
+
+
+def withdraw_request(
+    session: Session, request: TranslationRequest, *, actor: Actor, now: datetime
+) -> None:
+    """Take back a request the translator has not answered; its link stops working."""
+    if request.status != RequestStatus.OPEN:
+        raise TranslatorError(
+            _l("Only a request still waiting for the translator can be withdrawn.")
+        )
+    request.status = RequestStatus.WITHDRAWN
+    request.updated_at = now
+    session.flush()
+    _record(session, "translation.withdrawn", request, actor=actor, now=now)
+
+
+def expire_requests(session: Session, *, now: datetime) -> int:
+    """Mark the open requests whose link has run out as expired; return how many."""
+    due = list(
+        session.scalars(
+            select(TranslationRequest).where(
+                TranslationRequest.status == RequestStatus.OPEN,
+                TranslationRequest.expires_at <= now,
+            )
+        )
+    )
+    for request in due:
+        request.status = RequestStatus.EXPIRED
+        request.updated_at = now
+        _record(session, "translation.expired", request, actor=Actor.system("scheduler"), now=now)
+    session.flush()
+    return len(due)
+
+
+def pending_requests(session: Session, *, today: date) -> list[PendingRequest]:
+    """Return the open and submitted requests, soonest due first, each marked when overdue."""
+    rows = session.scalars(
+        select(TranslationRequest)
+        .where(TranslationRequest.status.in_(PENDING_STATUSES))
+        .order_by(
+            TranslationRequest.due_on.is_(None),
+            TranslationRequest.due_on,
+            TranslationRequest.id,
+        )
+    )
+    return [
+        PendingRequest(
+            request=r,
+            overdue=r.status == RequestStatus.OPEN and r.due_on is not None and r.due_on < today,
+        )
+        for r in rows
+    ]
+
+
+def requests_for_item(session: Session, item: Item) -> list[TranslationRequest]:
+    """Return an item's requests, newest first."""
+    return list(
+        session.scalars(
+            select(TranslationRequest)
+            .where(TranslationRequest.item_id == item.id)
+            .order_by(TranslationRequest.id.desc())
+        )
+    )
+
+
+def recent_requests(session: Session, *, limit: int = 100) -> list[TranslationRequest]:
+    """Return the newest requests of any status."""
+    return list(
+        session.scalars(
+            select(TranslationRequest).order_by(TranslationRequest.id.desc()).limit(limit)
+        )
+    )
+
+
+# -------------------------------------------------- closing requests from moderation
+
+_DECIDED = {
+    VersionStatus.APPROVED: RequestStatus.PUBLISHED,
+    VersionStatus.REJECTED: RequestStatus.REJECTED,
+}
+
+
+def _decided_versions(session: Session) -> list[tuple[int, RequestStatus]]:
+    decided = []
+    for obj in session.dirty:
+        if not isinstance(obj, ItemVersion):
+            continue
+        history = inspect(obj).attrs.status.history
+        if history.has_changes() and obj.status in _DECIDED:
+            decided.append((obj.id, _DECIDED[obj.status]))
+    return decided
+
+
+@event.listens_for(Session, "before_flush")
+def follow_versions(session: Session, _context: Any, _instances: Any) -> None:
+    """Close the submitted requests whose version an editor approved or rejected.
+
+    Moderation of versions belongs to the items package and knows nothing of
+    translators; this hook, run before each flush, follows what it decided.
+    """
+    decided = _decided_versions(session)
+    if not decided:
+        return
+    status_of = dict(decided)
+    with session.no_autoflush:
+        requests = session.scalars(
+            select(TranslationRequest).where(
+                TranslationRequest.item_version_id.in_(status_of),
+                TranslationRequest.status == RequestStatus.SUBMITTED,
+            )
+        ).all()
+    for request in requests:
+        assert request.item_version_id is not None
+        version = session.get(ItemVersion, request.item_version_id)
+        now = request.updated_at if version is None else (version.updated_at or request.updated_at)
+        request.status = status_of[request.item_version_id]
+        request.updated_at = now
+        who = (
+            Actor(label=f"user #{version.approved_by_id}", user_id=version.approved_by_id)
+            if version is not None and version.approved_by_id
+            else Actor.system("editor")
+        )
+        _record(
+            session,
+            "translation.published"
+            if request.status == RequestStatus.PUBLISHED
+            else "translation.rejected",
+            request,
+            actor=who,
+            now=now,
+        )
