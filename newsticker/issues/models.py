@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
 from newsticker.core.i18n import lazy_gettext as _l
-from newsticker.items.models import Item
+from newsticker.items.models import Item, VersionSource, VersionStatus
 
 
 class IssueStatus(StrEnum):
@@ -157,11 +157,47 @@ class IssueEntry(Base):
 
     issue: Mapped[Issue] = relationship(back_populates="entries")
     item: Mapped[Item | None] = relationship(lazy="joined")
+    versions: Mapped[list[ArticleVersion]] = relationship(
+        back_populates="entry",
+        cascade="all, delete-orphan",
+        order_by="ArticleVersion.language",
+        lazy="selectin",
+    )
 
     @property
     def is_article(self) -> bool:
         """Return whether the entry is an article written for the issue."""
         return self.item_id is None and self.section == "articles"
+
+    def version_in(self, language: str) -> ArticleVersion | None:
+        """Return the article's approved version in a language, or None."""
+        for found in self.versions:
+            if found.language == language and found.status == VersionStatus.APPROVED:
+                return found
+        return None
+
+
+class ArticleVersion(Base):
+    """An article's title and body in one more language (the article's own is the original)."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("entry_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("issue_entries.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[VersionStatus] = mapped_column(
+        StatusType(VersionStatus, 20), default=VersionStatus.SUBMITTED
+    )
+    source: Mapped[VersionSource] = mapped_column(StatusType(VersionSource, 20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped[IssueEntry] = relationship(back_populates="versions")
 
 
 class KeyFigure(Base):

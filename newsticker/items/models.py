@@ -10,7 +10,17 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsticker.core.db import Base, StatusType, UTCDateTime, utcnow
@@ -23,6 +33,22 @@ class ItemKind(StrEnum):
     EVENT = "event"
     ANNOUNCEMENT = "announcement"
     CALL = "call"
+
+
+class VersionStatus(StrEnum):
+    """Where a language version of an item or article is in moderation."""
+
+    SUBMITTED = "submitted"  # waiting for an editor (from a submitter or translator)
+    APPROVED = "approved"  # shown to the public and used in mails
+    REJECTED = "rejected"
+
+
+class VersionSource(StrEnum):
+    """Who wrote a language version."""
+
+    SUBMITTER = "submitter"
+    EDITOR = "editor"
+    TRANSLATOR = "translator"
 
 
 class ItemStatus(StrEnum):
@@ -73,11 +99,15 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "expired": _l("expired"),
     "merged": _l("merged with a duplicate"),
     "merged_into": _l("merged into another submission"),
+    "version_proposed": _l("language version proposed"),
+    "version_approved": _l("language version approved"),
+    "version_rejected": _l("language version rejected"),
 }
 AUDIT_ACTOR_LABELS: dict[str, Any] = {
     "submitter": _l("the submitter"),
     "editor": _l("an editor"),
     "system": _l("the system"),
+    "translator": _l("a translator"),
     "demo": _l("demo content"),
     "test": _l("a test"),
 }
@@ -168,12 +198,67 @@ class Item(Base):
         back_populates="item", cascade="all, delete-orphan", order_by="ItemAudit.id"
     )
 
+    versions: Mapped[list[ItemVersion]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="ItemVersion.language"
+    )
+
     __mapper_args__ = {"version_id_col": version}
 
     @property
     def is_event(self) -> bool:
         """Return whether the item is an event with dates."""
         return self.kind == ItemKind.EVENT
+
+    def version_in(self, language: str) -> ItemVersion | None:
+        """Return the approved version in a language, or None (the original is not one)."""
+        for found in self.versions:
+            if found.language == language and found.status == VersionStatus.APPROVED:
+                return found
+        return None
+
+    @property
+    def approved_languages(self) -> list[str]:
+        """Return the original language and those of the approved versions, original first."""
+        return [
+            self.content_language,
+            *(v.language for v in self.versions if v.status == VersionStatus.APPROVED),
+        ]
+
+
+class ItemVersion(Base):
+    """An item's title, summary and description in one more language.
+
+    Dates, place and organiser are the item's own; a version carries only the text. The
+    original language stays on the item (`content_language`); a version in that language
+    is refused by the services.
+    """
+
+    __tablename__ = "item_versions"
+    __table_args__ = (UniqueConstraint("item_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    language: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(600), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # The description as plain text (for feeds, mails and search), derived on every change.
+    description_text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[VersionStatus] = mapped_column(
+        StatusType(VersionStatus, 20), default=VersionStatus.SUBMITTED
+    )
+    source: Mapped[VersionSource] = mapped_column(StatusType(VersionSource, 20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    item: Mapped[Item] = relationship(back_populates="versions")
+
+    @property
+    def is_approved(self) -> bool:
+        """Return whether the version is shown to the public and used in mails."""
+        return self.status == VersionStatus.APPROVED
 
 
 class ItemAudit(Base):

@@ -11,7 +11,8 @@ concern, and this module re-exports the names the rest of the code imports:
 - `images`: the one image of the editorial or of an article;
 - `figures`: the key figures of "facts and figures";
 - `lifecycle`: the transition table, scheduling, sending, test sends;
-- `queries`: the editor's list, the archive, items to add by hand.
+- `queries`: the editor's list, the archive, items to add by hand;
+- `versions`: articles' texts in more languages.
 """
 
 from __future__ import annotations
@@ -102,6 +103,13 @@ from newsticker.issues.services.queries import (
     editor_issues,
     next_occurrence,
 )
+from newsticker.issues.services.versions import (
+    ArticleVersionInput,
+    approve_article_version,
+    article_version_errors,
+    delete_article_version,
+    propose_article_version,
+)
 
 __all__ = [
     "EDITORIAL_MAX",
@@ -114,6 +122,7 @@ __all__ = [
     "SUBJECT_MAX",
     "TRANSITIONS",
     "WEEKDAYS",
+    "ArticleVersionInput",
     "AudienceCount",
     "Candidate",
     "DraftResult",
@@ -127,9 +136,11 @@ __all__ = [
     "add_figure",
     "add_item",
     "allows",
+    "approve_article_version",
     "archive_version",
     "archived_issue",
     "archived_issues",
+    "article_version_errors",
     "available_items",
     "begin_change",
     "bring_forward",
@@ -143,6 +154,7 @@ __all__ = [
     "claimed_keys",
     "count_audience",
     "current_time",
+    "delete_article_version",
     "draft_issue",
     "due_issues",
     "editor_issues",
@@ -158,6 +170,7 @@ __all__ = [
     "open_draft",
     "parse_addresses",
     "parse_figure_value",
+    "propose_article_version",
     "publication_settings",
     "remove_entry",
     "remove_figure",

@@ -11,6 +11,7 @@ One module per concern; this package re-exports their public names, so callers i
 - `moderation`: approving, rejecting and merging, one or several at once
 - `reasons`: the rejection reasons the admins keep
 - `duplicates`: likely duplicates of a submission, for a one-click merge
+- `versions`: language versions of an item, and `item_text` (what a reader sees in a language)
 - `listings`: the public list, item pages, feeds and the moderation queue
 - `expiry`: retiring ended and old items
 
@@ -102,6 +103,18 @@ from newsticker.items.services.validation import (
     ItemData,
     check_item_data,
 )
+from newsticker.items.services.versions import (
+    ItemText,
+    VersionInput,
+    VersionRejected,
+    approve_version,
+    delete_version,
+    item_text,
+    pending_versions,
+    propose_version,
+    reject_version,
+    version_errors,
+)
 
 __all__ = [
     "DEFAULT_UPCOMING_DAYS",
@@ -121,14 +134,18 @@ __all__ = [
     "ExpiryRun",
     "ItemData",
     "ItemError",
+    "ItemText",
     "Listing",
     "Occurrence",
     "PublicFilters",
     "StaleItem",
     "TooManyReceipts",
+    "VersionInput",
+    "VersionRejected",
     "ZoneInfo",
     "apply_values",
     "approve_item",
+    "approve_version",
     "check_item_data",
     "check_version",
     "count_notices",
@@ -136,6 +153,7 @@ __all__ = [
     "current_time",
     "decide_many",
     "delete_reason",
+    "delete_version",
     "derive_fields",
     "directory_version",
     "editor_items",
@@ -148,6 +166,7 @@ __all__ = [
     "fold",
     "get_reason",
     "item_recurrence",
+    "item_text",
     "item_version",
     "last_end",
     "likely_duplicates",
@@ -155,11 +174,14 @@ __all__ = [
     "merge_item",
     "next_dates",
     "next_events",
+    "pending_versions",
+    "propose_version",
     "public_item",
     "receipts_left",
     "record_audit",
     "refusing_stale_rows",
     "reject_item",
+    "reject_version",
     "rejection_reasons",
     "save_reason",
     "search_fold",
@@ -171,5 +193,6 @@ __all__ = [
     "token_expires_at",
     "upcoming_events",
     "update_item",
+    "version_errors",
     "withdraw_item",
 ]

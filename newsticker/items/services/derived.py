@@ -2,6 +2,8 @@
 
 `derive_fields` runs after every change of content, so the duplicate key, the search
 text and `last_ends_at` (what expiry and the public lists filter on) never go stale.
+The search text holds the approved language versions too (`derive_search_text`, also
+run when a version is approved or withdrawn), so a search in any language finds the item.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from newsticker.core.markup import markdown_to_text
-from newsticker.items.models import Item
+from newsticker.items.models import Item, VersionStatus
 from newsticker.items.recurrence import Recurrence, occurrences
 from newsticker.items.services.search import fold, search_text_of
 
@@ -47,16 +49,21 @@ def last_end(item: Item, tz: ZoneInfo) -> datetime | None:
 def derive_fields(item: Item, tz: ZoneInfo) -> None:
     """Recompute what is derived from the item's own fields (keys, search text, end)."""
     item.title_key = fold(item.title)[:200]
-    item.search_text = search_text_of(
-        " ".join(
-            [
-                item.title,
-                item.summary,
-                markdown_to_text(item.description),
-                " ".join(item.tags or []),
-                item.organiser,
-                item.place_name,
-            ]
-        )
-    )
+    item.search_text = derive_search_text(item)
     item.last_ends_at = last_end(item, tz)
+
+
+def derive_search_text(item: Item) -> str:
+    """Return the folded words of the item's texts and of its approved language versions."""
+    texts = [
+        item.title,
+        item.summary,
+        markdown_to_text(item.description),
+        " ".join(item.tags or []),
+        item.organiser,
+        item.place_name,
+    ]
+    for version in item.versions:
+        if version.status == VersionStatus.APPROVED:
+            texts += [version.title, version.summary, version.description_text]
+    return search_text_of(" ".join(texts))

@@ -21,6 +21,7 @@ from newsticker.items.mails import queue_decision
 from newsticker.items.models import Item, ItemStatus
 from newsticker.items.services.derived import derive_fields
 from newsticker.items.services.editing import LIVE_STATUSES, ItemError, record_audit
+from newsticker.items.services.versions import approve_pending_versions
 
 # At most this many submissions are decided in one go (one page of the queue).
 MAX_BULK = 50
@@ -64,6 +65,8 @@ def approve_item(
     item.rejection_reason = ""
     item.updated_at = now
     record_audit(item, "approved", actor="editor", user_id=user_id)
+    # The versions sent with the submission were reviewed with it.
+    approve_pending_versions(session, item, user_id=user_id, now=now)
     record_event(
         session,
         "item.approved",
