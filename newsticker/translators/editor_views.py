@@ -149,6 +149,7 @@ def ask(item_id: int) -> ResponseReturnValue:
             item=item,
             offers=offers,
             requests=services.requests_for_item(db.session, item),
+            confirm_form=ConfirmForm(),
         ),
         status,
     )

@@ -118,7 +118,7 @@ class RequestForm(FlaskForm):
         grouped: dict[str, list[tuple[str, str]]] = {}
         for code, translators in offers:
             grouped[language_name(code)] = [(f"{code}:{t.id}", t.name) for t in translators]
-        self.whom.choices = grouped  # type: ignore[assignment]
+        self.whom.choices = grouped
         return self
 
     def chosen(self) -> tuple[str, int]:

@@ -19,15 +19,15 @@ from typing import Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from newsticker.core.audit import Actor, record_event
+from newsticker.core.audit import Actor, actor_or, record_event
+from newsticker.core.db import utcnow
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.core.tokens import random_token, token_digest
 from newsticker.issues.models import IssueEntry
 from newsticker.items.languages import LANGUAGE_CODES
 from newsticker.items.models import Item, ItemVersion, VersionStatus
-from newsticker.items.services import VersionRejected
-from newsticker.items.services.versions import VersionInput, propose_version
+from newsticker.items.services.versions import VersionInput, VersionRejected, propose_version
 from newsticker.translators.mails import queue_declined, queue_request
 from newsticker.translators.models import (
     PENDING_STATUSES,
@@ -113,9 +113,12 @@ def ask_for_translation(
     links: Links,
 ) -> tuple[TranslationRequest, str]:
     """Ask a translator for a version of an item or article; mail them; return request, token."""
-    if (item is None) == (entry is None):
+    if item is not None and entry is None:
+        original, same_target = item.content_language, TranslationRequest.item_id == item.id
+    elif entry is not None and item is None:
+        original, same_target = entry.language, TranslationRequest.entry_id == entry.id
+    else:
         raise ValueError("ask for the translation of an item or of an article, not both")
-    original = item.content_language if item is not None else entry.language  # type: ignore[union-attr]
     if language == original:
         raise TranslatorError(_l("The original is already in this language."))
     if not translator.active or language not in translator.languages:
@@ -127,9 +130,7 @@ def ask_for_translation(
             TranslationRequest.translator_id == translator.id,
             TranslationRequest.language == language,
             TranslationRequest.status.in_(PENDING_STATUSES),
-            TranslationRequest.item_id == item.id
-            if item is not None
-            else TranslationRequest.entry_id == entry.id,  # type: ignore[union-attr]
+            same_target,
         )
     ).first()
     if pending is not None:
@@ -355,20 +356,17 @@ def follow_versions(session: Session, _context: Any, _instances: Any) -> None:
     for request in requests:
         assert request.item_version_id is not None
         version = session.get(ItemVersion, request.item_version_id)
-        now = request.updated_at if version is None else (version.updated_at or request.updated_at)
+        # The decision's own time and editor (approve_version and reject_version set them).
+        now = version.updated_at if version is not None else utcnow()
+        user_id = version.approved_by_id if version is not None else None
         request.status = status_of[request.item_version_id]
         request.updated_at = now
-        who = (
-            Actor(label=f"user #{version.approved_by_id}", user_id=version.approved_by_id)
-            if version is not None and version.approved_by_id
-            else Actor.system("editor")
-        )
         _record(
             session,
             "translation.published"
             if request.status == RequestStatus.PUBLISHED
             else "translation.rejected",
             request,
-            actor=who,
+            actor=actor_or(None, user_id, "editor"),
             now=now,
         )
