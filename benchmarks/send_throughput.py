@@ -166,7 +166,14 @@ def settings_for(url: str, port: int, connections: int, instance: str) -> Any:
     )
 
 
-def prepare(url: str, recipients: int, instance: str) -> int:
+def subscriber_language(number: int, languages: list[str]) -> str:
+    """Return a subscriber's language: four in five German (as today), or round the list."""
+    if not languages:
+        return "de" if number % 5 else "en"
+    return languages[number % len(languages)]
+
+
+def prepare(url: str, recipients: int, instance: str, languages: list[str] | None = None) -> int:
     """Make a fresh database with the demo content and N subscribers; return the issue id."""
     from sqlalchemy import func, insert, select, text
 
@@ -201,7 +208,7 @@ def prepare(url: str, recipients: int, instance: str) -> int:
                         "email": f"leser{i}@bench.example",
                         "email_key": f"leser{i}@bench.example",
                         "name": f"Leserin {i}" if i % 2 else "",
-                        "language": "de" if i % 5 else "en",
+                        "language": subscriber_language(i, languages or []),
                         "created_at": now,
                         "updated_at": now,
                         "blocked_note": "",
@@ -511,7 +518,9 @@ def compare_workers(args: argparse.Namespace) -> int:
                     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
                     base = {"url": url, "instance": f"{tmp}/instance", "recipients": size}
                     began = time.perf_counter()
-                    issue_id = child("prepare", argparse.Namespace(), **base)["issue_id"]
+                    issue_id = child(
+                        "prepare", argparse.Namespace(), **base, languages=args.languages
+                    )["issue_id"]
                     took = time.perf_counter() - began
                     print(f"{backend}: prepared {size} subscribers in {took:.0f} s")
                     common = {
@@ -628,6 +637,11 @@ def main() -> int:
         default="",
         help="PostgreSQL URL of a database that may be EMPTIED (default: a temporary SQLite file)",
     )
+    parser.add_argument(
+        "--languages",
+        default="",
+        help="subscribers' languages taken in turn, e.g. de,en,ar,uk (default: 4/5 de, 1/5 en)",
+    )
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ours", help=argparse.SUPPRESS)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
@@ -670,7 +684,12 @@ def main() -> int:
             given = json.loads(getattr(args, mode))
             if mode == "prepare":
                 result: Any = {
-                    "issue_id": prepare(given["url"], given["recipients"], given["instance"])
+                    "issue_id": prepare(
+                        given["url"],
+                        given["recipients"],
+                        given["instance"],
+                        [x for x in given.get("languages", "").split(",") if x],
+                    )
                 }
             elif mode == "ours":
                 result = send_ours(
@@ -697,7 +716,9 @@ def main() -> int:
         backend = "postgresql" if url.startswith("postgresql") else "sqlite"
         base = {"url": url, "instance": f"{tmp}/instance", "recipients": args.recipients}
         began = time.perf_counter()
-        issue_id = child("prepare", argparse.Namespace(), **base)["issue_id"]
+        issue_id = child("prepare", argparse.Namespace(), **base, languages=args.languages)[
+            "issue_id"
+        ]
         print(f"prepared {args.recipients} subscribers in {time.perf_counter() - began:.1f} s")
         sink = Sink()
         runs: list[tuple[dict[str, Any], dict[str, Any]]] = []

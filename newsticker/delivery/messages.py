@@ -41,11 +41,14 @@ class IssueMessages:
             publication_name=publication.name if publication else issue.publication,
         )
         dkim = DkimKey.from_settings(settings)
+        # The languages frozen when the send started (those the issue needs); a recipient
+        # of another language gets the default's, chosen per recipient by a dict lookup.
+        languages = [snapshot.language for snapshot in issue.snapshots] or list(MAIL_LANGUAGES)
         self.templates: dict[str, MessageTemplate] = {
             language: make_template(
                 prepare_issue(session, issue, language, links=links), headers, dkim=dkim
             )
-            for language in MAIL_LANGUAGES
+            for language in languages
         }
         self.default_language = settings.site.default_language
         # The footer names the publication through which each recipient receives it.

@@ -2,9 +2,12 @@
 
 `build_view` turns an issue into plain values in the mail's language (dates, places,
 figure values and bar lengths, links), so the templates email/issue.html and .txt only
-lay them out. Entries whose item was withdrawn, rejected or deleted, or whose pinned
-date no longer exists, are left out here. Links are absolute under the site's base URL
-(`newsticker.core.links.Links`): they go out in mails.
+lay them out. Each item and article shows its approved version in the mail's language
+where it has one (`item_text`, `IssueEntry.version_in`), else its original text; either
+way marked with the text's own language and direction. Entries whose item was
+withdrawn, rejected or deleted, or whose pinned date no longer exists, are left out
+here. Links are absolute under the site's base URL (`newsticker.core.links.Links`):
+they go out in mails.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from newsticker.issues.models import SECTION_LABELS, Issue, IssueEntry, KeyFigur
 from newsticker.items.display import dates_texts, languages_text, series_text, when_text
 from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemStatus
 from newsticker.items.recurrence import occurrences, series_dates
-from newsticker.items.services import item_recurrence
+from newsticker.items.services import item_recurrence, item_text
 
 # A series in an issue lists at most this many further dates of the issue's period.
 LATER_DATES_IN_ISSUE = 4
@@ -193,23 +196,36 @@ def _later_dates(
     return tuple(shown), max(len(later) - LATER_DATES_IN_ISSUE, 0)
 
 
+def _article_view(entry: IssueEntry, *, language: str, links: Links) -> EntryView:
+    version = entry.version_in(language) if language != entry.language else None
+    title, body, lang = (
+        (version.title, version.body, version.language)
+        if version is not None
+        else (entry.title, entry.body, entry.language)
+    )
+    return EntryView(
+        kind="article",
+        title=title,
+        url=entry.link,
+        lang=lang,
+        dir=text_direction(lang),
+        body_html=render_markdown(body),
+        body_text=markdown_to_text(body),
+        image_url=links.url("items.image", name=entry.image_file) if entry.image_file else "",
+        image_alt=entry.image_alt or title,
+    )
+
+
 def _entry_view(
-    entry: IssueEntry, *, tz: ZoneInfo, links: Links, until: datetime | None = None
+    entry: IssueEntry,
+    *,
+    language: str,
+    tz: ZoneInfo,
+    links: Links,
+    until: datetime | None = None,
 ) -> EntryView | None:
     if entry.item is None:
-        if not entry.is_article:
-            return None
-        return EntryView(
-            kind="article",
-            title=entry.title,
-            url=entry.link,
-            lang=entry.language,
-            dir=text_direction(entry.language),
-            body_html=render_markdown(entry.body),
-            body_text=markdown_to_text(entry.body),
-            image_url=links.url("items.image", name=entry.image_file) if entry.image_file else "",
-            image_alt=entry.image_alt or entry.title,
-        )
+        return _article_view(entry, language=language, links=links) if entry.is_article else None
     item = entry.item
     if item.status not in RENDERED_ITEM_STATUSES:
         return None
@@ -225,32 +241,32 @@ def _entry_view(
         later, more = _later_dates(item, start, until, tz)
     place = ", ".join(part for part in (item.place_name, item.place_address) if part)
     image_url = links.url("items.image", name=item.image_file) if item.image_file else ""
+    text = item_text(item, language)
     return EntryView(
         kind=item.kind,
-        title=item.title,
+        title=text.title,
         url=links.url("items.detail", item_id=item.id),
-        lang=item.content_language or "de",
-        dir=text_direction(item.content_language),
+        lang=text.language or "de",
+        dir=text.dir,
         when=when,
         rule=rule,
         place=place,
         organiser=item.organiser,
         languages=languages_text(item.event_languages or []),
         field_label=str(FIELDS_OF_ACTION.get(item.field_of_action, "")),
-        summary=item.summary,
+        summary=text.summary,
         link=item.link,
         accessibility=item.accessibility_note,
         image_url=image_url,
-        image_alt=item.image_alt or item.title,
+        image_alt=item.image_alt or text.title,
         later_dates=later,
         more_dates=more,
     )
 
 
 def _sections(
-    issue: Issue, publication: PublicationSettings, *, tz: ZoneInfo, links: Links
+    issue: Issue, publication: PublicationSettings, *, language: str, tz: ZoneInfo, links: Links
 ) -> list[SectionView]:
-    language = _current_language()
     until = issue.window_end(publication.cadence)
     sections: list[SectionView] = []
     for key in publication.sections:
@@ -278,7 +294,7 @@ def _sections(
             series = entry.item is not None and entry.item.recurrence is not None
             if series and entry.item_id in series_seen:
                 continue
-            view = _entry_view(entry, tz=tz, links=links, until=until)
+            view = _entry_view(entry, language=language, tz=tz, links=links, until=until)
             if view is None:
                 continue
             if series and entry.item_id is not None:
@@ -313,7 +329,7 @@ def build_view(
     if publication is None:
         raise LookupError(f"publication {issue.publication!r} is not configured")
     tz = settings.tz
-    sections = _sections(issue, publication, tz=tz, links=links)
+    sections = _sections(issue, publication, language=language, tz=tz, links=links)
     day: date = issue_date(issue).astimezone(tz).date()
     archive_url = links.url("issues.issue", slug=issue.publication, number=issue.number)
     brand = site_brand(settings, links)

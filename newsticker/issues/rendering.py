@@ -19,6 +19,11 @@ The seam for delivery (issue 6)::
 For an issue that is sending or sent, `prepare_issue` reads the frozen snapshot instead
 of rendering, so every worker sends exactly the same mail.
 
+An issue is rendered in the languages it needs (`needed_languages`: its audience's
+languages among the mail languages, and the site's default for everyone else), never
+per recipient; each rendering shows every item in its version in that language where
+one exists (display.py).
+
 Links in the mail are absolute under the site's base URL, built by the `Links` the
 caller passes in (`newsticker.core.site.site_links(app)`), never through a request.
 Rendering needs the app's templates and translations, so it runs in an app context;
@@ -30,7 +35,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import current_app
 from flask_babel import force_locale
@@ -85,6 +90,7 @@ __all__ = [
     "freeze",
     "issue_date",
     "measure_size",
+    "needed_languages",
     "prepare_issue",
     "prepared_from_snapshot",
     "render_issue",
@@ -92,7 +98,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MAIL_LANGUAGES = ("de", "en")
+MAIL_LANGUAGES = ("de", "en", "ar", "fa", "uk", "tr")
+
+
+def needed_languages(default: str, audience: Sequence[str]) -> list[str]:
+    """Return the languages an issue is rendered in: the default first, then the audience's.
+
+    A language no mail is written in is left out: its readers get the default's.
+    """
+    first = default if default in MAIL_LANGUAGES else MAIL_LANGUAGES[0]
+    others = sorted({lang for lang in audience if lang in MAIL_LANGUAGES} - {first})
+    return [first, *others]
 
 
 def _links(links: Links | None) -> Links:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from flask_babel import get_locale
 
 from newsticker.config import get_settings
 from newsticker.items.display import (
@@ -20,6 +21,7 @@ from newsticker.items.display import (
     short_date,
     when_text,
 )
+from newsticker.items.languages import language_name
 from newsticker.items.models import (
     FIELDS_OF_ACTION,
     KIND_LABELS,
@@ -28,6 +30,7 @@ from newsticker.items.models import (
     ItemKind,
     ItemStatus,
 )
+from newsticker.items.services import ItemText, item_text
 
 bp = Blueprint("items", __name__)
 
@@ -58,6 +61,17 @@ def _item_rule(item: Item) -> str:
 @bp.app_template_global("series_text")
 def _series_text(item: Item) -> str:
     return series_text(item, get_settings().tz)
+
+
+@bp.app_template_global("text_of")
+def _text_of(item: Item, language: str | None = None) -> ItemText:
+    """Return the item's texts in a language (default: the page's), else the original."""
+    return item_text(item, language or str(get_locale() or item.content_language))
+
+
+@bp.app_template_global("language_name")
+def _language_name(code: str) -> str:
+    return language_name(code)
 
 
 @bp.app_template_global("short_date")

@@ -1,4 +1,9 @@
-"""iCalendar and Atom renderings of approved items."""
+"""iCalendar and Atom renderings of approved items.
+
+Given a language, each item shows its approved version in that language where it has
+one (`item_text`), else its original; each text is marked with its own language
+(LANGUAGE on the iCal properties, xml:lang on the Atom entry).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from lxml import etree
 from newsticker.core.markup import markdown_to_text, render_markdown
 from newsticker.items.models import FIELDS_OF_ACTION, KIND_LABELS, Item
 from newsticker.items.recurrence import exdates, to_rrule
-from newsticker.items.services import item_recurrence
+from newsticker.items.services import item_recurrence, item_text
 
 PRODID = "-//Newsticker//Events//DE"
 
@@ -24,14 +29,18 @@ def _local_date(value: datetime, tz: ZoneInfo) -> date:
     return value.astimezone(tz).date()
 
 
-def ical_event(item: Item, *, tz: ZoneInfo, url: str, host: str) -> Event:
+def ical_event(
+    item: Item, *, tz: ZoneInfo, url: str, host: str, language: str | None = None
+) -> Event:
     """Return one VEVENT: RRULE kept as RRULE, exceptions as EXDATE, times with TZID."""
     assert item.starts_at is not None
+    text = item_text(item, language)
+    marked = {"LANGUAGE": text.language}
     event = Event()
     event.add("uid", f"item-{item.id}@{host}")
     event.add("dtstamp", (item.updated_at or item.created_at).astimezone(UTC))
     event.add("sequence", max(item.version - 1, 0))
-    event.add("summary", item.title)
+    event.add("summary", text.title, parameters=marked)
     rule = item_recurrence(item)
     if item.all_day:
         event.add("dtstart", _local_date(item.starts_at, tz))
@@ -47,10 +56,8 @@ def ical_event(item: Item, *, tz: ZoneInfo, url: str, host: str) -> Event:
         if skipped:
             values: list[Any] = [d.date() for d in skipped] if item.all_day else skipped
             event.add("exdate", values)
-    description = "\n\n".join(
-        part for part in (item.summary, markdown_to_text(item.description), url) if part
-    )
-    event.add("description", description)
+    description = "\n\n".join(part for part in (text.summary, text.description_text, url) if part)
+    event.add("description", description, parameters=marked)
     location = ", ".join(part for part in (item.place_name, item.place_address) if part)
     if location:
         event.add("location", location)
@@ -68,8 +75,9 @@ def ical_calendar(
     tz: ZoneInfo,
     url_for_item: Callable[[Item], str],
     base_url: str,
+    language: str | None = None,
 ) -> bytes:
-    """Return a VCALENDAR with the events and the VTIMEZONE they use."""
+    """Return a VCALENDAR with the events (in a language where they have it) and their zones."""
     host = urlsplit(base_url).hostname or "localhost"
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -84,7 +92,9 @@ def ical_calendar(
     for item in items:
         if item.starts_at is None:
             continue
-        cal.add_component(ical_event(item, tz=tz, url=url_for_item(item), host=host))
+        cal.add_component(
+            ical_event(item, tz=tz, url=url_for_item(item), host=host, language=language)
+        )
         day = _local_date(item.starts_at, tz)
         first = day if first is None or day < first else first
     # Only the transitions the events need, not fifty years of them.
@@ -103,8 +113,9 @@ def atom_feed(
     url_for_item: Callable[[Item], str],
     describe_when: Callable[[Item], str],
     updated: datetime,
+    item_language: str | None = None,
 ) -> bytes:
-    """Return an Atom feed of items, newest first."""
+    """Return an Atom feed of items, newest first (in item_language where they have it)."""
     fg = FeedGenerator()
     fg.id(feed_url)
     fg.title(title)
@@ -113,17 +124,20 @@ def atom_feed(
     fg.language(language)
     fg.author({"name": title})
     fg.updated(updated)
+    items = list(items)
+    texts = {item.id: item_text(item, item_language) for item in items}
     # feedgen prepends each new entry; add the oldest first so the newest leads.
-    for item in reversed(list(items)):
+    for item in reversed(items):
+        text = texts[item.id]
         url = url_for_item(item)
         entry = fg.add_entry()
         entry.id(url)
-        entry.title(item.title)
+        entry.title(text.title)
         entry.link(href=url, rel="alternate", type="text/html")
         when = describe_when(item)
-        summary = f"{when} – {item.summary}" if when else item.summary
+        summary = f"{when} – {text.summary}" if when else text.summary
         entry.summary(summary)
-        body = f"<p>{_escape(summary)}</p>{render_markdown(item.description)}"
+        body = f"<p>{_escape(summary)}</p>{render_markdown(text.description)}"
         entry.content(body, type="html")
         stamp = item.approved_at or item.created_at
         entry.published(stamp)
@@ -136,7 +150,7 @@ def atom_feed(
         entry.category(term=item.kind, label=str(KIND_LABELS.get(item.kind, "")))
     return _with_entry_languages(
         bytes(fg.atom_str(pretty=True)),
-        {url_for_item(item): item.content_language or language for item in items},
+        {url_for_item(item): texts[item.id].language or language for item in items},
         language,
     )
 

@@ -38,8 +38,9 @@ from newsticker.items.blueprint import bp
 from newsticker.items.directory import page_number, public_filters
 from newsticker.items.display import item_when
 from newsticker.items.feeds import atom_feed, ical_calendar
-from newsticker.items.forms import ItemForm, SubmissionForm, language_choices
+from newsticker.items.forms import MAX_VERSIONS, ItemForm, SubmissionForm, language_choices
 from newsticker.items.images import IMAGE_NAME_RE, MAX_IMAGE_BYTES, upload_dir
+from newsticker.items.languages import LANGUAGE_CODES
 from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemKind
 
 __all__ = ["bp"]
@@ -170,9 +171,13 @@ def detail(item_id: int) -> ResponseReturnValue:
     now = services.current_time()
     dates = services.next_dates(item, now=now, tz=get_settings().tz, with_cancelled=True)
     over = item.last_ends_at is not None and item.last_ends_at <= now
+    # A language asked for in the link (?sprache=ar), else the page's; without an
+    # approved version there the original shows.
+    language = request.args.get("sprache", "").strip() or str(get_locale() or "")
     return render_template(
         "items/detail.html",
         item=item,
+        text=services.item_text(item, language),
         dates=dates,
         over=over,
         feeds=_feed_links(item.field_of_action),
@@ -185,7 +190,8 @@ def item_ics(item_id: int) -> ResponseReturnValue:
     item = services.public_item(db.session, item_id)
     if item is None or item.starts_at is None:
         abort(404)
-    body = _calendar([item], item.title)
+    language = _feed_language()
+    body = _calendar([item], services.item_text(item, language).title, language)
     response = Response(body, mimetype=ICAL_MIMETYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="angebot-{item.id}.ics"'
     return response
@@ -208,7 +214,20 @@ def _item_url(item: Item) -> str:
     return site_links().url("items.detail", item_id=item.id)
 
 
-def _calendar(items: list[Item], name: str) -> bytes:
+def _feed_language() -> str | None:
+    """Return the item language a feed link asks for (?sprache=ar), None for the originals.
+
+    A language no item can be written in is no such feed (404).
+    """
+    asked = request.args.get("sprache", "").strip()
+    if not asked:
+        return None
+    if asked not in LANGUAGE_CODES:
+        abort(404)
+    return asked
+
+
+def _calendar(items: list[Item], name: str, language: str | None = None) -> bytes:
     settings = get_settings()
     return ical_calendar(
         items,
@@ -216,6 +235,7 @@ def _calendar(items: list[Item], name: str) -> bytes:
         tz=settings.tz,
         url_for_item=_item_url,
         base_url=settings.site.base_url,
+        language=language,
     )
 
 
@@ -239,18 +259,19 @@ def _cached_calendar(field: str, name: str) -> Response:
     now = services.current_time()
     fingerprint = services.feed_fingerprint(db.session, field_of_action=field)
     language = str(get_locale() or "de")
+    item_language = _feed_language()
     settings = get_settings()
     day = now.astimezone(settings.tz).date().isoformat()
-    key = (settings.site.base_url, field, language, day, fingerprint)
+    key = (settings.site.base_url, field, language, item_language or "", day, fingerprint)
     body = _CALENDAR_CACHE.get(key)
     if body is None:
         items = services.feed_events(db.session, now=now, field_of_action=field)
-        body = _calendar(items, name)
+        body = _calendar(items, name, item_language)
         if len(_CALENDAR_CACHE) >= _CALENDAR_CACHE_SIZE:
             _CALENDAR_CACHE.clear()
         _CALENDAR_CACHE[key] = body
     response = _feed_response(body, ICAL_MIMETYPE)
-    response.set_etag("-".join(key[1:]))
+    response.set_etag("-".join(part for part in key[1:] if part))
     return response.make_conditional(request)
 
 
@@ -285,6 +306,7 @@ def atom() -> ResponseReturnValue:
         url_for_item=_item_url,
         describe_when=lambda i: item_when(i, settings.tz),
         updated=updated,
+        item_language=_feed_language(),
     )
     return _feed_response(body, ATOM_MIMETYPE)
 
@@ -381,6 +403,7 @@ def submit() -> ResponseReturnValue:
                     now=form.now,
                     links=site_links(),
                     receipt_window_hours=settings.rate_limits.confirmation_mails_per_address_hours,
+                    versions=form.versions_out,
                 )
             except services.TooManyReceipts as exc:
                 form.form_errors.append(str(exc.message))
@@ -390,7 +413,7 @@ def submit() -> ResponseReturnValue:
                 return redirect(url_for("items.thanks"), 303)
     else:
         status = 422
-    return render_template("items/submit.html", form=form), status
+    return render_template("items/submit.html", form=form, max_versions=MAX_VERSIONS), status
 
 
 @bp.route("/einreichen/danke")

@@ -119,6 +119,7 @@ from subscribers.services.recipients import (
     count_per_publication,
     count_recipients,
     receiving_subscriber_ids,
+    recipient_languages,
     recipient_rows,
 )
 from subscribers.services.retention import PurgeRun, purge_pending_signups
@@ -214,6 +215,7 @@ __all__ = [
     "receiving_subscriber_ids",
     "recent_imports",
     "recent_runs",
+    "recipient_languages",
     "recipient_rows",
     "record_bounce",
     "record_complaint",

@@ -121,3 +121,21 @@ def count_per_publication(session: Session, publication_slugs: Sequence[str]) ->
     for slug, count in rows:
         counts[slug] = int(count)
     return counts
+
+
+def recipient_languages(session: Session, publication_slugs: Sequence[str]) -> list[str]:
+    """Return the languages of the people who receive any of the publications, sorted.
+
+    What an issue must be rendered in: one rendering per language, never per person.
+    """
+    slugs = list(dict.fromkeys(publication_slugs))
+    if not slugs:
+        return []
+    return sorted(
+        session.scalars(
+            select(Subscriber.language)
+            .distinct()
+            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+            .where(*_receives(slugs))
+        )
+    )

@@ -19,7 +19,7 @@ from newsticker.issues.rendering import (
     render_issue,
 )
 from newsticker.items.recurrence import Recurrence
-from tests.factories import local, make_issue, make_item, today
+from tests.factories import local, make_issue, make_item, make_subscriber, today
 
 
 def now():
@@ -296,6 +296,9 @@ def test_due_issues(db):
 
 def test_start_sending_freezes_a_snapshot_per_language_and_is_idempotent(db):
     issue = scheduled(db)
+    # The languages the audience reads (and the default), not every mail language.
+    make_subscriber(db, "reader@example.org", language="en")
+    make_subscriber(db, "other@example.org", publications=("newsletter",), language="uk")
     snapshots = services.start_sending(db, issue, now=now(), links=site_links())
     assert issue.status == "sending"
     assert sorted(s.language for s in snapshots) == ["de", "en"]

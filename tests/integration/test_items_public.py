@@ -287,7 +287,7 @@ def test_item_page_of_rtl_content(client, db):
     )
     html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
     # The page runs right to left as a whole: title, text and the details.
-    assert '<article class="item-page" dir="rtl">' in html
+    assert '<article class="item-page" lang="fa" dir="rtl">' in html
     assert '<h1 lang="fa" dir="rtl">' in html
     assert '<p class="lead item-lead" lang="fa" dir="rtl">' in html
     assert '<div class="item-description prose" lang="fa" dir="rtl">' in html
@@ -302,7 +302,7 @@ def test_item_page_of_rtl_content(client, db):
 def test_item_page_of_ltr_content_stays_ltr(client, db):
     item = make_item(db, title="Fest", content_language="de")
     html = client.get(f"/angebote/{item.id}").get_data(as_text=True)
-    assert '<article class="item-page" dir="ltr">' in html
+    assert '<article class="item-page" lang="de" dir="ltr">' in html
     assert '<dl class="item-facts" lang="de" dir="ltr">' in html
 
 

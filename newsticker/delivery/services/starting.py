@@ -84,7 +84,7 @@ def start_issue(
                 raise _NotStartable
             if due_by is not None and issue.scheduled_at and issue.scheduled_at > due_by:
                 raise _NotStartable
-            snapshots = start_sending(session, issue, now=now, links=links)
+            snapshots = start_sending(session, issue, now=now, links=links, settings=settings)
             largest = max((snapshot.html_bytes for snapshot in snapshots), default=0)
             if largest > settings.delivery.max_html_bytes and not issue.size_override:
                 # It grew after it was scheduled (an item was edited): the editors decide.

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from newsticker.config import Settings
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.issues.models import Issue
+from newsticker.issues.rendering import needed_languages
 from newsticker.issues.services.changes import IssueError, begin_change, touch
 from subscribers import services as subscriber_services
 
@@ -40,6 +41,12 @@ def extra_publications(settings: Settings, issue: Issue) -> list[str]:
 def issue_publications(settings: Settings, issue: Issue) -> list[str]:
     """Return every publication whose subscribers receive the issue, its own first."""
     return [issue.publication, *extra_publications(settings, issue)]
+
+
+def issue_languages(session: Session, settings: Settings, issue: Issue) -> list[str]:
+    """Return the languages the issue goes out in: the default, then its audience's."""
+    audience = subscriber_services.recipient_languages(session, issue_publications(settings, issue))
+    return needed_languages(settings.site.default_language, audience)
 
 
 def choose_publications(

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from newsticker.config import Settings
+from newsticker.config import Settings, get_settings
 from newsticker.core.addresses import InvalidAddress, normalise_address
 from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.i18n import lazy_gettext as _l
@@ -37,6 +37,7 @@ from newsticker.core.mailqueue import queue_mail
 from newsticker.core.webhooks import emit_event
 from newsticker.issues.models import Issue, IssueSnapshot, IssueStatus
 from newsticker.issues.rendering import MAIL_LANGUAGES, freeze, prepare_issue, render_issue
+from newsticker.issues.services.audience import issue_languages
 from newsticker.issues.services.changes import (
     NOT_A_DRAFT,
     IssueError,
@@ -354,17 +355,24 @@ def due_issues(session: Session, *, now: datetime) -> list[Issue]:
 
 
 def start_sending(
-    session: Session, issue: Issue, *, now: datetime, links: Links
+    session: Session,
+    issue: Issue,
+    *,
+    now: datetime,
+    links: Links,
+    settings: Settings | None = None,
 ) -> list[IssueSnapshot]:
-    """Freeze the issue's rendering in every mail language and mark it sending.
+    """Freeze the issue's rendering in each language it needs and mark it sending.
 
-    Safe to call twice: an issue already sending keeps the snapshots it has.
+    The languages are those of its audience and the default (`issue_languages`): a
+    recipient whose language has no snapshot gets the default's. Safe to call twice: an
+    issue already sending keeps the snapshots it has.
     """
     if issue.status == IssueStatus.SENDING and issue.snapshots:
         return list(issue.snapshots)
     require(issue, IssueAction.START_SENDING)
     check_sendable(issue)
-    for language in MAIL_LANGUAGES:
+    for language in issue_languages(session, settings or get_settings(), issue):
         issue.snapshots.append(freeze(render_issue(issue, language, links=links)))
     transition(issue, IssueAction.START_SENDING)
     issue.updated_at = now

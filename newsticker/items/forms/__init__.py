@@ -5,6 +5,7 @@
 - `item`: `ItemForm`, what an item says (with its dates and repeat rule)
 - `submission`: `SubmissionForm` (the public form) and `ItemEditForm`
 - `moderation`: the moderation queue's forms
+- `versions`: an item's texts in more languages (a repeatable group, or one alone)
 
 The names import from `newsticker.items.forms` as before the split.
 """
@@ -31,6 +32,7 @@ from newsticker.items.forms.moderation import (
     RejectForm,
 )
 from newsticker.items.forms.submission import ItemEditForm, SubmissionForm
+from newsticker.items.forms.versions import MAX_VERSIONS, VERSION_GROUPS, VersionForm
 from newsticker.items.languages import (
     LANGUAGE_CODES,
     SIGN_LANGUAGE,
@@ -42,9 +44,11 @@ __all__ = [
     "LANGUAGE_CODES",
     "MAX_TAGS",
     "MAX_TAG_LENGTH",
+    "MAX_VERSIONS",
     "MONTHS",
     "NTHS",
     "SIGN_LANGUAGE",
+    "VERSION_GROUPS",
     "WEEKDAYS",
     "BulkForm",
     "ConfirmForm",
@@ -59,6 +63,7 @@ __all__ = [
     "RejectForm",
     "SingleLine",
     "SubmissionForm",
+    "VersionForm",
     "WebLink",
     "choices",
     "clean_text",

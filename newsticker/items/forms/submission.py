@@ -12,7 +12,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.forms.fields import MailAddress, SingleLine, choices, strip_space
 from newsticker.items.forms.item import ItemForm
+from newsticker.items.forms.versions import check_versions, version_list
 from newsticker.items.models import Item
+from newsticker.items.services import VersionInput
 
 
 class SubmissionForm(ItemForm):
@@ -45,13 +47,26 @@ class SubmissionForm(ItemForm):
             )
         ],
     )
+    # The texts in more languages (stored as versions waiting with the submission).
+    versions = version_list()
     # The honeypot: hidden from people and screen readers, filled in by form robots.
     website = StringField(_l("Leave this field empty"), filters=[strip_space])
     started = HiddenField()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.versions_out: list[VersionInput] = []
+
     def validate_website(self, field: Field) -> None:
         if field.data:
             raise ValidationError(_l("Please leave this field empty."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Check the item, then its texts in other languages (all messages at once)."""
+        valid = super().validate(extra_validators)
+        found = check_versions(self.versions, self.content_language.data or "")
+        self.versions_out = found or []
+        return valid and found is not None
 
 
 class ItemEditForm(ItemForm):

@@ -114,6 +114,7 @@ from newsticker.items.services.versions import (
     propose_version,
     reject_version,
     version_errors,
+    version_errors_for,
 )
 
 __all__ = [
@@ -194,5 +195,6 @@ __all__ = [
     "upcoming_events",
     "update_item",
     "version_errors",
+    "version_errors_for",
     "withdraw_item",
 ]

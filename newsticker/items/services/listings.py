@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, Text, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from newsticker.core.caching import Version
 from newsticker.items.models import Item, ItemKind, ItemStatus
@@ -26,6 +26,9 @@ DEFAULT_UPCOMING_DAYS = 90
 # What the public may see of an item: approved, or approved once and now over.
 PUBLIC_STATUSES = (ItemStatus.APPROVED, ItemStatus.EXPIRED)
 NOTICE_KINDS = (ItemKind.ANNOUNCEMENT, ItemKind.CALL)
+# Public lists and feeds show each item in the reader's language: its versions come
+# with it in one more query, not one query per item.
+WITH_VERSIONS = selectinload(Item.versions)
 
 
 # ---------------------------------------------------------------- the moderation queue
@@ -123,7 +126,11 @@ class Occurrence:
 
 
 def _public_query(filters: PublicFilters, now: datetime) -> Select[Any]:
-    query = select(Item).where(Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
+    query = (
+        select(Item)
+        .where(Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
+        .options(WITH_VERSIONS)
+    )
     if filters.field_of_action:
         query = query.where(Item.field_of_action == filters.field_of_action)
     if filters.language:
@@ -314,11 +321,15 @@ def feed_events(
     session: Session, *, now: datetime, field_of_action: str = "", keep_days: int = 30
 ) -> list[Item]:
     """Return approved events for the iCal feed: current ones and those ended recently."""
-    query = select(Item).where(
-        Item.status.in_(PUBLIC_STATUSES),
-        Item.approved_at.is_not(None),
-        Item.kind == ItemKind.EVENT,
-        Item.last_ends_at > now - timedelta(days=keep_days),
+    query = (
+        select(Item)
+        .options(WITH_VERSIONS)
+        .where(
+            Item.status.in_(PUBLIC_STATUSES),
+            Item.approved_at.is_not(None),
+            Item.kind == ItemKind.EVENT,
+            Item.last_ends_at > now - timedelta(days=keep_days),
+        )
     )
     if field_of_action:
         query = query.where(Item.field_of_action == field_of_action)
@@ -371,6 +382,7 @@ def feed_entries(session: Session, *, now: datetime, limit: int = 50) -> list[It
     """Return the newest approved, current items for the Atom feed."""
     query = (
         select(Item)
+        .options(WITH_VERSIONS)
         .where(Item.status == ItemStatus.APPROVED, Item.last_ends_at > now)
         .order_by(Item.approved_at.desc(), Item.id.desc())
         .limit(limit)

@@ -6,6 +6,7 @@ link. Only its digest is stored, so the database alone opens no submission.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from newsticker.items.services.editing import (
     submitter_may_edit,
 )
 from newsticker.items.services.validation import ItemData, item_values
+from newsticker.items.services.versions import VersionInput, propose_version
 
 # The private link works at least this long, and until the item's last date.
 TOKEN_MIN_DAYS = 90
@@ -61,8 +63,12 @@ def submit_item(
     now: datetime,
     links: Links,
     receipt_window_hours: int = 24,
+    versions: Sequence[VersionInput] = (),
 ) -> tuple[Item, str]:
-    """Store a new submission and queue its receipt; return the item and its private token."""
+    """Store a new submission and queue its receipt; return the item and its private token.
+
+    Its texts in other languages (`versions`) wait for the editors with it.
+    """
     if receipts_left(session, submitter_email, hours=receipt_window_hours, now=now) <= 0:
         raise TooManyReceipts(
             _l(
@@ -92,6 +98,8 @@ def submit_item(
     if duplicate is not None:
         item.duplicate_of_id = duplicate.id
     record_audit(item, "submitted", actor="submitter")
+    for version in versions:
+        propose_version(session, item, version, source="submitter", now=now)
     session.flush()
     queue_receipt(session, item, token, links=links)
     return item, token

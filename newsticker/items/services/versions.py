@@ -74,8 +74,13 @@ class ItemText:
 
 def version_errors(item: Item, data: VersionInput) -> dict[str, list[Any]]:
     """Return field -> messages for a version of this item (empty when it may be stored)."""
+    return version_errors_for(item.content_language, data)
+
+
+def version_errors_for(original_language: str, data: VersionInput) -> dict[str, list[Any]]:
+    """Return field -> messages for a version of a text in original_language (a new item's)."""
     errors: dict[str, list[Any]] = {}
-    language_error = version_language_error(item.content_language, data.get("language") or "")
+    language_error = version_language_error(original_language, data.get("language") or "")
     if language_error is not None:
         errors["language"] = [language_error]
     title = (data.get("title") or "").strip()
@@ -167,7 +172,7 @@ def propose_version(
     elif changed or version.status != VersionStatus.APPROVED:
         version.status = VersionStatus.SUBMITTED
         version.approved_at = version.approved_by_id = None
-    _refresh(item)
+    _refresh(item, now)
     record_audit(
         item,
         "version_proposed",
@@ -224,7 +229,7 @@ def approve_pending_versions(
             _mark_approved(version, user_id=user_id, now=now)
             languages.append(version.language)
     if languages:
-        _refresh(item)
+        _refresh(item, now)
         record_audit(
             item,
             "version_approved",
@@ -243,7 +248,7 @@ def delete_version(
     now = now or current_time()
     item = version.item
     item.versions.remove(version)
-    _refresh(item)
+    _refresh(item, now)
     record_audit(
         item,
         "edited",
@@ -300,7 +305,7 @@ def _decided(
     note: str = "",
 ) -> None:
     item = version.item
-    _refresh(item)
+    _refresh(item, now)
     record_audit(
         item,
         f"version_{decision}",
@@ -321,6 +326,7 @@ def _decided(
     session.flush()
 
 
-def _refresh(item: Item) -> None:
-    """Fold the approved versions into the item's search text (search finds any of them)."""
+def _refresh(item: Item, now: datetime) -> None:
+    """Fold the approved versions into the search text; mark the item's pages as changed."""
     item.search_text = derive_search_text(item)
+    item.updated_at = now
