@@ -9,16 +9,23 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from newsticker.auth.models import User
 from newsticker.config import get_settings
 from newsticker.core.access import protect_editor_blueprint, request_actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.site import site_links
 from newsticker.core.unit_of_work import rollback
-from newsticker.items.models import Item
+from newsticker.items.models import Item, VersionStatus
 from newsticker.translators import services
-from newsticker.translators.forms import ConfirmForm, RequestForm, TranslatorForm
-from newsticker.translators.models import STATUS_LABELS, TranslationRequest, Translator
+from newsticker.translators.forms import ConfirmForm, RequestForm, ReviewForm, TranslatorForm
+from newsticker.translators.models import (
+    STATUS_LABELS,
+    RequestStatus,
+    TranslationRequest,
+    Translator,
+)
 
 bp = Blueprint("translators_editor", __name__, url_prefix="/redaktion/uebersetzungen")
 protect_editor_blueprint(bp)
@@ -155,12 +162,88 @@ def ask(item_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/anfragen/<int:request_id>/zurueckziehen", methods=["POST"])
-def withdraw(request_id: int) -> ResponseReturnValue:
-    """Take back a request the translator has not answered."""
+def _request(request_id: int) -> TranslationRequest:
     ask_ = db.session.get(TranslationRequest, request_id)
     if ask_ is None:
         abort(404)
+    return ask_
+
+
+def _review(
+    ask_: TranslationRequest, reject_form: ReviewForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    version = services.translation_of(db.session, ask_)
+    return (
+        render_template(
+            "translators_editor/review.html",
+            ask=ask_,
+            original=ask_.original,
+            version=version,
+            pending=ask_.status == RequestStatus.SUBMITTED
+            and version is not None
+            and version.status == VersionStatus.SUBMITTED,
+            confirm_form=ConfirmForm(),
+            reject_form=reject_form or ReviewForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.route("/anfragen/<int:request_id>")
+def review(request_id: int) -> ResponseReturnValue:
+    """Show a request: the original and the translation side by side, and the decision."""
+    return _review(_request(request_id))
+
+
+@bp.route("/anfragen/<int:request_id>/freigeben", methods=["POST"])
+def approve(request_id: int) -> ResponseReturnValue:
+    """Publish the translation: the item shows it in that language from now on."""
+    ask_ = _request(request_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.review_translation(
+            db.session, ask_, approve=True, user=_current_user(), now=utcnow()
+        )
+    except services.TranslatorError as exc:
+        flash(str(exc.message), "error")
+        return _review(ask_, status=409)
+    flash(_("The translation is published."), "success")
+    return redirect(url_for("translators_editor.review", request_id=ask_.id), 303)
+
+
+@bp.route("/anfragen/<int:request_id>/ablehnen", methods=["POST"])
+def reject(request_id: int) -> ResponseReturnValue:
+    """Turn the translation down; it is kept for the trail but never shown."""
+    ask_ = _request(request_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        return _review(ask_, form, 422)
+    try:
+        services.review_translation(
+            db.session,
+            ask_,
+            approve=False,
+            user=_current_user(),
+            reason=form.reason.data or "",
+            now=utcnow(),
+        )
+    except services.TranslatorError as exc:
+        flash(str(exc.message), "error")
+        return _review(ask_, form, 409)
+    flash(_("The translation is rejected."), "success")
+    return redirect(url_for("translators_editor.review", request_id=ask_.id), 303)
+
+
+def _current_user() -> User | None:
+    user_id = getattr(current_user, "id", None)
+    return db.session.get(User, user_id) if user_id is not None else None
+
+
+@bp.route("/anfragen/<int:request_id>/zurueckziehen", methods=["POST"])
+def withdraw(request_id: int) -> ResponseReturnValue:
+    """Take back a request the translator has not answered."""
+    ask_ = _request(request_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

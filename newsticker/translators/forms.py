@@ -140,3 +140,9 @@ class DeclineForm(FlaskForm):
     """The translator cannot do it; a reason is welcome but not needed."""
 
     reason = _note_field(_l("Reason (optional)"))
+
+
+class ReviewForm(FlaskForm):
+    """An editor turns a translation down, saying why (for the trail)."""
+
+    reason = _note_field(_l("Reason (optional)"))

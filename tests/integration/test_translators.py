@@ -13,7 +13,7 @@ from newsticker.core.audit import AuditEvent
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import token_digest
-from newsticker.items.models import ItemVersion, VersionStatus
+from newsticker.items.models import ItemStatus, ItemVersion, VersionStatus
 from newsticker.items.services.versions import approve_version, reject_version
 from newsticker.translators.models import RequestStatus, TranslationRequest, Translator
 from tests.factories import make_item, make_request, make_translator, today
@@ -308,6 +308,63 @@ def test_approving_the_version_publishes_the_request(client, db, editor, asked):
     assert actions(db)[-1] == "translation.published"
 
 
+def test_the_editor_reviews_side_by_side_and_publishes(client, db, editor, asked):
+    request, path = asked
+    client.post(path, data=ARABIC)
+    page = client.get(f"/redaktion/uebersetzungen/anfragen/{request.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Interkulturelles Frühstück" in html and ARABIC["title"] in html
+    assert 'lang="ar" dir="rtl"' in html
+    response = client.post(f"/redaktion/uebersetzungen/anfragen/{request.id}/freigeben")
+    assert response.status_code == 303
+    db.expire_all()
+    assert request.status == RequestStatus.PUBLISHED
+    version = db.scalars(select(ItemVersion)).one()
+    assert (version.status, version.approved_by_id) == (VersionStatus.APPROVED, editor.id)
+    public = client.get(f"/angebote/{request.item_id}?sprache=ar").get_data(as_text=True)
+    assert ARABIC["title"] in public
+    # Deciding twice is refused and changes nothing.
+    again = client.post(f"/redaktion/uebersetzungen/anfragen/{request.id}/ablehnen")
+    assert again.status_code == 409
+    db.expire_all()
+    assert version.status == VersionStatus.APPROVED
+
+
+def test_the_editor_rejects_a_translation_with_a_reason(client, db, editor, asked):
+    request, path = asked
+    client.post(path, data=ARABIC)
+    response = client.post(
+        f"/redaktion/uebersetzungen/anfragen/{request.id}/ablehnen", data={"reason": "Zu frei"}
+    )
+    assert response.status_code == 303
+    db.expire_all()
+    assert request.status == RequestStatus.REJECTED
+    assert db.scalars(select(ItemVersion)).one().status == VersionStatus.REJECTED
+
+
+def test_a_request_without_a_translation_cannot_be_approved(client, db, editor, asked):
+    request, _path = asked
+    response = client.post(f"/redaktion/uebersetzungen/anfragen/{request.id}/freigeben")
+    assert response.status_code == 409
+    db.expire_all()
+    assert request.status == RequestStatus.OPEN
+
+
+def test_approving_the_item_approves_its_waiting_translation_and_publishes_the_request(
+    client, db, editor
+):
+    item = make_item(db, status=ItemStatus.SUBMITTED)
+    translator = make_translator(db)
+    request, token = make_request(db, item, translator)
+    assert client.post(f"/uebersetzen/{token}", data=ARABIC).status_code == 303
+    response = client.post(f"/redaktion/einreichungen/{item.id}/freigeben")
+    assert response.status_code == 303
+    db.expire_all()
+    assert item.status == ItemStatus.APPROVED
+    assert request.status == RequestStatus.PUBLISHED
+
+
 def test_rejecting_the_version_closes_the_request(client, db, editor, asked):
     request, path = asked
     client.post(path, data=ARABIC)
@@ -330,7 +387,7 @@ def test_the_dashboard_lists_open_requests_and_marks_the_overdue(client, db, edi
     section = section[: section.index("</section>")]
     assert section.count("<li") == 2
     assert section.count('class="overdue"') == 1
-    assert f"/redaktion/einreichungen/{item.id}" in section
+    assert f"/redaktion/uebersetzungen/anfragen/{late.id}" in section
 
 
 def test_the_expiry_job_closes_unanswered_requests(app, db, asked):

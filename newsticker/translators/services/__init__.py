@@ -24,7 +24,9 @@ from newsticker.translators.services.requests import (
     pending_requests,
     recent_requests,
     requests_for_item,
+    review_translation,
     submit_translation,
+    translation_of,
     withdraw_request,
 )
 
@@ -45,9 +47,11 @@ __all__ = [
     "pending_requests",
     "recent_requests",
     "requests_for_item",
+    "review_translation",
     "save_translator",
     "set_active",
     "submit_translation",
+    "translation_of",
     "translators_for",
     "withdraw_request",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from newsticker.auth.models import User
 from newsticker.core.audit import Actor, actor_or, record_event
 from newsticker.core.db import utcnow
 from newsticker.core.i18n import lazy_gettext as _l
@@ -27,7 +28,13 @@ from newsticker.core.tokens import random_token, token_digest
 from newsticker.issues.models import IssueEntry
 from newsticker.items.languages import LANGUAGE_CODES
 from newsticker.items.models import Item, ItemVersion, VersionStatus
-from newsticker.items.services.versions import VersionInput, VersionRejected, propose_version
+from newsticker.items.services.versions import (
+    VersionInput,
+    VersionRejected,
+    approve_version,
+    propose_version,
+    reject_version,
+)
 from newsticker.translators.mails import queue_declined, queue_request
 from newsticker.translators.models import (
     PENDING_STATUSES,
@@ -242,6 +249,38 @@ def decline_request(
         now=now,
     )
     queue_declined(session, request, links=links)
+
+
+def translation_of(session: Session, request: TranslationRequest) -> ItemVersion | None:
+    """Return the version the translator sent (None before, or once an editor deleted it)."""
+    if request.item_version_id is None:
+        return None
+    return session.get(ItemVersion, request.item_version_id)
+
+
+def review_translation(
+    session: Session,
+    request: TranslationRequest,
+    *,
+    approve: bool,
+    user: User | None,
+    reason: str = "",
+    now: datetime,
+) -> ItemVersion:
+    """Publish or turn down the translator's version (the request follows, `follow_versions`)."""
+    version = translation_of(session, request)
+    if (
+        request.status != RequestStatus.SUBMITTED
+        or version is None
+        or version.status != VersionStatus.SUBMITTED
+    ):
+        raise TranslatorError(_l("This translation has already been reviewed or replaced."))
+    if approve:
+        approve_version(session, version, user=user, now=now)
+    else:
+        reject_version(session, version, user=user, reason=reason, now=now)
+    session.flush()
+    return version
 
 
 def withdraw_request(
