@@ -9,13 +9,14 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    Field,
     HiddenField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.items.forms.fields import (
@@ -67,11 +68,8 @@ class TranslatorForm(FlaskForm):
         ],
         filters=[strip_space],
     )
-    languages = MultiCheckboxField(
-        _l("Translates into"),
-        choices=[],
-        validators=[DataRequired(_l("Please choose at least one language."))],
-    )
+    # Checked in validate_languages: DataRequired would mark every checkbox as required.
+    languages = MultiCheckboxField(_l("Translates into"), choices=[])
     mail_language = RadioField(
         _l("Language of our mails to them"),
         choices=choices((code, MAIL_LANGUAGE_NAMES[code]) for code in MAIL_LANGUAGES),
@@ -80,6 +78,10 @@ class TranslatorForm(FlaskForm):
     )
     active = BooleanField(_l("Active (offered for new requests)"), default=True)
     note = _note_field(_l("Note for the editors"))
+
+    def validate_languages(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Please choose at least one language."))
 
     def setup(self) -> TranslatorForm:
         """Offer the item languages, named in the interface language."""
