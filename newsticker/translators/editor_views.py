@@ -17,6 +17,7 @@ from newsticker.core.access import protect_editor_blueprint, request_actor
 from newsticker.core.db import db, utcnow
 from newsticker.core.site import site_links
 from newsticker.core.unit_of_work import rollback
+from newsticker.issues.models import IssueEntry
 from newsticker.items.models import Item, VersionStatus
 from newsticker.translators import services
 from newsticker.translators.forms import ConfirmForm, RequestForm, ReviewForm, TranslatorForm
@@ -123,7 +124,27 @@ def ask(item_id: int) -> ResponseReturnValue:
     item = db.session.get(Item, item_id)
     if item is None:
         abort(404)
-    offers = services.language_offers(db.session, item.content_language)
+    return _ask(item=item, back_url=url_for("items_editor.show", item_id=item.id), title=item.title)
+
+
+@bp.route("/artikel/<int:entry_id>/anfragen", methods=["GET", "POST"])
+def ask_article(entry_id: int) -> ResponseReturnValue:
+    """Ask a translator for a version of an article of a draft issue."""
+    entry = db.session.get(IssueEntry, entry_id)
+    if entry is None or not entry.is_article:
+        abort(404)
+    return _ask(
+        entry=entry,
+        back_url=url_for("issues_editor.compose", issue_id=entry.issue_id),
+        title=entry.title,
+    )
+
+
+def _ask(
+    *, back_url: str, title: str, item: Item | None = None, entry: IssueEntry | None = None
+) -> ResponseReturnValue:
+    original = item.content_language if item is not None else entry.language if entry else ""
+    offers = services.language_offers(db.session, original)
     form = RequestForm().setup(offers)
     status = 200
     if request.method == "POST":
@@ -133,6 +154,7 @@ def ask(item_id: int) -> ResponseReturnValue:
                 services.ask_for_translation(
                     db.session,
                     item=item,
+                    entry=entry,
                     language=language,
                     translator=_translator(translator_id),
                     note=form.note.data or "",
@@ -147,15 +169,17 @@ def ask(item_id: int) -> ResponseReturnValue:
                 form.whom.errors = [*form.whom.errors, str(exc.message)]
             else:
                 flash(_("The translator has been asked by mail."), "success")
-                return redirect(url_for("items_editor.show", item_id=item.id), 303)
+                return redirect(back_url, 303)
         status = 422
     return (
         render_template(
             "translators_editor/ask.html",
             form=form,
-            item=item,
+            title=title,
+            source_language=original,
+            back_url=back_url,
             offers=offers,
-            requests=services.requests_for_item(db.session, item),
+            requests=services.requests_for(db.session, item=item, entry=entry),
             confirm_form=ConfirmForm(),
         ),
         status,
@@ -259,7 +283,13 @@ def withdraw(request_id: int) -> ResponseReturnValue:
 def _requests_of(item: Item) -> list[TranslationRequest]:
     # The item's page in moderation belongs to the items package; it includes
     # translators_editor/_item_section.html, which asks for the requests through this.
-    return services.requests_for_item(db.session, item)
+    return services.requests_for(db.session, item=item)
+
+
+@bp.app_template_global("article_translation_requests_of")
+def _article_requests_of(entry: IssueEntry) -> list[TranslationRequest]:
+    # The same for an article in the composer (issues_editor/compose.html).
+    return services.requests_for(db.session, entry=entry)
 
 
 @bp.app_template_global("translation_confirm_form")

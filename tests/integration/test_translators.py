@@ -13,10 +13,11 @@ from newsticker.core.audit import AuditEvent
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import token_digest
+from newsticker.issues.models import ArticleVersion, IssueEntry
 from newsticker.items.models import ItemStatus, ItemVersion, VersionStatus
 from newsticker.items.services.versions import approve_version, reject_version
 from newsticker.translators.models import RequestStatus, TranslationRequest, Translator
-from tests.factories import make_item, make_request, make_translator, today
+from tests.factories import make_issue, make_item, make_request, make_translator, today
 
 pytestmark = pytest.mark.usefixtures("no_csrf")
 
@@ -398,3 +399,65 @@ def test_the_expiry_job_closes_unanswered_requests(app, db, asked):
     assert request.status == RequestStatus.EXPIRED
     assert jobs.expire_translation_requests() == 0
     assert actions(db)[-1] == "translation.expired"
+
+
+# ------------------------------------------------------------------ articles of an issue
+
+
+@pytest.fixture
+def article(db):
+    """A draft newsletter with one German article."""
+    issue = make_issue(db, publication="newsletter")
+    entry = IssueEntry(
+        section="articles",
+        position=0,
+        title="Neue Beratungszeiten",
+        body="Ab **Mai** auch samstags.",
+    )
+    issue.entries.append(entry)
+    db.flush()
+    return entry
+
+
+def test_an_article_is_translated_from_the_composer(client, db, editor, caught, article):
+    translator = make_translator(db)
+    composer = client.get(f"/redaktion/ausgaben/{article.issue_id}").get_data(as_text=True)
+    assert f"/redaktion/uebersetzungen/artikel/{article.id}/anfragen" in composer
+    response = client.post(
+        f"/redaktion/uebersetzungen/artikel/{article.id}/anfragen",
+        data={"whom": f"fa:{translator.id}"},
+    )
+    assert response.status_code == 303
+    path = LINK.search(caught()[0].body("plain")).group(0)
+    page = client.get(path).get_data(as_text=True)
+    assert "Neue Beratungszeiten" in page and 'id="summary"' not in page
+    # The article's rules: a title is needed (its body is the description here).
+    bad = client.post(path, data={"language": "fa", "title": "", "description": "متن"})
+    assert bad.status_code == 422
+    assert db.scalar(select(func.count()).select_from(ArticleVersion)) == 0
+    good = {
+        "language": "fa",
+        "title": "ساعات مشاوره جدید",
+        "description": "از **ماه مه** شنبه‌ها هم.",
+    }
+    assert client.post(path, data=good).status_code == 303
+    request = db.scalars(select(TranslationRequest)).one()
+    db.expire_all()
+    version = db.scalars(select(ArticleVersion)).one()
+    assert (version.title, version.body, version.status) == (
+        good["title"],
+        good["description"],
+        VersionStatus.SUBMITTED,
+    )
+    assert request.article_version_id == version.id
+    response = client.post(f"/redaktion/uebersetzungen/anfragen/{request.id}/freigeben")
+    assert response.status_code == 303
+    db.expire_all()
+    assert version.status == VersionStatus.APPROVED
+    assert request.status == RequestStatus.PUBLISHED
+
+
+def test_an_item_entry_is_not_an_article_to_translate(client, db, editor):
+    issue = make_issue(db, items=[make_item(db)])
+    response = client.get(f"/redaktion/uebersetzungen/artikel/{issue.entries[0].id}/anfragen")
+    assert response.status_code == 404

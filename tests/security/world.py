@@ -299,6 +299,7 @@ def build_world(session: Session, settings: Settings) -> World:
     assert sent is not None and newsletter.entries and newsletter.figures
     world.ids.update(sent_issue=sent.id, draft=newsletter.id)
     world.ids.update(entry=newsletter.entries[0].id, figure=newsletter.figures[0].id)
+    world.ids["article"] = next(e.id for e in newsletter.entries if e.is_article)
     sending = _sending_issue(session, settings, now)
     world.ids["sending_issue"] = sending
 
@@ -360,6 +361,7 @@ def build_world(session: Session, settings: Settings) -> World:
         "translators_editor.edit": {"translator_id": ids["translator"]},
         "translators_editor.toggle": {"translator_id": ids["translator"]},
         "translators_editor.ask": {"item_id": ids["item"]},
+        "translators_editor.ask_article": {"entry_id": ids["article"]},
         "translators_editor.withdraw": {"request_id": ids["translation_request"]},
         "translators_editor.review": {"request_id": ids["translation_request"]},
         "translators_editor.approve": {"request_id": ids["translation_request"]},

@@ -16,16 +16,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
 
 from newsticker.auth.models import User
 from newsticker.core.audit import Actor, actor_or, record_event
-from newsticker.core.db import utcnow
+from newsticker.core.errors import UserError
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.links import Links
 from newsticker.core.tokens import random_token, token_digest
-from newsticker.issues.models import IssueEntry
+from newsticker.issues.models import ArticleVersion, IssueEntry
+from newsticker.issues.services.versions import (
+    ArticleVersionInput,
+    approve_article_version,
+    propose_article_version,
+)
 from newsticker.items.languages import LANGUAGE_CODES
 from newsticker.items.models import Item, ItemVersion, VersionStatus
 from newsticker.items.services.versions import (
@@ -123,6 +129,8 @@ def ask_for_translation(
     if item is not None and entry is None:
         original, same_target = item.content_language, TranslationRequest.item_id == item.id
     elif entry is not None and item is None:
+        if not entry.is_article or not entry.issue.is_draft:
+            raise TranslatorError(_l("Only articles of a draft issue can be translated."))
         original, same_target = entry.language, TranslationRequest.entry_id == entry.id
     else:
         raise ValueError("ask for the translation of an item or of an article, not both")
@@ -197,6 +205,32 @@ def _check_usable(request: TranslationRequest, now: datetime) -> None:
         raise LinkClosed(_l("This request has already been answered or closed."))
 
 
+def _propose_item_version(
+    session: Session, item: Item, language: str, title: str, summary: str, description: str
+) -> ItemVersion:
+    data = VersionInput(language=language, title=title, summary=summary, description=description)
+    try:
+        return propose_version(session, item, data, source="translator")
+    except VersionRejected as exc:
+        raise TranslationInvalid(exc.errors) from exc
+
+
+def _propose_article_version(
+    session: Session, entry: IssueEntry, language: str, title: str, body: str
+) -> ArticleVersion:
+    data = ArticleVersionInput(language=language, title=title, body=body)
+    try:
+        return propose_article_version(session, entry, data, source="translator")
+    except VersionRejected as exc:
+        # The translator's form calls an article's body its description.
+        errors = dict(exc.errors)
+        if "body" in errors:
+            errors["description"] = errors.pop("body")
+        raise TranslationInvalid(errors) from exc
+    except UserError as exc:  # the issue has gone out meanwhile
+        raise LinkClosed(exc.message) from exc
+
+
 def submit_translation(
     session: Session,
     request: TranslationRequest,
@@ -211,14 +245,16 @@ def submit_translation(
     _check_usable(request, now)
     if language != request.language:
         raise TranslationInvalid({"language": [str(_l("This request is for another language."))]})
-    if request.item is None:
+    if request.item is not None:
+        version: ItemVersion | ArticleVersion = _propose_item_version(
+            session, request.item, language, title, summary, description
+        )
+        request.item_version_id = version.id
+    elif request.entry is not None:
+        version = _propose_article_version(session, request.entry, language, title, description)
+        request.article_version_id = version.id
+    else:  # the item or article is gone (deleted rows cascade; this is a stale session)
         raise LinkClosed(_l("This request has already been answered or closed."))
-    data = VersionInput(language=language, title=title, summary=summary, description=description)
-    try:
-        version = propose_version(session, request.item, data, source="translator")
-    except VersionRejected as exc:
-        raise TranslationInvalid(exc.errors) from exc
-    request.item_version_id = version.id
     request.status = RequestStatus.SUBMITTED
     request.answered_at = request.updated_at = now
     session.flush()
@@ -251,11 +287,15 @@ def decline_request(
     queue_declined(session, request, links=links)
 
 
-def translation_of(session: Session, request: TranslationRequest) -> ItemVersion | None:
+def translation_of(
+    session: Session, request: TranslationRequest
+) -> ItemVersion | ArticleVersion | None:
     """Return the version the translator sent (None before, or once an editor deleted it)."""
-    if request.item_version_id is None:
-        return None
-    return session.get(ItemVersion, request.item_version_id)
+    if request.item_version_id is not None:
+        return session.get(ItemVersion, request.item_version_id)
+    if request.article_version_id is not None:
+        return session.get(ArticleVersion, request.article_version_id)
+    return None
 
 
 def review_translation(
@@ -266,7 +306,7 @@ def review_translation(
     user: User | None,
     reason: str = "",
     now: datetime,
-) -> ItemVersion:
+) -> ItemVersion | ArticleVersion:
     """Publish or turn down the translator's version (the request follows, `follow_versions`)."""
     version = translation_of(session, request)
     if (
@@ -275,10 +315,21 @@ def review_translation(
         or version.status != VersionStatus.SUBMITTED
     ):
         raise TranslatorError(_l("This translation has already been reviewed or replaced."))
-    if approve:
-        approve_version(session, version, user=user, now=now)
+    if isinstance(version, ItemVersion):
+        if approve:
+            approve_version(session, version, user=user, now=now)
+        else:
+            reject_version(session, version, user=user, reason=reason, now=now)
+    elif approve:
+        try:
+            approve_article_version(session, version, user=user, now=now)
+        except UserError as exc:  # the issue has gone out meanwhile
+            raise TranslatorError(exc.message) from exc
     else:
-        reject_version(session, version, user=user, reason=reason, now=now)
+        # The issues package has no rejection of an article's version: it stays stored,
+        # never shown (mails use approved versions only), as an item's rejected one does.
+        version.status = VersionStatus.REJECTED
+        version.updated_at = now
     session.flush()
     return version
 
@@ -335,13 +386,18 @@ def pending_requests(session: Session, *, today: date) -> list[PendingRequest]:
     ]
 
 
-def requests_for_item(session: Session, item: Item) -> list[TranslationRequest]:
-    """Return an item's requests, newest first."""
+def requests_for(
+    session: Session, *, item: Item | None = None, entry: IssueEntry | None = None
+) -> list[TranslationRequest]:
+    """Return the requests for an item or an article, newest first."""
+    target = (
+        TranslationRequest.item_id == item.id
+        if item is not None
+        else TranslationRequest.entry_id == (entry.id if entry is not None else None)
+    )
     return list(
         session.scalars(
-            select(TranslationRequest)
-            .where(TranslationRequest.item_id == item.id)
-            .order_by(TranslationRequest.id.desc())
+            select(TranslationRequest).where(target).order_by(TranslationRequest.id.desc())
         )
     )
 
@@ -363,14 +419,13 @@ _DECIDED = {
 }
 
 
-def _decided_versions(session: Session) -> list[tuple[int, RequestStatus]]:
-    decided = []
+def _decided_versions(session: Session) -> dict[tuple[type, int], RequestStatus]:
+    decided = {}
     for obj in session.dirty:
-        if not isinstance(obj, ItemVersion):
+        if not isinstance(obj, ItemVersion | ArticleVersion):
             continue
-        history = inspect(obj).attrs.status.history
-        if history.has_changes() and obj.status in _DECIDED:
-            decided.append((obj.id, _DECIDED[obj.status]))
+        if get_history(obj, "status").has_changes() and obj.status in _DECIDED:
+            decided[(type(obj), obj.id)] = _DECIDED[obj.status]
     return decided
 
 
@@ -378,28 +433,32 @@ def _decided_versions(session: Session) -> list[tuple[int, RequestStatus]]:
 def follow_versions(session: Session, _context: Any, _instances: Any) -> None:
     """Close the submitted requests whose version an editor approved or rejected.
 
-    Moderation of versions belongs to the items package and knows nothing of
-    translators; this hook, run before each flush, follows what it decided.
+    Moderation of versions belongs to the items and issues packages and knows nothing
+    of translators; this hook, run before each flush, follows what they decided.
     """
     decided = _decided_versions(session)
     if not decided:
         return
-    status_of = dict(decided)
+    item_ids = [i for kind, i in decided if kind is ItemVersion]
+    article_ids = [i for kind, i in decided if kind is ArticleVersion]
     with session.no_autoflush:
         requests = session.scalars(
             select(TranslationRequest).where(
-                TranslationRequest.item_version_id.in_(status_of),
                 TranslationRequest.status == RequestStatus.SUBMITTED,
+                or_(
+                    TranslationRequest.item_version_id.in_(item_ids),
+                    TranslationRequest.article_version_id.in_(article_ids),
+                ),
             )
         ).all()
     for request in requests:
-        assert request.item_version_id is not None
-        version = session.get(ItemVersion, request.item_version_id)
-        # The decision's own time and editor (approve_version and reject_version set them).
-        now = version.updated_at if version is not None else utcnow()
-        user_id = version.approved_by_id if version is not None else None
-        request.status = status_of[request.item_version_id]
-        request.updated_at = now
+        version = translation_of(session, request)
+        if version is None:
+            continue
+        # The decision's own time and, for an item's version, its editor.
+        user_id = version.approved_by_id if isinstance(version, ItemVersion) else None
+        request.status = decided[(type(version), version.id)]
+        request.updated_at = version.updated_at
         _record(
             session,
             "translation.published"
@@ -407,5 +466,5 @@ def follow_versions(session: Session, _context: Any, _instances: Any) -> None:
             else "translation.rejected",
             request,
             actor=actor_or(None, user_id, "editor"),
-            now=now,
+            now=version.updated_at,
         )
