@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from newsticker import jobs
 from newsticker.core.audit import AuditEvent
@@ -17,6 +17,7 @@ from newsticker.issues.models import ArticleVersion, IssueEntry
 from newsticker.items.models import ItemStatus, ItemVersion, VersionStatus
 from newsticker.items.services.versions import approve_version, reject_version
 from newsticker.translators.models import RequestStatus, TranslationRequest, Translator
+from newsticker.translators.services import LinkClosed, submit_translation
 from tests.factories import make_issue, make_item, make_request, make_translator, today
 
 pytestmark = pytest.mark.usefixtures("no_csrf")
@@ -461,3 +462,18 @@ def test_an_item_entry_is_not_an_article_to_translate(client, db, editor):
     issue = make_issue(db, items=[make_item(db)])
     response = client.get(f"/redaktion/uebersetzungen/artikel/{issue.entries[0].id}/anfragen")
     assert response.status_code == 404
+
+
+def test_of_two_answers_at_once_only_one_gets_through(app, db, asked):
+    request, _path = asked
+    # Another transaction answered meanwhile: the row's version moved on under us.
+    db.execute(
+        update(TranslationRequest)
+        .where(TranslationRequest.id == request.id)
+        .values(version=TranslationRequest.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    with pytest.raises(LinkClosed):
+        submit_translation(db, request, now=utcnow(), **ARABIC)
+    db.rollback()
+    assert versions(db) == 0

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.exc import StaleDataError
 
 from newsticker.auth.models import User
 from newsticker.core.audit import Actor, actor_or, record_event
@@ -30,16 +31,17 @@ from newsticker.issues.models import ArticleVersion, IssueEntry
 from newsticker.issues.services.versions import (
     ArticleVersionInput,
     approve_article_version,
+    article_version_errors,
     propose_article_version,
 )
 from newsticker.items.languages import LANGUAGE_CODES
 from newsticker.items.models import Item, ItemVersion, VersionStatus
 from newsticker.items.services.versions import (
     VersionInput,
-    VersionRejected,
     approve_version,
     propose_version,
     reject_version,
+    version_errors,
 )
 from newsticker.translators.mails import queue_declined, queue_request
 from newsticker.translators.models import (
@@ -195,40 +197,49 @@ def find_request(session: Session, token: str) -> TranslationRequest | None:
 
 def link_usable(request: TranslationRequest, *, now: datetime) -> bool:
     """Return whether the translator may still answer through the link."""
-    return request.status == RequestStatus.OPEN and request.expires_at > now
+    # An article can only change while its issue is a draft; once sent, the link is over.
+    sent = request.entry is not None and not request.entry.issue.is_draft
+    return request.status == RequestStatus.OPEN and request.expires_at > now and not sent
 
 
 def _check_usable(request: TranslationRequest, now: datetime) -> None:
-    if request.status == RequestStatus.OPEN and request.expires_at <= now:
+    if request.status == RequestStatus.OPEN and not link_usable(request, now=now):
         raise LinkClosed(_l("This link has expired."))
     if request.status != RequestStatus.OPEN:
         raise LinkClosed(_l("This request has already been answered or closed."))
 
 
-def _propose_item_version(
-    session: Session, item: Item, language: str, title: str, summary: str, description: str
-) -> ItemVersion:
-    data = VersionInput(language=language, title=title, summary=summary, description=description)
-    try:
-        return propose_version(session, item, data, source="translator")
-    except VersionRejected as exc:
-        raise TranslationInvalid(exc.errors) from exc
+def _translation_errors(request: TranslationRequest, data: VersionInput) -> dict[str, list[Any]]:
+    """Return what is wrong with a translation, by the rules of the item's or article's versions."""
+    if request.item is not None:
+        return version_errors(request.item, data)
+    assert request.entry is not None
+    errors = article_version_errors(request.entry, _article_input(data))
+    # The translator's form calls an article's body its description.
+    if "body" in errors:
+        errors["description"] = errors.pop("body")
+    return errors
 
 
-def _propose_article_version(
-    session: Session, entry: IssueEntry, language: str, title: str, body: str
-) -> ArticleVersion:
-    data = ArticleVersionInput(language=language, title=title, body=body)
+def _article_input(data: VersionInput) -> ArticleVersionInput:
+    return ArticleVersionInput(
+        language=data["language"], title=data["title"], body=data["description"]
+    )
+
+
+def _answer(
+    session: Session, request: TranslationRequest, status: RequestStatus, now: datetime
+) -> None:
+    """Mark the request answered: of two answers sent at once, only one gets through.
+
+    The row's version counter makes the second transaction's UPDATE match nothing.
+    """
+    request.status = status
+    request.answered_at = request.updated_at = now
     try:
-        return propose_article_version(session, entry, data, source="translator")
-    except VersionRejected as exc:
-        # The translator's form calls an article's body its description.
-        errors = dict(exc.errors)
-        if "body" in errors:
-            errors["description"] = errors.pop("body")
-        raise TranslationInvalid(errors) from exc
-    except UserError as exc:  # the issue has gone out meanwhile
-        raise LinkClosed(exc.message) from exc
+        session.flush()
+    except StaleDataError as exc:
+        raise LinkClosed(_l("This request has already been answered or closed.")) from exc
 
 
 def submit_translation(
@@ -243,20 +254,26 @@ def submit_translation(
 ) -> None:
     """Store the translator's version (it waits for an editor) and close the link."""
     _check_usable(request, now)
-    if language != request.language:
-        raise TranslationInvalid({"language": [str(_l("This request is for another language."))]})
-    if request.item is not None:
-        version: ItemVersion | ArticleVersion = _propose_item_version(
-            session, request.item, language, title, summary, description
-        )
-        request.item_version_id = version.id
-    elif request.entry is not None:
-        version = _propose_article_version(session, request.entry, language, title, description)
-        request.article_version_id = version.id
-    else:  # the item or article is gone (deleted rows cascade; this is a stale session)
+    if request.item is None and request.entry is None:
+        # The item or article is gone (its requests go with it; this is a stale read).
         raise LinkClosed(_l("This request has already been answered or closed."))
-    request.status = RequestStatus.SUBMITTED
-    request.answered_at = request.updated_at = now
+    if language != request.language:
+        raise TranslationInvalid({"language": [_l("This request is for another language.")]})
+    data = VersionInput(language=language, title=title, summary=summary, description=description)
+    errors = _translation_errors(request, data)
+    if errors:
+        raise TranslationInvalid(errors)
+    _answer(session, request, RequestStatus.SUBMITTED, now)
+    version: ItemVersion | ArticleVersion
+    if request.item is not None:
+        version = propose_version(session, request.item, data, source="translator", now=now)
+        request.item_version_id = version.id
+    else:
+        assert request.entry is not None
+        version = propose_article_version(
+            session, request.entry, _article_input(data), source="translator", now=now
+        )
+        request.article_version_id = version.id
     session.flush()
     _record(
         session,
@@ -273,10 +290,8 @@ def decline_request(
 ) -> None:
     """Record that the translator declined, and tell the editor who asked."""
     _check_usable(request, now)
-    request.status = RequestStatus.DECLINED
     request.decline_reason = reason.strip()
-    request.answered_at = request.updated_at = now
-    session.flush()
+    _answer(session, request, RequestStatus.DECLINED, now)
     _record(
         session,
         "translation.declined",
