@@ -9,6 +9,7 @@ translator chose (German or English), whatever the browser's cookie says.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask import Blueprint, abort, g, make_response, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -45,6 +46,15 @@ def _find(token: str) -> TranslationRequest:
         abort(_private(response))
     use_language(ask.translator.mail_language)
     return ask
+
+
+def _open_request(token: str) -> tuple[TranslationRequest, datetime]:
+    """Return a link's request that still takes an answer, and the time; else answer 404/410."""
+    ask = _find(token)
+    now = utcnow()
+    if not services.link_usable(ask, now=now):
+        abort(_closed(ask))
+    return ask, now
 
 
 def _private(response: Response) -> Response:
@@ -89,10 +99,7 @@ def _page(
 @limiter.limit(_token_limit)
 def translate(token: str) -> ResponseReturnValue:
     """Show the original and take the translation, once."""
-    ask = _find(token)
-    now = utcnow()
-    if not services.link_usable(ask, now=now):
-        return _closed(ask)
+    ask, now = _open_request(token)
     form = TranslationForm()
     if not form.is_submitted():
         form.language.data = ask.language
@@ -126,10 +133,7 @@ def translate(token: str) -> ResponseReturnValue:
 @limiter.limit(_token_limit)
 def decline(token: str) -> ResponseReturnValue:
     """Record that the translator cannot do it, and tell the editor who asked."""
-    ask = _find(token)
-    now = utcnow()
-    if not services.link_usable(ask, now=now):
-        return _closed(ask)
+    ask, now = _open_request(token)
     form = DeclineForm()
     if not form.validate_on_submit():
         translation_form = TranslationForm(formdata=None)
