@@ -15,7 +15,7 @@ from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import token_digest
 from newsticker.issues.models import ArticleVersion, IssueEntry
 from newsticker.items.models import ItemStatus, ItemVersion, VersionStatus
-from newsticker.items.services.versions import approve_version, reject_version
+from newsticker.items.services.versions import approve_version, delete_version, reject_version
 from newsticker.translators.models import RequestStatus, TranslationRequest, Translator
 from newsticker.translators.services import LinkClosed, submit_translation
 from tests.factories import make_issue, make_item, make_request, make_translator, today
@@ -477,3 +477,16 @@ def test_of_two_answers_at_once_only_one_gets_through(app, db, asked):
         submit_translation(db, request, now=utcnow(), **ARABIC)
     db.rollback()
     assert versions(db) == 0
+
+
+def test_a_translation_an_editor_deleted_leaves_the_overview(client, db, editor, asked):
+    request, path = asked
+    client.post(path, data=ARABIC)
+    db.expire_all()
+    delete_version(db, db.scalars(select(ItemVersion)).one(), user=editor)
+    db.expire_all()
+    assert request.item_version_id is None
+    html = client.get("/redaktion/").get_data(as_text=True)
+    assert "Keine Übersetzung ist offen." in html
+    assert jobs.expire_translation_requests() == 1
+    assert request.status == RequestStatus.REJECTED

@@ -363,20 +363,36 @@ def withdraw_request(
     _record(session, "translation.withdrawn", request, actor=actor, now=now)
 
 
+# A submitted request whose version an editor deleted (the column is then NULL).
+_VERSION_GONE = (
+    (TranslationRequest.status == RequestStatus.SUBMITTED)
+    & TranslationRequest.item_version_id.is_(None)
+    & TranslationRequest.article_version_id.is_(None)
+)
+
+
 def expire_requests(session: Session, *, now: datetime) -> int:
-    """Mark the open requests whose link has run out as expired; return how many."""
+    """Close the open requests whose link has run out, and those whose version was deleted.
+
+    Return how many were closed.
+    """
     due = list(
         session.scalars(
             select(TranslationRequest).where(
-                TranslationRequest.status == RequestStatus.OPEN,
-                TranslationRequest.expires_at <= now,
+                or_(
+                    (TranslationRequest.status == RequestStatus.OPEN)
+                    & (TranslationRequest.expires_at <= now),
+                    _VERSION_GONE,
+                )
             )
         )
     )
     for request in due:
-        request.status = RequestStatus.EXPIRED
+        gone = request.status == RequestStatus.SUBMITTED
+        request.status = RequestStatus.REJECTED if gone else RequestStatus.EXPIRED
         request.updated_at = now
-        _record(session, "translation.expired", request, actor=Actor.system("scheduler"), now=now)
+        action = "translation.rejected" if gone else "translation.expired"
+        _record(session, action, request, actor=Actor.system("scheduler"), now=now)
     session.flush()
     return len(due)
 
@@ -385,7 +401,7 @@ def pending_requests(session: Session, *, today: date) -> list[PendingRequest]:
     """Return the open and submitted requests, soonest due first, each marked when overdue."""
     rows = session.scalars(
         select(TranslationRequest)
-        .where(TranslationRequest.status.in_(PENDING_STATUSES))
+        .where(TranslationRequest.status.in_(PENDING_STATUSES), ~_VERSION_GONE)
         .order_by(
             TranslationRequest.due_on.is_(None),
             TranslationRequest.due_on,
