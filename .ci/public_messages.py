@@ -36,10 +36,12 @@ METHODS = [
     ("templates/**.txt", "jinja2"),
 ]
 # Where the editor area lives: a message used only in such files stays German and English.
+# Volunteer translators read their pages and mails in German or English as they chose.
 EDITOR_ONLY = re.compile(
-    r"^(templates/(editor|items_editor|issues_editor|auth|api|webhooks|delivery|subscribers/editor)/"
-    r"|templates/email/(delivery_|password_reset)"
-    r"|newsticker/(editor|auth|api|webhooks|delivery)/"
+    r"^(templates/(editor|items_editor|issues_editor|auth|api|webhooks|delivery|subscribers/editor"
+    r"|translators|translators_editor)/"
+    r"|templates/email/(delivery_|password_reset|translation_)"
+    r"|newsticker/(editor|auth|api|webhooks|delivery|translators)/"
     r"|.*editor_\w*\.py$|.*/(import_views|bounce_views|proof_views|commands|demo|csvdemo"
     r"|importing|csvcheck|bulk)\.py$|newsticker/cli\.py$"
     r"|subscribers/(bounces|mailboxes)/)"

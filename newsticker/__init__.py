@@ -134,6 +134,8 @@ def _register_blueprints(app: Flask) -> None:
     from newsticker.items.editor_views import bp as items_editor_bp
     from newsticker.items.views import bp as items_bp
     from newsticker.public.views import bp as public_bp
+    from newsticker.translators.editor_views import bp as translators_editor_bp
+    from newsticker.translators.views import bp as translators_bp
     from newsticker.webhooks.views import bp as webhooks_bp
     from subscribers.editor_views import bp as subscribers_editor_bp
     from subscribers.views import bp as subscribers_bp
@@ -151,6 +153,8 @@ def _register_blueprints(app: Flask) -> None:
         delivery_bp,
         api_tokens_bp,
         webhooks_bp,
+        translators_bp,
+        translators_editor_bp,
     ):
         app.register_blueprint(bp)
     init_api(app)

@@ -456,6 +456,11 @@ class WebhookSettings(Section):
     poll_seconds: int = Field(default=15, ge=1, le=3600)
 
 
+class TranslatorSettings(Section):
+    # How long a translator's private link works, in days.
+    link_days: int = Field(default=14, ge=1, le=90)
+
+
 class Settings(Section):
     site: SiteSettings = Field(default_factory=SiteSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -473,6 +478,7 @@ class Settings(Section):
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    translators: TranslatorSettings = Field(default_factory=TranslatorSettings)
 
     @model_validator(mode="after")
     def _publications_consistent(self) -> Settings:

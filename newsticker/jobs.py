@@ -18,6 +18,7 @@ from newsticker.core.mailqueue import QueueRun, purge_old_mail, send_queued_mail
 from newsticker.core.webhooks import WebhookRun, deliver_due_webhooks
 from newsticker.items.services import ExpiryRun
 from newsticker.items.services.occurrences import OccurrenceRun
+from newsticker.translators.services import expire_requests
 from subscribers.services import BounceRun, PurgeRun
 
 logger = logging.getLogger(__name__)
@@ -246,3 +247,8 @@ def remind_editors_of_draft() -> list[int]:
         queue_draft_notice(session, draft, template="delivery_draft_reminder")
         reminded.append(draft.id)
     return reminded
+
+
+def expire_translation_requests() -> int:
+    """Close the translation requests whose link ran out unanswered."""
+    return expire_requests(db.session, now=utcnow())

@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "newsticker.issues.models",
     "newsticker.delivery.models",
     "newsticker.api.models",
+    "newsticker.translators.models",
 )
 
 

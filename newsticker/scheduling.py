@@ -190,6 +190,12 @@ def registered_jobs(settings: Settings) -> list[dict[str, Any]]:
             "trigger_args": {"hour": 2, "minute": 30},
         },
         {
+            "id": "expire-translation-requests",
+            "func": "expire_translation_requests",
+            "trigger": "interval",
+            "trigger_args": {"minutes": 15},
+        },
+        {
             "id": "purge-pending-signups",
             "func": "purge_pending_signups",
             "trigger": "cron",

@@ -39,6 +39,12 @@ ACTION_LABELS: dict[str, Any] = {
     "reason.added": _l("Rejection reason added"),
     "reason.changed": _l("Rejection reason changed"),
     "reason.deleted": _l("Rejection reason deleted"),
+    "translation.": _l("Every step of translation requests"),
+    "translation.requested": _l("Translation requested"),
+    "translation.submitted": _l("Translation sent by the translator"),
+    "translation.declined": _l("Translation declined by the translator"),
+    "translation.published": _l("Translation published"),
+    "translator.": _l("Every change of the translators"),
     "audit.exported": _l("Audit trail exported"),
     "auth.": _l("Every login and account action"),
 }

@@ -18,6 +18,7 @@ from newsticker.delivery import services as delivery_services
 from newsticker.delivery.models import DeliveryReport, SendState
 from newsticker.issues.models import OPEN_STATUSES, Issue
 from newsticker.items.models import Item, ItemStatus
+from newsticker.translators import services as translator_services
 from subscribers import services as subscriber_services
 
 RETURNS_DAYS = 30
@@ -101,6 +102,7 @@ class Dashboard:
     last_send: LastSend | None
     returns: Returns
     growth: GrowthChart
+    translations: list[translator_services.PendingRequest] = field(default_factory=list)
 
 
 def waiting_submissions(session: Session, *, now: datetime) -> Waiting:
@@ -206,7 +208,7 @@ def growth_chart(weeks: list[subscriber_services.WeekGrowth]) -> GrowthChart:
 
 
 def dashboard(session: Session, settings: Settings, *, now: datetime) -> Dashboard:
-    """Gather the dashboard: waiting work, next issues, the last send, returns, growth."""
+    """Gather the dashboard: waiting work, translations, next issues, the last send, growth."""
     weeks = subscriber_services.growth_by_week(session, weeks=GROWTH_WEEKS, now=now, tz=settings.tz)
     return Dashboard(
         waiting=waiting_submissions(session, now=now),
@@ -214,6 +216,9 @@ def dashboard(session: Session, settings: Settings, *, now: datetime) -> Dashboa
         last_send=last_send(session, settings),
         returns=recent_returns(session, now=now),
         growth=growth_chart(weeks),
+        translations=translator_services.pending_requests(
+            session, today=now.astimezone(settings.tz).date()
+        ),
     )
 
 

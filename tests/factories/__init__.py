@@ -9,6 +9,7 @@ One module per domain; import from here (`from tests.factories import make_item`
 - `delivery`: many subscribers at once, scheduled issues, apps that commit for real.
 - `relay`: a recording SMTP relay on loopback that can misbehave, speak TLS, ask for AUTH.
 - `certificates`: a test CA and a server certificate for it, made with openssl.
+- `translators`: translators (`make_translator`) and requests to them (`make_request`).
 - `api`: API tokens (`make_token`) and the headers of a call with one (`bearer`).
 """
 
@@ -43,6 +44,7 @@ from tests.factories.subscribers import (
     make_subscriber,
     subscribe_form,
 )
+from tests.factories.translators import make_request, make_translator
 from tests.factories.users import DEFAULT_PASSWORD, EDITOR, create_editor, login, make_user
 
 __all__ = [
@@ -72,8 +74,10 @@ __all__ = [
     "make_certificates",
     "make_issue",
     "make_item",
+    "make_request",
     "make_subscriber",
     "make_token",
+    "make_translator",
     "make_user",
     "openssl_missing",
     "post_multipart",

@@ -48,6 +48,11 @@ PUBLIC: dict[str, int] = {
     "items.private_edit": 200,
     "items.withdraw": 405,
     "items.private_version": 405,
+    # The translator's private link: the token is the key (no account).
+    "translators.translate": 200,
+    "translators.decline": 405,
+    # The walk declines the request (POST .../ablehnen) before it reaches the thanks page.
+    "translators.thanks": 200,
     "issues.archive": 200,
     "issues.publication": 200,
     "issues.issue": 200,

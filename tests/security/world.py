@@ -34,6 +34,7 @@ from newsticker.issues.models import Issue, IssueStatus
 from newsticker.items import services as items
 from newsticker.items.images import process_image, upload_dir
 from newsticker.items.models import Item, ItemStatus
+from newsticker.translators import services as translators
 from subscribers import importing
 from subscribers import services as subs
 from subscribers.models import Subscriber
@@ -307,6 +308,7 @@ def build_world(session: Session, settings: Settings) -> World:
     assert sent is not None and newsletter.entries and newsletter.figures
     world.ids.update(sent_issue=sent.id, draft=newsletter.id)
     world.ids.update(entry=newsletter.entries[0].id, figure=newsletter.figures[0].id)
+    world.ids["article"] = next(e.id for e in newsletter.entries if e.is_article)
     sending = _sending_issue(session, settings, now)
     world.ids["sending_issue"] = sending
 
@@ -322,6 +324,36 @@ def build_world(session: Session, settings: Settings) -> World:
     )
     world.ids["webhook"] = hook.id
 
+    # A translator and an open request to them for the event (its link is public).
+    translator = translators.save_translator(
+        session,
+        None,
+        translators.TranslatorData(
+            name="Amal Haddad",
+            email="amal@example.org",
+            languages=["ar"],
+            mail_language="en",
+            active=True,
+            note="",
+        ),
+        actor=Actor(ADMIN_EMAIL, user_id=admin.id),
+        now=now,
+    )
+    translation, translation_token = translators.ask_for_translation(
+        session,
+        item=event,
+        language="ar",
+        translator=translator,
+        note="",
+        due_on=None,
+        actor=Actor(ADMIN_EMAIL, user_id=admin.id),
+        now=now,
+        link_days=settings.translators.link_days,
+        links=site_links(),
+    )
+    world.ids.update(translator=translator.id, translation_request=translation.id)
+    world.tokens["translation"] = translation_token
+
     token_of = world.tokens
     ids = world.ids
     world.values = {
@@ -333,6 +365,17 @@ def build_world(session: Session, settings: Settings) -> World:
         "items.private_edit": {"token": token_of["private"]},
         "items.withdraw": {"token": token_of["private"]},
         "items.private_version": {"token": token_of["private"]},
+        "translators.translate": {"token": token_of["translation"]},
+        "translators.decline": {"token": token_of["translation"]},
+        "translators.thanks": {"token": token_of["translation"]},
+        "translators_editor.edit": {"translator_id": ids["translator"]},
+        "translators_editor.toggle": {"translator_id": ids["translator"]},
+        "translators_editor.ask": {"item_id": ids["item"]},
+        "translators_editor.ask_article": {"entry_id": ids["article"]},
+        "translators_editor.withdraw": {"request_id": ids["translation_request"]},
+        "translators_editor.review": {"request_id": ids["translation_request"]},
+        "translators_editor.approve": {"request_id": ids["translation_request"]},
+        "translators_editor.reject": {"request_id": ids["translation_request"]},
         "issues.publication": {"slug": sent.publication},
         "issues.issue": {"slug": sent.publication, "number": sent.number},
         "issues.issue_text": {"slug": sent.publication, "number": sent.number},
