@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session
 
 from newsticker.config import Settings
 from newsticker.core.db import utcnow
-from newsticker.items.models import Item, ItemAudit, ItemKind, ItemStatus
+from newsticker.core.markup import markdown_to_text
+from newsticker.items.models import (
+    Item,
+    ItemAudit,
+    ItemKind,
+    ItemStatus,
+    ItemVersion,
+    VersionSource,
+    VersionStatus,
+)
 from newsticker.items.recurrence import Recurrence
 from newsticker.items.services import derive_fields, occurrences
 
@@ -111,6 +120,25 @@ def demo_items(settings: Settings, today: date) -> list[dict[str, Any]]:
             "place_address": "Süderhofenden 40–42, 24937 Flensburg",
             "accessibility_note": "Aufzug vorhanden.",
             "organiser": "Stadtbibliothek Flensburg",
+            # Its texts in two more languages, as a translator would send them.
+            "versions": [
+                {
+                    "language": "ar",
+                    "title": "مقهى اللغة في مكتبة المدينة",
+                    "summary": "تدرّبوا على التحدث بالألمانية مع القهوة والشاي – "
+                    "بدون تسجيل، لجميع المستويات.",
+                    "description": "كل يوم أربعاء يلتقي متعلمو اللغة الألمانية "
+                    "بمتطوعين للحديث معًا. تعالوا ببساطة!",
+                },
+                {
+                    "language": "uk",
+                    "title": "Мовне кафе в міській бібліотеці",
+                    "summary": "Практикуйте німецьку за кавою та чаєм – без реєстрації, "
+                    "для будь-якого рівня.",
+                    "description": "Щосереди люди, які вивчають німецьку, зустрічаються "
+                    "з волонтерами для розмови. Просто приходьте!",
+                },
+            ],
         },
         {
             "external_key": "demo-mimi-ar",
@@ -245,8 +273,10 @@ def load_demo(session: Session, settings: Settings) -> DemoReport:
             continue
         status = data.pop("status", ItemStatus.APPROVED)
         kind = data.pop("kind")
+        versions = data.pop("versions", [])
         item = Item(**data, status=status.value, kind=kind.value)
         _apply_column_defaults(item)
+        item.versions = [_demo_version(v) for v in versions]
         item.submitter_email = item.submitter_email or "demo@flensburg.example"
         item.consent_at = utcnow()
         if status == ItemStatus.APPROVED:
@@ -263,6 +293,17 @@ def load_demo(session: Session, settings: Settings) -> DemoReport:
         name, count = loader(session, settings)
         report.added[name] = count
     return report
+
+
+def _demo_version(data: dict[str, str]) -> ItemVersion:
+    """Return an approved language version of a demo item."""
+    return ItemVersion(
+        **data,
+        description_text=markdown_to_text(data["description"]),
+        status=VersionStatus.APPROVED,
+        source=VersionSource.TRANSLATOR,
+        approved_at=utcnow(),
+    )
 
 
 def _apply_column_defaults(item: Item) -> None:
