@@ -85,6 +85,10 @@ class Fillable(Protocol):
     def publication_name(self) -> str:
         """Return the name of the issue's publication (the footer's default subscription)."""
 
+    @property
+    def language(self) -> str:
+        """Return the language the issue is rendered in (a code such as "de" or "ar")."""
+
     def fill(self, values: Mapping[str, str]) -> tuple[str, str]:
         """Return (html, text) with the personal values filled in."""
 
@@ -319,6 +323,8 @@ def make_template(
             fold_header("List-Id", headers.list_id),
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
             fold_header("Feedback-ID", headers.feedback_id),
+            # The language of the chrome; each item carries its own in the HTML (RFC 3282).
+            fold_header("Content-Language", prepared.language),
             b"MIME-Version: 1.0\r\n",
             b'Content-Type: multipart/alternative; boundary="',
             boundary,

@@ -137,6 +137,7 @@ def test_each_reader_gets_every_item_in_their_language_where_it_has_one(
         # The chrome speaks the reader's language, as its catalogue has it.
         direction = "rtl" if language == "ar" else "ltr"
         assert f'<html lang="{language}" dir="{direction}">' in html
+        assert message["Content-Language"] == language
         with force_locale(language):
             for words in ("Events", "Unsubscribe", "Change your subscription"):
                 assert gettext(words) in html, (language, words)
