@@ -117,7 +117,7 @@ def directory(q: str, field_of_action: str, language: str, kind: str, page: int)
 def item(item_id: int) -> Any:
     """One published item with its next dates and its text in each language it has.
 
-    An item is written in one language (`content_language`), so `versions` holds that one.
+    `versions` holds the original (`content_language`) and every approved version.
     """
     found = item_services.public_item(db.session, item_id)
     if found is None:
@@ -127,11 +127,12 @@ def item(item_id: int) -> Any:
         **item_data(found),
         "next_dates": [{"starts_at": d.starts_at, "ends_at": d.ends_at} for d in dates],
         "versions": {
-            found.content_language: {
-                "title": found.title,
-                "summary": found.summary,
-                "description": found.description,
+            text.language: {
+                "title": text.title,
+                "summary": text.summary,
+                "description": text.description,
             }
+            for text in (item_services.item_text(found, lang) for lang in found.approved_languages)
         },
     }
 

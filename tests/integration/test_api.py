@@ -14,7 +14,13 @@ from newsticker.core.audit import AuditEvent
 from newsticker.core.db import utcnow
 from newsticker.core.mailqueue import QueuedMail
 from newsticker.core.tokens import token_digest
-from newsticker.items.models import Item, ItemStatus
+from newsticker.items.models import (
+    Item,
+    ItemStatus,
+    ItemVersion,
+    VersionSource,
+    VersionStatus,
+)
 from tests.factories import (
     bearer,
     create_editor,
@@ -156,6 +162,28 @@ def test_one_item_and_a_hidden_one(client, db) -> None:
     assert body["versions"]["de"]["title"] == public.title
     assert body["next_dates"]
     assert_problem(client.get(f"/api/v1/items/{hidden.id}"), 404)
+
+
+def test_one_item_has_its_approved_language_versions_only(client, db) -> None:
+    item = make_item(db)
+    for language, status in (("ar", VersionStatus.APPROVED), ("uk", VersionStatus.SUBMITTED)):
+        db.add(
+            ItemVersion(
+                item=item,
+                language=language,
+                title=f"title {language}",
+                summary=f"summary {language}",
+                description="",
+                description_text="",
+                status=status,
+                source=VersionSource.TRANSLATOR,
+            )
+        )
+    db.flush()
+    versions = client.get(f"/api/v1/items/{item.id}").get_json()["versions"]
+    assert set(versions) == {"de", "ar"}
+    assert versions["ar"] == {"title": "title ar", "summary": "summary ar", "description": ""}
+    assert versions["de"]["title"] == item.title
 
 
 def test_publications_and_archive(client) -> None:
