@@ -23,6 +23,10 @@ MAX_PAGE = 1000
 PAGE_SIZE = 30
 NOTICES_ON_FIRST_PAGE = 6
 NOTICE_KINDS = (ItemKind.ANNOUNCEMENT, ItemKind.CALL)
+# The list counts what it shows up to here (or through the page asked for) and says
+# "more than" beyond: a count reads every row it counts, and a city with 100,000 items
+# has tens of thousands of dates in the next months, which no visitor pages through.
+COUNT_AT_MOST = 1000
 
 
 def public_filters(args: MultiDict[str, str]) -> services.PublicFilters:
@@ -51,7 +55,9 @@ class DirectoryPage:
 
     `event_total` counts events (a series once); `notice_total` counts announcements and
     calls when they are what the page lists or a filter narrowed them (else 0: the first
-    page shows the newest few and links to the rest).
+    page shows the newest few and links to the rest). Counting stops at COUNT_AT_MOST or
+    the end of the page, whichever is further: `events_beyond` and `notices_beyond` say
+    there are more than the total (a lower bound, then).
     """
 
     occurrences: list[services.Listing] = field(default_factory=list)
@@ -60,6 +66,8 @@ class DirectoryPage:
     more_notices: bool = False
     event_total: int = 0
     notice_total: int = 0
+    events_beyond: bool = False
+    notices_beyond: bool = False
 
     def days(self, now: datetime, tz: ZoneInfo) -> list[tuple[date, list[services.Listing]]]:
         """Return the dates grouped by local day (a running event counts as today)."""
@@ -85,20 +93,32 @@ def directory_page(
     notices on the first page or by kind."""
     result = DirectoryPage()
     offset = (page - 1) * page_size
+    at_most = max(COUNT_AT_MOST, offset + page_size)
     if filters.kind in NOTICE_KINDS:
         result.notices, result.has_more = services.current_notices(
             session, filters, now=now, offset=offset, limit=page_size
         )
-        result.notice_total = services.count_notices(session, filters, now=now)
+        counted = services.count_notices(session, filters, now=now, at_most=at_most)
+        result.notice_total, result.notices_beyond = min(counted, at_most), counted > at_most
         return result
-    result.occurrences, result.event_total = services.upcoming_events(
-        session, filters, now=now, tz=tz, days=days, offset=offset, limit=page_size
+    result.occurrences, counted = services.upcoming_events(
+        session,
+        filters,
+        now=now,
+        tz=tz,
+        days=days,
+        offset=offset,
+        limit=page_size,
+        count_at_most=at_most,
     )
-    result.has_more = offset + len(result.occurrences) < result.event_total
+    result.event_total, result.events_beyond = min(counted, at_most), counted > at_most
+    result.has_more = offset + len(result.occurrences) < counted
     if not filters.kind:
         if filters.query or filters.field_of_action or filters.language:
             # Only a search says how many notices matched too.
-            result.notice_total = services.count_notices(session, filters, now=now)
+            counted = services.count_notices(session, filters, now=now, at_most=COUNT_AT_MOST)
+            result.notice_total = min(counted, COUNT_AT_MOST)
+            result.notices_beyond = counted > COUNT_AT_MOST
         if page == 1:
             result.notices, result.more_notices = services.current_notices(
                 session, filters, now=now, limit=NOTICES_ON_FIRST_PAGE

@@ -93,15 +93,19 @@ def _item_version(item_id: int) -> Version:
     )
 
 
-def _page_numbers(page: int, pages: int) -> list[int | None]:
-    """Return the page numbers a pager shows: first, last and the pages around the current."""
+def _page_numbers(page: int, pages: int, *, last_known: bool = True) -> list[int | None]:
+    """Return the page numbers a pager shows: first, last and the pages around the current.
+
+    When the last page is not known (the count stopped early), `pages` is the next page
+    and a gap (None) stands for the rest.
+    """
     shown = sorted({1, pages, *range(max(page - 1, 1), min(page + 1, pages) + 1)})
     numbers: list[int | None] = []
     for number in shown:
         if numbers and number - (numbers[-1] or 0) > 1:
             numbers.append(None)
         numbers.append(number)
-    return numbers
+    return numbers if last_known else [*numbers, None]
 
 
 @bp.route("/angebote")
@@ -121,8 +125,11 @@ def events() -> ResponseReturnValue:
         page_size=PAGE_SIZE,
         days=settings.site.upcoming_days,
     )
-    total = found.notice_total if filters.kind in NOTICE_FILTERS else found.event_total
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    notices_only = filters.kind in NOTICE_FILTERS
+    total = found.notice_total if notices_only else found.event_total
+    beyond = found.notices_beyond if notices_only else found.events_beyond
+    # Beyond the count, the pager knows there is a next page, not which is the last.
+    pages = page + 1 if beyond else max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     args = {k: v for k, v in request.args.items() if k != "seite" and v}
     return render_template(
         "items/list.html",
@@ -130,11 +137,14 @@ def events() -> ResponseReturnValue:
         listings=found.occurrences,
         event_total=found.event_total,
         notice_total=found.notice_total,
+        events_beyond=found.events_beyond,
+        notices_beyond=found.notices_beyond,
+        last_page_known=not beyond,
         notices=found.notices,
         more_notices=found.more_notices,
         page=page,
         pages=pages,
-        page_numbers=_page_numbers(page, pages),
+        page_numbers=_page_numbers(page, pages, last_known=not beyond),
         page_args=args,
         args_without_kind={k: v for k, v in args.items() if k != "art"},
         language_options=language_choices(sign_language=True),

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from newsticker.core.db import utcnow
-from newsticker.items import services
+from newsticker.items import directory, services
 from newsticker.items.models import Item
 from newsticker.items.recurrence import Recurrence
 from tests.factories import TZ, local, make_item, today
@@ -239,6 +239,49 @@ def test_list_pages(client, db):
     second = client.get("/angebote?art=event&seite=2").get_data(as_text=True)
     assert "Termin 20" in second and "Termin 39" in second and "Termin 19" not in second
     assert 'href="/angebote?seite=2&amp;art=event" aria-current="page"' in second
+
+
+def test_the_count_stops_early_and_says_more_than(client, db, monkeypatch):
+    # Counting every date costs a page time with every item: the list counts up to a
+    # cap (or through the page asked for) and says "more than" beyond it.
+    monkeypatch.setattr(directory, "COUNT_AT_MOST", 30)
+    start = today() + timedelta(days=2)
+    for n in range(45):
+        day = start + timedelta(days=n)
+        make_item(db, title=f"Termin {n:02d}", starts_at=local(day, 10), ends_at=None)
+    first = client.get("/angebote").get_data(as_text=True)
+    assert "Mehr als 30 Veranstaltungen in den nächsten 90 Tagen." in first
+    assert "Seite 1 von" not in first and "45" not in first.split('id="result-count"')[1][:80]
+    assert 'rel="next" href="/angebote?seite=2"' in first
+    pager = first.split('class="pagination"')[1].split("</nav>")[0]
+    assert 'aria-label="Seite 3"' not in pager and pager.count("…") == 1
+    # Page 2 counts through its own end (40), and there are still more.
+    second = client.get("/angebote?seite=2").get_data(as_text=True)
+    assert "Mehr als 40 Veranstaltungen" in second and "Termin 20" in second
+    # Page 3 reaches the end: the count is exact again, and so is the pager.
+    third = client.get("/angebote?seite=3").get_data(as_text=True)
+    assert "45 Veranstaltungen in den nächsten 90 Tagen." in third and "Seite 3 von 3." in third
+    assert "Termin 44" in third and 'rel="next"' not in third
+    html = client.get("/angebote?q=Termin").get_data(as_text=True)
+    assert "Mehr als 30 Veranstaltungen passen zu Ihrer Suche." in html
+
+
+def test_the_notice_count_stops_early_too(client, db, monkeypatch):
+    monkeypatch.setattr(directory, "COUNT_AT_MOST", 3)
+    for n in range(25):
+        make_item(
+            db,
+            title=f"Helfer gesucht {n}",
+            kind="call",
+            starts_at=None,
+            ends_at=None,
+            visible_until=today() + timedelta(days=9),
+        )
+    html = client.get("/angebote?art=call").get_data(as_text=True)
+    # The page lists 20: it counts through its own end, and there are more.
+    assert "Mehr als 20 Ergebnisse." in html
+    html = client.get("/angebote?q=Helfer").get_data(as_text=True)
+    assert "Dazu passen mehr als 3 Ankündigungen und Aufrufe." in html
 
 
 @pytest.mark.parametrize("page", ["abc", "0", "-1", "99999"])

@@ -177,15 +177,17 @@ def upcoming_events(
     days: int = DEFAULT_UPCOMING_DAYS,
     offset: int = 0,
     limit: int = 20,
+    count_at_most: int | None = None,
 ) -> tuple[list[Listing], int]:
-    """Return one page of approved events taking place in the next `days`, and their number.
+    """Return one page of approved events taking place in the next `days`, and their number
+    (counted up to count_at_most + 1, see `_count`).
 
     A series is ONE listing, at its next date, carrying its dates in the period. The
     listings are in the order of their next date (an ongoing event counts from now).
     """
     return (
         upcoming_page(session, filters, now=now, days=days, offset=offset, limit=limit),
-        count_upcoming(session, filters, now=now, days=days),
+        count_upcoming(session, filters, now=now, days=days, at_most=count_at_most),
     )
 
 
@@ -224,13 +226,32 @@ def _item_conditions(filters: PublicFilters) -> list[Any]:
 
 
 def count_upcoming(
-    session: Session, filters: PublicFilters, *, now: datetime, days: int = DEFAULT_UPCOMING_DAYS
+    session: Session,
+    filters: PublicFilters,
+    *,
+    now: datetime,
+    days: int = DEFAULT_UPCOMING_DAYS,
+    at_most: int | None = None,
 ) -> int:
-    """Return how many events (a series once) the list shows for these filters."""
+    """Return how many events (a series once) the list shows for these filters.
+
+    With `at_most`, counting stops after at_most + 1 (see `_count`).
+    """
     query = _next_dates(filters, now, now + timedelta(days=days))
     matches = search_matches(filters.query)
     if matches is not None:
         query = query.join(matches, matches.c.item_id == ItemOccurrence.item_id)
+    return _count(session, query, at_most)
+
+
+def _count(session: Session, query: Select[*tuple[Any, ...]], at_most: int | None) -> int:
+    """Return the number of rows of the query, or at_most + 1 when there are more.
+
+    A count reads every row it counts: bounded, it costs the same however many items
+    there are, and a result above at_most says "more than at_most".
+    """
+    if at_most is not None:
+        query = query.limit(at_most + 1)
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
@@ -267,7 +288,9 @@ def upcoming_page(
         )
         item_ids = [row[0] for row in session.execute(ranked)]
         return _listings(session, item_ids, now=now, until=until)
-    ongoing = session.execute(next_dates.where(ItemOccurrence.starts_at < now)).all()
+    # Bounded by now alone: given two upper bounds on starts_at, SQLite walks the index
+    # up to the first (the end of the period) and so through every date in it.
+    ongoing = session.execute(_next_dates(filters, now, now)).all()
     need = offset + limit
     coming = session.execute(
         next_dates.where(ItemOccurrence.starts_at >= now)
@@ -323,10 +346,12 @@ def cast_aware(value: datetime | None) -> datetime:
     return value
 
 
-def count_notices(session: Session, filters: PublicFilters, *, now: datetime) -> int:
-    """Return how many current announcements and calls match the filters."""
+def count_notices(
+    session: Session, filters: PublicFilters, *, now: datetime, at_most: int | None = None
+) -> int:
+    """Return how many current announcements and calls match the filters (see `_count`)."""
     query, _matches = _notices_query(filters, now)
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return _count(session, query, at_most)
 
 
 def current_notices(
