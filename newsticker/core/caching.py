@@ -17,6 +17,11 @@ the stored page after the version's queries, without rendering it again. Renderi
 what a list page costs most (its queries are indexed); a burst of visitors after a
 send asks for the same few pages. A visitor with a session (a flashed message, a form
 started) is served by the view, never from the store.
+
+For the same reason the compressed bodies of those pages are kept by encoding and ETag
+(`CompressedPages`, Flask-Compress's cache backend): browsers and calendar apps ask for
+gzip or Brotli, and compressing half a megabyte of iCal on every poll would cost more
+than building it once did.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, make_response, request, session
+from flask import Flask, current_app, g, make_response, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user
@@ -41,6 +46,7 @@ PUBLIC = "public, max-age=60, stale-while-revalidate=300"
 PRIVATE = "private, no-store"
 _BUILD = "newsticker_build"
 _RENDERED = "newsticker_rendered_pages"
+_COMPRESSED = "newsticker_compressed_pages"
 
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 
@@ -69,6 +75,7 @@ def init_caching(app: Flask, fingerprint: str) -> None:
     digest = hashlib.sha256("\n".join([fingerprint, *stamps]).encode("utf-8")).hexdigest()
     app.extensions[_BUILD] = digest[:16]
     app.extensions[_RENDERED] = _RenderedPages(RENDERED_PAGES)
+    app.extensions[_COMPRESSED] = CompressedPages(RENDERED_PAGES)
 
 
 class _RenderedPages:
@@ -107,6 +114,61 @@ class _RenderedPages:
                 self._pages.popitem(last=False)
 
 
+class CompressedPages:
+    """A worker's compressed bodies of public pages, by "encoding;ETag".
+
+    Only answers `conditional` marked as the same for every visitor have a key
+    (`compressed_page_key`); any other answer is compressed afresh and never kept.
+    """
+
+    def __init__(self, size: int = RENDERED_PAGES) -> None:
+        self.size = size
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        """Return the compressed body kept under this key, or None."""
+        if key.endswith(_UNKEPT):
+            return None
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
+
+    def set(self, key: str, body: bytes) -> None:
+        """Keep a compressed body (the least recently used goes when full)."""
+        if key.endswith(_UNKEPT):
+            return
+        with self._lock:
+            self._bodies[key] = body
+            while len(self._bodies) > self.size:
+                self._bodies.popitem(last=False)
+
+
+class AppCompressedPages:
+    """Flask-Compress's cache backend: the current app's `CompressedPages`."""
+
+    def get(self, key: str) -> bytes | None:
+        """Return the compressed body kept under this key, or None."""
+        pages: CompressedPages = current_app.extensions[_COMPRESSED]
+        return pages.get(key)
+
+    def set(self, key: str, body: bytes) -> None:
+        """Keep a compressed body."""
+        pages: CompressedPages = current_app.extensions[_COMPRESSED]
+        pages.set(key, body)
+
+
+_UNKEPT = ";-"
+_PUBLIC_ETAG = "newsticker_public_etag"
+
+
+def compressed_page_key(_request: object) -> str:
+    """Return the ETag of a page every visitor gets alike, else "-" (never kept)."""
+    return str(g.get(_PUBLIC_ETAG) or "-")
+
+
 def conditional(
     version: Callable[..., Version], *, cache_control: str = PUBLIC
 ) -> Callable[[View], View]:
@@ -126,6 +188,7 @@ def conditional(
                 response = Response(status=304)
             elif pages is not None and (stored := pages.get(etag)) is not None:
                 response = stored
+                g.setdefault(_PUBLIC_ETAG, etag)
             else:
                 response = make_response(view(*args, **kwargs))
                 if response.status_code != 200:
@@ -135,6 +198,7 @@ def conditional(
                     return _private(response)
                 if pages is not None:
                     pages.keep(etag, response)
+                    g.setdefault(_PUBLIC_ETAG, etag)
             response.set_etag(etag, weak=True)
             if shown.last_modified is not None:
                 response.last_modified = shown.last_modified

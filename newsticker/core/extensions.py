@@ -12,6 +12,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from newsticker.config import get_settings
+from newsticker.core.caching import AppCompressedPages, compressed_page_key
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -65,4 +66,7 @@ COMPRESS_SETTINGS = {
     "COMPRESS_ALGORITHM": ["br", "gzip"],
     "COMPRESS_BR_LEVEL": 4,
     "COMPRESS_LEVEL": 6,
+    # Public pages and feeds are compressed once per encoding and version, not per visit.
+    "COMPRESS_CACHE_BACKEND": AppCompressedPages,
+    "COMPRESS_CACHE_KEY": compressed_page_key,
 }

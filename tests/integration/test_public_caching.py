@@ -128,3 +128,66 @@ def test_a_rendered_page_is_kept_until_its_data_change(client, db, content, monk
         session["_flashes"] = [("message", "Danke!")]
     assert "Danke!" in client.get("/angebote").get_data(as_text=True)
     assert rendered == ["items/list.html"] * 3
+
+
+def test_a_public_page_is_compressed_once_per_encoding_and_version(
+    client, db, content, monkeypatch
+):
+    # Browsers and calendar apps ask for gzip or Brotli on every poll: the worker keeps
+    # the compressed body by encoding and ETag, and compresses again when the data change.
+    import flask_compress.flask_compress as flask_compress
+
+    compressed: list[str] = []
+    compress = flask_compress._compress_data
+
+    def counting(app: object, data: bytes, algorithm: str) -> bytes:
+        compressed.append(algorithm)
+        return compress(app, data, algorithm)
+
+    monkeypatch.setattr(flask_compress, "_compress_data", counting)
+    for n in range(30):
+        make_item(db, title=f"Begegnung {n}", summary="Ein langer Text. " * 20)
+    plain = client.get("/feeds/angebote.ics").get_data()
+    for _ in range(3):
+        packed = client.get("/feeds/angebote.ics", headers={"Accept-Encoding": "gzip"})
+        assert gzip.decompress(packed.get_data()) == plain
+    brotli = client.get("/feeds/angebote.ics", headers={"Accept-Encoding": "br"})
+    assert brotli.headers["Content-Encoding"] == "br"
+    assert client.get("/angebote", headers={"Accept-Encoding": "gzip"}).status_code == 200
+    assert compressed == ["gzip", "br", "gzip"]
+    item, _ = content
+    item.title = "Sprachcafé im Hafen"
+    item.updated_at = utcnow() + timedelta(seconds=1)
+    db.flush()
+    packed = client.get("/feeds/angebote.ics", headers={"Accept-Encoding": "gzip"})
+    assert "Sprachcafé im Hafen" in gzip.decompress(packed.get_data()).decode()
+    assert compressed == ["gzip", "br", "gzip", "gzip"]
+
+
+def test_a_personal_answer_is_compressed_afresh_and_never_kept(
+    client, db, content, no_csrf, monkeypatch
+):
+    import flask_compress.flask_compress as flask_compress
+
+    compressed: list[str] = []
+    compress = flask_compress._compress_data
+    monkeypatch.setattr(
+        flask_compress,
+        "_compress_data",
+        lambda app, data, algorithm: compressed.append(algorithm) or compress(app, data, algorithm),
+    )
+    for n in range(30):
+        make_item(db, title=f"Begegnung {n}", summary="Ein langer Text. " * 20)
+    create_editor(db)
+    login(client)
+    first = client.get("/angebote", headers={"Accept-Encoding": "gzip"})
+    again = client.get("/angebote", headers={"Accept-Encoding": "gzip"})
+    assert first.headers["Content-Encoding"] == again.headers["Content-Encoding"] == "gzip"
+    assert compressed == ["gzip", "gzip"]
+    # Nothing of it was kept: an anonymous visitor's page is compressed for them.
+    visitor = client.application.test_client()
+    public = visitor.get("/angebote", headers={"Accept-Encoding": "gzip"})
+    assert public.headers["Cache-Control"].startswith("public")
+    assert compressed == ["gzip", "gzip", "gzip"]
+    visitor.get("/angebote", headers={"Accept-Encoding": "gzip"})
+    assert compressed == ["gzip", "gzip", "gzip"]
