@@ -22,8 +22,10 @@ What it does:
    page and an archived issue; prints requests/s, p50 and p99 of each, and its share of
    the requests/s the minimal page made just before it;
 5. measures single requests (one client in this process, --repeat requests, median)
-   of the list's first page, page 5 and a keyword search, and a cold build of the full
-   iCal feed, for N and for each size in --single-sizes (each a fresh database).
+   of the list's first page, page 5 and two keyword searches (a word in one item of
+   every thousand, and a word in 100 items at every size, whose page shows as many
+   results at every size), and a cold build of the full iCal feed, for N and for each
+   size in --single-sizes (each a fresh database).
 
 The machine's load changes the figures: quote the shares and medians of one run, and
 say what else was running.
@@ -110,7 +112,11 @@ ARABIC = ["مقهى", "اللغة", "لقاء", "الجيران", "فطور", "�
 UKRAINIAN = tuple(
     ["мовне", "кафе", "зустріч", "сусіди", "сніданок", "консультація", "родина", "діти", "жінки"]
 )
-RARE = "Gebärdensprache"
+RARE = "Gebärdensprache"  # in one item of every thousand: more matches with more items
+# In 100 items at every size: a search whose page shows as many results at 1,000 items
+# as at 100,000, so the sizes compare the search, not the number of cards rendered.
+STEADY = "Tandemprojekt"
+STEADY_MATCHES = 100
 FIELDS = ("work", "education", "health", "volunteering", "encounter", "general")
 LANGS = ("de", "en", "ar", "fa", "uk", "tr", "ru", "da")
 MINIMAL_APP = textwrap.dedent(
@@ -143,6 +149,8 @@ def fake_items(count: int, now: datetime) -> list[dict[str, Any]]:
             words += rng.sample(UKRAINIAN, 2)
         if n % 1000 == 7:
             words.append(RARE)
+        if n % max(count // STEADY_MATCHES, 1) == 3:
+            words.append(STEADY)
         roll = rng.random()
         item = Item(
             kind="event",
@@ -415,6 +423,7 @@ def single_requests(app: Any, repeat: int) -> None:
         ("list, first page", "/angebote"),
         ("list, page 5", "/angebote?seite=5"),
         (f"keyword search ({RARE})", f"/angebote?q={RARE}"),
+        (f"keyword search ({STEADY}, {STEADY_MATCHES} items)", f"/angebote?q={STEADY}"),
     ]
     for name, path in cases:
         for _ in range(3):
@@ -429,7 +438,7 @@ def single_requests(app: Any, repeat: int) -> None:
             assert client.get(path).status_code == 200
             stored.append((time.perf_counter() - started) * 1000)
         print(
-            f"  single request, {name:34} median {statistics.median(rendered):6.1f} ms"
+            f"  single request, {name:44} median {statistics.median(rendered):6.1f} ms"
             f"  (from the store {statistics.median(stored):5.1f} ms)"
         )
     from newsticker.items import views
