@@ -47,15 +47,7 @@ def embed() -> ResponseReturnValue:
     filters = public_filters(request.args)
     page = page_number(request.args)
     now = services.current_time()
-    found = directory_page(
-        db.session,
-        filters,
-        page=page,
-        now=now,
-        tz=settings.tz,
-        page_size=EMBED_PAGE_SIZE,
-        days=settings.site.upcoming_days,
-    )
+    found = directory_page(db.session, filters, page=page, now=now, page_size=EMBED_PAGE_SIZE)
     response = render_template(
         "items/embed.html",
         filters=filters,
@@ -76,15 +68,7 @@ def embed_feed() -> ResponseReturnValue:
     filters = public_filters(request.args)
     page = page_number(request.args)
     now = services.current_time()
-    found = directory_page(
-        db.session,
-        filters,
-        page=page,
-        now=now,
-        tz=settings.tz,
-        page_size=EMBED_PAGE_SIZE,
-        days=settings.site.upcoming_days,
-    )
+    found = directory_page(db.session, filters, page=page, now=now, page_size=EMBED_PAGE_SIZE)
     links = site_links()
     args = _query_args()
 

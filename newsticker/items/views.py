@@ -112,15 +112,7 @@ def events() -> ResponseReturnValue:
     filters = _filters()
     page = _page()
     now = services.current_time()
-    found = directory_page(
-        db.session,
-        filters,
-        page=page,
-        now=now,
-        tz=settings.tz,
-        page_size=PAGE_SIZE,
-        days=settings.site.upcoming_days,
-    )
+    found = directory_page(db.session, filters, page=page, now=now, page_size=PAGE_SIZE)
     total = found.notice_total if filters.kind in NOTICE_FILTERS else found.event_total
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     args = {k: v for k, v in request.args.items() if k != "seite" and v}
