@@ -88,18 +88,11 @@ def directory(q: str, field_of_action: str, language: str, kind: str, page: int)
     Events come one by one at their next date (a recurring event once, as on /angebote);
     announcements and calls come with the first page, or on every page when `kind` asks.
     """
-    settings = get_settings()
     filters = item_services.PublicFilters(
         query=q, field_of_action=field_of_action, language=language, kind=kind
     )
     found = directory_page(
-        db.session,
-        filters,
-        page=page,
-        now=item_services.current_time(),
-        tz=settings.tz,
-        page_size=PAGE_SIZE,
-        days=settings.site.upcoming_days,
+        db.session, filters, page=page, now=item_services.current_time(), page_size=PAGE_SIZE
     )
     return {
         "page": page,

@@ -2,7 +2,9 @@
 
 The directory (/angebote), its embed (/embed/angebote) and the embed's JSON feed take
 the same parameters (bereich, art, sprache, q, seite) and show the same items: unknown
-values are ignored, never refused.
+values are ignored, never refused. The API's list (/api/v1/items) is the same page too.
+The site's zone and how far "upcoming" reaches come from the settings here, not from
+each caller, so the pages cannot drift apart.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from newsticker.config import get_settings
 from newsticker.items import services
 from newsticker.items.forms import language_choices
 from newsticker.items.models import FIELDS_OF_ACTION, Item, ItemKind
@@ -85,12 +88,12 @@ def directory_page(
     *,
     page: int,
     now: datetime,
-    tz: ZoneInfo,
     page_size: int = PAGE_SIZE,
-    days: int = services.DEFAULT_UPCOMING_DAYS,
 ) -> DirectoryPage:
     """Return one page: upcoming events (a series once, at its next date) and current
-    notices on the first page or by kind."""
+    notices on the first page or by kind, in the site's zone and upcoming days."""
+    settings = get_settings()
+    tz, days = settings.tz, settings.site.upcoming_days
     result = DirectoryPage()
     offset = (page - 1) * page_size
     at_most = max(COUNT_AT_MOST, offset + page_size)

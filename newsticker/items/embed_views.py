@@ -8,6 +8,11 @@ the top window, on this site, so the visitor leaves the frame for the full page.
 
 /embed/angebote.json is the same page as a JSON Feed 1.1 document, for a CMS that
 renders the listing itself; browsers on the allowed origins may read it (CORS).
+
+Both show each item in the page's language (`lang=`, else the visitor's as usual) where
+it has an approved version there, else its original (`item_text`), each text marked with
+its own language, as the directory's cards are. `sprache` is the directory's filter (the
+languages spoken at the event), not the language of the texts.
 """
 
 from __future__ import annotations
@@ -47,15 +52,7 @@ def embed() -> ResponseReturnValue:
     filters = public_filters(request.args)
     page = page_number(request.args)
     now = services.current_time()
-    found = directory_page(
-        db.session,
-        filters,
-        page=page,
-        now=now,
-        tz=settings.tz,
-        page_size=EMBED_PAGE_SIZE,
-        days=settings.site.upcoming_days,
-    )
+    found = directory_page(db.session, filters, page=page, now=now, page_size=EMBED_PAGE_SIZE)
     response = render_template(
         "items/embed.html",
         filters=filters,
@@ -76,17 +73,16 @@ def embed_feed() -> ResponseReturnValue:
     filters = public_filters(request.args)
     page = page_number(request.args)
     now = services.current_time()
-    found = directory_page(
-        db.session,
-        filters,
-        page=page,
-        now=now,
-        tz=settings.tz,
-        page_size=EMBED_PAGE_SIZE,
-        days=settings.site.upcoming_days,
-    )
+    found = directory_page(db.session, filters, page=page, now=now, page_size=EMBED_PAGE_SIZE)
     links = site_links()
     args = _query_args()
+    # The texts are in the page's language, as on the embed page this feed is a copy of
+    # (the same parameters give the same items in the same words). The Atom feed takes
+    # its item language from ?sprache= instead, because a feed reader's request carries
+    # no language of its own, only the site's default; this feed's link carries one in
+    # lang=, and its sprache= is the directory's filter of spoken languages, so it cannot
+    # also name the texts' language here without changing what the filter does.
+    language = str(get_locale() or settings.site.default_language)
 
     def url(item: Item) -> str:
         return links.url("items.detail", item_id=item.id)
@@ -100,6 +96,7 @@ def embed_feed() -> ResponseReturnValue:
             else "",
             starts_at=item.starts_at,
             ends_at=item.ends_at,
+            language=language,
         )
         for item in found.notices
     ]
@@ -110,6 +107,7 @@ def embed_feed() -> ResponseReturnValue:
             when=when_text(occ.starts_at, occ.ends_at, occ.item.all_day, settings.tz),
             starts_at=occ.starts_at,
             ends_at=occ.ends_at,
+            language=language,
             # A recurring event has one entry per date: each needs an id of its own.
             id_suffix=f"#{occ.starts_at.astimezone(settings.tz):%Y-%m-%dT%H:%M}",
         )
@@ -120,7 +118,7 @@ def embed_feed() -> ResponseReturnValue:
         title=f"{settings.site.name} – {_('Events & offers')}",
         feed_url=links.url("items.embed_feed", **args),
         page_url=links.url("items.events", **args),
-        language=str(get_locale() or settings.site.default_language),
+        language=language,
         next_url=links.url("items.embed_feed", seite=page + 1, **args) if found.has_more else None,
     )
     response = jsonify(feed)

@@ -1,8 +1,9 @@
-"""iCalendar and Atom renderings of approved items.
+"""iCalendar, Atom and JSON Feed renderings of approved items.
 
 Given a language, each item shows its approved version in that language where it has
 one (`item_text`), else its original; each text is marked with its own language
-(LANGUAGE on the iCal properties of a feed in a language, xml:lang on the Atom entry).
+(LANGUAGE on the iCal properties of a feed in a language, xml:lang on the Atom entry,
+`language` on the JSON Feed item).
 """
 
 from __future__ import annotations
@@ -208,23 +209,29 @@ def json_feed_item(
     when: str,
     starts_at: datetime | None,
     ends_at: datetime | None,
+    language: str | None,
     id_suffix: str = "",
 ) -> dict[str, Any]:
-    """Return one JSON Feed 1.1 item; an event's date is in the `_newsticker` extension."""
-    summary = f"{when} – {item.summary}" if when else item.summary
+    """Return one JSON Feed 1.1 item, in language where it has it; its date in `_newsticker`.
+
+    Its texts and `language` are those of `item_text`: the approved version in language,
+    else the original. Place and organiser are shared by all versions, in the original.
+    """
+    text = item_text(item, language)
+    summary = f"{when} – {text.summary}" if when else text.summary
     entry: dict[str, Any] = {
         "id": f"{url}{id_suffix}",
         "url": url,
-        "title": item.title,
+        "title": text.title,
         "summary": summary,
-        "content_html": render_markdown(item.description) or f"<p>{_escape(item.summary)}</p>",
-        "content_text": "\n\n".join(p for p in (summary, item.description_text) if p),
+        "content_html": render_markdown(text.description) or f"<p>{_escape(text.summary)}</p>",
+        "content_text": "\n\n".join(p for p in (summary, text.description_text) if p),
         "date_published": (item.approved_at or item.created_at).astimezone(UTC).isoformat(),
         "tags": [
             str(FIELDS_OF_ACTION.get(item.field_of_action, item.field_of_action)),
             str(KIND_LABELS.get(item.kind, item.kind)),
         ],
-        "language": item.content_language,
+        "language": text.language,
         # Extensions start with an underscore (JSON Feed 1.1, "Extensions").
         "_newsticker": {
             "kind": str(item.kind),

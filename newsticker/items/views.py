@@ -116,15 +116,7 @@ def events() -> ResponseReturnValue:
     filters = _filters()
     page = _page()
     now = services.current_time()
-    found = directory_page(
-        db.session,
-        filters,
-        page=page,
-        now=now,
-        tz=settings.tz,
-        page_size=PAGE_SIZE,
-        days=settings.site.upcoming_days,
-    )
+    found = directory_page(db.session, filters, page=page, now=now, page_size=PAGE_SIZE)
     notices_only = filters.kind in NOTICE_FILTERS
     total = found.notice_total if notices_only else found.event_total
     beyond = found.notices_beyond if notices_only else found.events_beyond

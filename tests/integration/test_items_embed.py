@@ -8,8 +8,9 @@ import pytest
 
 from newsticker.config import ConfigError, load_settings
 from newsticker.items.models import ItemStatus
+from newsticker.items.services import propose_version
 from tests.conftest import EMPTY_CONFIG
-from tests.factories import local, make_item, today
+from tests.factories import create_editor, local, make_item, today
 
 ALLOWED = "https://www.flensburg.de"
 
@@ -115,3 +116,104 @@ def test_without_allowed_origins_the_embed_refuses_framing(app, client, db):
 def test_config_refuses_an_origin_that_is_not_one(origin):
     with pytest.raises(ConfigError, match="embed.allowed_origins"):
         load_settings(EMPTY_CONFIG, overrides={"embed.allowed_origins": [origin]}, environ={})
+
+
+# ---------------------------------------------------------------- in the reader's language
+
+ARABIC = {
+    "language": "ar",
+    "title": "فطور متعدد الثقافات",
+    "summary": "نفطر معاً ونتعرف على الجيران.",
+    "description": "الجميع **مرحب** بهم.",
+}
+UKRAINIAN = {
+    "language": "uk",
+    "title": "Міжкультурний сніданок",
+    "summary": "Снідаємо разом і знайомимося з сусідами.",
+    "description": "Ласкаво **просимо** всіх.",
+}
+ORIGINAL = "Interkulturelles Frühstück"
+
+
+@pytest.fixture
+def versioned(db):
+    """An event and an announcement, each with an approved Arabic and a waiting Ukrainian text."""
+    editor = create_editor(db)
+    event = make_item(db)
+    notice = make_item(
+        db,
+        kind="announcement",
+        starts_at=None,
+        ends_at=None,
+        visible_until=today() + timedelta(days=5),
+    )
+    for item in (event, notice):
+        propose_version(db, item, dict(ARABIC), source="editor", user=editor)
+        propose_version(db, item, dict(UKRAINIAN), source="submitter")
+    return event, notice
+
+
+def test_embed_shows_the_approved_version_in_the_page_language_marked_as_such(client, versioned):
+    html = client.get("/embed/angebote?lang=ar").get_data(as_text=True)
+    event, notice = versioned
+    # The event's date and the announcement: each title in Arabic, right to left.
+    for heading, item in (("h4", event), ("h3", notice)):
+        assert (
+            f'<{heading} class="item-title" lang="ar" dir="rtl">'
+            f'<a href="/angebote/{item.id}">{ARABIC["title"]}</a></{heading}>'
+        ) in html
+    assert f'<p class="item-summary" lang="ar" dir="rtl">{ARABIC["summary"]}</p>' in html
+    assert ORIGINAL not in html
+    # The place is shared by all versions: it stays in the original's language.
+    assert '<p class="item-meta" lang="de" dir="ltr">Stadtteilhaus</p>' in html
+
+
+def test_embed_shows_the_original_where_the_version_still_waits(client, versioned):
+    html = client.get("/embed/angebote?lang=uk").get_data(as_text=True)
+    assert '<html lang="uk"' in html
+    assert UKRAINIAN["title"] not in html and UKRAINIAN["summary"] not in html
+    assert (
+        f'class="item-title" lang="de" dir="ltr"><a href="/angebote/{versioned[0].id}">{ORIGINAL}'
+        in html
+    )
+    assert '<p class="item-summary" lang="de" dir="ltr">Gemeinsam frühstücken' in html
+
+
+def test_json_feed_carries_the_version_in_the_page_language(client, versioned):
+    feed = client.get("/embed/angebote.json?lang=ar").get_json()
+    assert feed["language"] == "ar"
+    assert len(feed["items"]) == 2
+    for entry in feed["items"]:
+        assert entry["title"] == ARABIC["title"]
+        assert entry["language"] == "ar"
+        assert entry["summary"].endswith(ARABIC["summary"])
+        assert "<strong>مرحب</strong>" in entry["content_html"]
+        assert (
+            ARABIC["summary"] in entry["content_text"]
+            and "الجميع مرحب بهم" in entry["content_text"]
+        )
+        assert "frühstücken" not in entry["content_text"]
+
+
+def test_json_feed_keeps_the_original_where_the_version_still_waits(client, versioned):
+    feed = client.get("/embed/angebote.json?lang=uk").get_json()
+    for entry in feed["items"]:
+        assert entry["title"] == ORIGINAL and entry["language"] == "de"
+        assert "<strong>willkommen</strong>" in entry["content_html"]
+
+
+def test_sprache_is_the_directorys_filter_on_the_embed_and_its_feed(client, db, versioned):
+    """`sprache` filters by the languages spoken, as on /angebote; texts follow the page."""
+    make_item(db, title="Deutschkurs", event_languages=["de"])
+    for path in ("/angebote", "/embed/angebote"):
+        html = client.get(path, query_string={"sprache": "ar"}).get_data(as_text=True)
+        assert ORIGINAL in html and "Deutschkurs" not in html, path
+    feed = client.get("/embed/angebote.json?sprache=ar").get_json()
+    assert {entry["title"] for entry in feed["items"]} == {ORIGINAL}
+    feed = client.get("/embed/angebote.json?sprache=ar&lang=ar").get_json()
+    assert {entry["title"] for entry in feed["items"]} == {ARABIC["title"]}
+    # An unknown code is ignored like every bad filter of the directory: no 404, no filter.
+    for path in ("/angebote", "/embed/angebote", "/embed/angebote.json"):
+        response = client.get(path, query_string={"sprache": "xx"})
+        assert response.status_code == 200, path
+        assert "Deutschkurs" in response.get_data(as_text=True), path
