@@ -49,7 +49,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from newsticker.config import Settings
-from newsticker.core.db import db, utcnow
+from newsticker.core.db import db, utcnow, write_intent
 from newsticker.core.errors import UserError
 from newsticker.core.mail import SmtpTransport
 from newsticker.core.site import site_keyring, site_links
@@ -211,9 +211,13 @@ class IssueSender:
     ) -> T:
         """Run work(session) in a unit of work of its own: commit, then send the mail it queued.
 
-        A worker passes the factory of its own connection; others get the pool's.
+        A worker passes the factory of its own connection; others get the pool's. Every
+        such transaction writes, and it begins as a writer: on SQLite, one that read
+        first (finishing reads what is pending) could not write after another worker
+        process committed meanwhile ("database is locked", see core.db.write_intent).
         """
         with (
+            write_intent(),
             self._app_context(),
             (factory or self.factory)() as session,
             unit_of_work(session, self.dispatch),
