@@ -88,21 +88,11 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, enforced foreign keys and real transactions.
-
-    PostgreSQL plans every statement with its values (psycopg prepares none): psycopg
-    prepares a statement on its fifth run, and PostgreSQL then soon switches to a generic
-    plan that cannot see the values. For a search (the words become a tsquery inside
-    the statement) that plan scanned every item: 2 ms became 70 ms from the sixth
-    search on. Planning costs a fraction of a millisecond; it also keeps a
-    transaction-pooling PgBouncer in front safe.
-    """
+    """Create an engine; SQLite gets WAL, enforced foreign keys and real transactions."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    if url.startswith("postgresql+psycopg:"):
-        kwargs.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
