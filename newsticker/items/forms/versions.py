@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, SelectField, StringField, TextAreaField
+from wtforms import FieldList, Form, FormField, SelectField, TextAreaField
 from wtforms.validators import Optional
 
 from newsticker.core.i18n import lazy_gettext as _l
@@ -30,34 +30,6 @@ TEXT_FIELDS = ("title", "summary", "description")
 
 def _language_choices() -> list[Any]:
     return choices([("", _l("Choose a language")), *language_choices(sign_language=False)])
-
-
-class _VersionTexts:
-    """What a version's fields do, in a group of the item forms or in a form of its own."""
-
-    language: SelectField
-    title: StringField
-    summary: TextAreaField
-    description: TextAreaField
-
-    def is_empty(self) -> bool:
-        """Return whether nothing was written in this group (it is then no version)."""
-        return not any((getattr(self, name).data or "").strip() for name in TEXT_FIELDS)
-
-    def version_input(self) -> VersionInput:
-        """Return the fields as the services take them."""
-        return VersionInput(
-            language=self.language.data or "",
-            title=self.title.data or "",
-            summary=self.summary.data or "",
-            description=self.description.data or "",
-        )
-
-    def show_errors(self, errors: dict[str, list[Any]]) -> None:
-        """Put the services' messages next to their fields."""
-        for name, messages in errors.items():
-            field = getattr(self, name)
-            field.errors = [*field.errors, *messages]
 
 
 def _language_field() -> SelectField:
@@ -82,8 +54,9 @@ def _description_field() -> TextAreaField:
     )
 
 
-class VersionFields(_VersionTexts, Form):
-    """One group of the item forms (inside another form, so no CSRF token of its own)."""
+class _VersionTexts:
+    """A version's fields and what they do, in a group of the item forms or in a form of
+    its own (WTForms finds fields on a mixin like this one)."""
 
     language = _language_field()
     title = text_field(_l("Title in this language"), max_length=200)
@@ -93,6 +66,29 @@ class VersionFields(_VersionTexts, Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.language.choices = _language_choices()
+
+    def is_empty(self) -> bool:
+        """Return whether nothing was written in this group (it is then no version)."""
+        return not any((getattr(self, name).data or "").strip() for name in TEXT_FIELDS)
+
+    def version_input(self) -> VersionInput:
+        """Return the fields as the services take them."""
+        return VersionInput(
+            language=self.language.data or "",
+            title=self.title.data or "",
+            summary=self.summary.data or "",
+            description=self.description.data or "",
+        )
+
+    def show_errors(self, errors: dict[str, list[Any]]) -> None:
+        """Put the services' messages next to their fields."""
+        for name, messages in errors.items():
+            field = getattr(self, name)
+            field.errors = [*field.errors, *messages]
+
+
+class VersionFields(_VersionTexts, Form):
+    """One group of the item forms (inside another form, so no CSRF token of its own)."""
 
 
 def version_list() -> FieldList:
@@ -136,15 +132,6 @@ def check_versions(versions: FieldList, original_language: str) -> list[VersionI
 
 class VersionForm(_VersionTexts, FlaskForm):
     """One version on its own: the editors' item page and the submitter's private link."""
-
-    language = _language_field()
-    title = text_field(_l("Title in this language"), max_length=200)
-    summary = _summary_field()
-    description = _description_field()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.language.choices = _language_choices()
 
     def fill_from(self, version: ItemVersion) -> None:
         """Show a stored version for editing."""
