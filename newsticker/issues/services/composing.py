@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from newsticker.core.audit import Actor, actor_or, record_event
+from newsticker.core.i18n import LazyText
 from newsticker.core.i18n import lazy_gettext as _l
 from newsticker.core.markup import has_control_chars
 from newsticker.issues.models import SECTION_KINDS, Issue, IssueEntry, KeyFigure
@@ -150,6 +151,14 @@ def _entry(issue: Issue, entry_id: int) -> IssueEntry:
     raise IssueError(_l("This entry is no longer part of the issue."))
 
 
+def _article(issue: Issue, entry_id: int, refusal: LazyText) -> IssueEntry:
+    """Return the entry when it is an article written for the issue, else refuse."""
+    entry = _entry(issue, entry_id)
+    if not entry.is_article:
+        raise IssueError(refusal)
+    return entry
+
+
 def renumber(entries: Sequence[IssueEntry | KeyFigure]) -> None:
     """Give entries (or key figures) the positions of their order, from 0."""
     for position, entry in enumerate(entries):
@@ -245,9 +254,8 @@ def update_article(
 ) -> IssueEntry:
     """Change an article's title, text, link and language (its place and image stay)."""
     begin_change(issue, version)
-    entry = _entry(issue, entry_id)
-    if not entry.is_article:
-        raise IssueError(_l("Only articles written for the issue can be edited here."))
+    refusal = _l("Only articles written for the issue can be edited here.")
+    entry = _article(issue, entry_id, refusal)
     title = single_line(title, "title", 200, required=True)
     body = check_markdown(body, "body")
     link = check_link(link)
@@ -270,9 +278,9 @@ def set_article_image(
 ) -> IssueEntry:
     """Give an article a new image or description, or take its image away."""
     begin_change(issue, version)
-    entry = _entry(issue, entry_id)
-    if not entry.is_article:
-        raise IssueError(_l("Only articles written for the issue carry an image here."))
+    entry = _article(
+        issue, entry_id, _l("Only articles written for the issue carry an image here.")
+    )
     alt = check_image_change(entry.image_file, image, "image_alt")
     entry.image_file = apply_image_change(session, entry.image_file, image)
     entry.image_alt = alt
