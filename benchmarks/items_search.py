@@ -23,13 +23,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.seeding import FIELDS, GERMAN, LANGS, RARE, TZ, item_row
 from newsticker import create_app
 from newsticker.config import load_settings
 from newsticker.core.db import make_engine
@@ -38,57 +38,12 @@ from newsticker.items.recurrence import Recurrence
 from newsticker.items.services import derive_fields
 from newsticker.migrations import upgrade_database
 
-TZ = ZoneInfo("Europe/Berlin")
-WORDS = [
-    "Sprachcafé",
-    "Begegnung",
-    "Nachbarschaft",
-    "Frühstück",
-    "Beratung",
-    "Familie",
-    "Kinder",
-    "Frauen",
-    "Jugend",
-    "Ausbildung",
-    "Bewerbung",
-    "Gesundheit",
-    "Sport",
-    "Musik",
-    "Kochen",
-    "Garten",
-    "Ehrenamt",
-    "Patenschaft",
-    "Lesen",
-    "Kultur",
-    "Tanz",
-    "Film",
-    "Fahrrad",
-    "Computer",
-    "Hausaufgaben",
-    "Integrationskurs",
-    "Arbeit",
-    "Wohnung",
-    "Recht",
-    "Elterncafé",
-    "Spielplatz",
-    "Bibliothek",
-    "Stadtteil",
-    "Fest",
-    "Austausch",
-    "Workshop",
-    "Vortrag",
-    "Ausflug",
-]
-RARE = "Gebärdensprache"
-FIELDS = ("work", "education", "health", "volunteering", "encounter", "general")
-LANGS = ("de", "en", "ar", "fa", "uk", "tr", "ru", "da")
-
 
 def fake_items(count: int, now: datetime) -> list[dict]:
     rng = random.Random(42)
     rows = []
     for n in range(count):
-        words = rng.sample(WORDS, 6)
+        words = rng.sample(GERMAN, 6)
         if n % 100 == 0:
             words.append(RARE)
         roll = rng.random()
@@ -125,22 +80,8 @@ def fake_items(count: int, now: datetime) -> list[dict]:
                     freq="weekly", until=(now + timedelta(days=365)).date()
                 ).to_dict()
         derive_fields(item, TZ)
-        rows.append(_row(item))
+        rows.append(item_row(item))
     return rows
-
-
-def _row(item: Item) -> dict:
-    """Return the item as an INSERT row, with the column defaults the ORM would apply."""
-    row = {}
-    for column in Item.__table__.columns:
-        if column.key == "id":
-            continue
-        value = getattr(item, column.key)
-        if value is None and column.default is not None:
-            arg = column.default.arg
-            value = arg(None) if callable(arg) else arg
-        row[column.key] = value
-    return row
 
 
 def bench_database(url: str, label: str, count: int, repeat: int, instance: Path) -> None:

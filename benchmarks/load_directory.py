@@ -51,7 +51,6 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,6 +58,16 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks.seeding import (  # noqa: E402
+    ARABIC,
+    FIELDS,
+    GERMAN,
+    LANGS,
+    RARE,
+    TZ,
+    UKRAINIAN,
+    item_row,
+)
 from newsticker import create_app  # noqa: E402
 from newsticker.config import load_settings  # noqa: E402
 from newsticker.core.db import make_engine  # noqa: E402
@@ -67,58 +76,11 @@ from newsticker.items.recurrence import Recurrence  # noqa: E402
 from newsticker.items.services import derive_fields  # noqa: E402
 from newsticker.migrations import upgrade_database  # noqa: E402
 
-TZ = ZoneInfo("Europe/Berlin")
-GERMAN = [
-    "Sprachcafé",
-    "Begegnung",
-    "Nachbarschaft",
-    "Frühstück",
-    "Beratung",
-    "Familie",
-    "Kinder",
-    "Frauen",
-    "Jugend",
-    "Ausbildung",
-    "Bewerbung",
-    "Gesundheit",
-    "Sport",
-    "Musik",
-    "Kochen",
-    "Garten",
-    "Ehrenamt",
-    "Patenschaft",
-    "Lesen",
-    "Kultur",
-    "Tanz",
-    "Film",
-    "Fahrrad",
-    "Computer",
-    "Hausaufgaben",
-    "Integrationskurs",
-    "Arbeit",
-    "Wohnung",
-    "Recht",
-    "Elterncafé",
-    "Spielplatz",
-    "Bibliothek",
-    "Stadtteil",
-    "Fest",
-    "Austausch",
-    "Workshop",
-    "Vortrag",
-    "Ausflug",
-]
-ARABIC = ["مقهى", "اللغة", "لقاء", "الجيران", "فطور", "استشارة", "عائلة", "أطفال", "نساء", "شباب"]
-UKRAINIAN = tuple(
-    ["мовне", "кафе", "зустріч", "сусіди", "сніданок", "консультація", "родина", "діти", "жінки"]
-)
-RARE = "Gebärdensprache"  # in one item of every thousand: more matches with more items
+# RARE is in one item of every thousand: more matches with more items.
 # In 100 items at every size: a search whose page shows as many results at 1,000 items
 # as at 100,000, so the sizes compare the search, not the number of cards rendered.
 STEADY = "Tandemprojekt"
 STEADY_MATCHES = 100
-FIELDS = ("work", "education", "health", "volunteering", "encounter", "general")
-LANGS = ("de", "en", "ar", "fa", "uk", "tr", "ru", "da")
 MINIMAL_APP = textwrap.dedent(
     """
     import os
@@ -185,22 +147,8 @@ def fake_items(count: int, now: datetime) -> list[dict[str, Any]]:
                 ).to_dict()
             item.starts_at, item.ends_at = start, start + timedelta(hours=2)
         derive_fields(item, TZ)
-        rows.append(
-            {
-                column.key: _value(item, column)
-                for column in Item.__table__.columns
-                if column.key != "id"
-            }
-        )
+        rows.append(item_row(item))
     return rows
-
-
-def _value(item: Item, column: Any) -> Any:
-    value = getattr(item, column.key)
-    if value is None and column.default is not None:
-        arg = column.default.arg
-        value = arg(None) if callable(arg) else arg
-    return value
 
 
 def fresh_database(base_url: str | None, tmp: Path, label: str) -> str:
