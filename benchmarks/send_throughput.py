@@ -36,6 +36,10 @@ workers: until the worker that finished the issue returned). It prints one table
 database, N and worker count: both rates, their ratio (target: at least 0.8 for 2
 workers), each worker's peak memory (RSS) and how many each sent (they must add up to N:
 no recipient twice).
+
+smtp-sink offers PIPELINING, as Postfix does, so our sends put MAIL, RCPT and DATA in one
+write; plain smtplib never pipelines. --no-pipelining starts the sink without it (-p), to
+see what the rest of the send path costs against the same four round trips.
 """
 
 from __future__ import annotations
@@ -97,15 +101,18 @@ def run_sink(port: int) -> None:
 class Sink:
     """The sink process and how to ask it for its count."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, pipelining: bool = True) -> None:
         self.port = free_port()
         self.postfix = shutil.which("smtp-sink")
+        self.pipelining = pipelining
         if self.postfix:
             # -c prints running counters to stdout after every message: nobody reads them
             # while it runs, so they must not go to a pipe, whose buffer would fill after
             # some thousand messages and stop the sink (and the benchmark with it).
             self.proc = subprocess.Popen(
-                [self.postfix, "-c", "-u", "nobody", f"127.0.0.1:{self.port}", "1000"],
+                [self.postfix, "-c", "-u", "nobody"]
+                + ([] if pipelining else ["-p"])
+                + [f"127.0.0.1:{self.port}", "1000"],
                 stdout=subprocess.DEVNULL,
                 stdin=subprocess.PIPE,
                 text=True,
@@ -123,7 +130,9 @@ class Sink:
 
     @property
     def name(self) -> str:
-        return "postfix smtp-sink" if self.postfix else "aiosmtpd"
+        if not self.postfix:
+            return "aiosmtpd (no PIPELINING)"
+        return "postfix smtp-sink" + ("" if self.pipelining else " -p (no PIPELINING)")
 
     def count(self) -> int | None:
         if self.postfix:
@@ -564,7 +573,7 @@ def compare_workers(args: argparse.Namespace) -> int:
     sizes = [int(n) for n in str(args.recipients).split(",")]
     worker_counts = [int(n) for n in str(args.workers).split(",")]
     rows: list[str] = []
-    sink = Sink()
+    sink = Sink(pipelining=not args.no_pipelining)
     print(f"sink: {sink.name} on port {sink.port}; connections per worker: {args.connections}")
     try:
         backends = [] if args.skip_sqlite else [""]
@@ -713,6 +722,12 @@ def main() -> int:
         action="store_true",
         help="with --compare-workers and --database-url: PostgreSQL only",
     )
+    parser.add_argument(
+        "--no-pipelining",
+        action="store_true",
+        help="the sink does not offer PIPELINING (smtp-sink -p): our sends take four round "
+        "trips per message, as raw smtplib's always do",
+    )
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ours", help=argparse.SUPPRESS)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
@@ -791,7 +806,7 @@ def main() -> int:
             "issue_id"
         ]
         print(f"prepared {args.recipients} subscribers in {time.perf_counter() - began:.1f} s")
-        sink = Sink()
+        sink = Sink(pipelining=not args.no_pipelining)
         runs: list[tuple[dict[str, Any], dict[str, Any]]] = []
         counts: list[int | None] = []
         try:

@@ -26,6 +26,15 @@ class MaildirHandler:
         for sub in ("tmp", "new", "cur"):
             (path / sub).mkdir(exist_ok=True)
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        # Offer PIPELINING as Postfix does, so development sends take the relay's path.
+        # aiosmtpd reads commands from a stream, so pipelined ones are answered in turn.
+        session.host_name = hostname  # this hook's duty in aiosmtpd
+        responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         # Record the envelope the way Postfix does, so tests can see who it went to.
         head = (

@@ -206,43 +206,97 @@ class SmtpConnection:
     def send_raw(self, envelope_from: str, to: str, data: bytes, *, smtputf8: bool = False) -> str:
         """Send finished message bytes (CRLF line ends) to one recipient; return the reply.
 
-        For bulk sending: no message object is built or flattened. A 4xx or 5xx reply
-        raises as in send(); a lost connection is closed, so is_open tells to reopen.
+        For bulk sending: no message object is built or flattened, and where the relay
+        offers PIPELINING (RFC 2920) MAIL, RCPT and DATA go out in one write, so a message
+        costs two round trips instead of four. A 4xx or 5xx reply raises as in send(); a
+        lost connection is closed, so is_open tells to reopen.
         """
+        if any(c in envelope_from or c in to for c in "\r\n"):
+            # smtplib would send what parseaddr makes of it: refuse instead, on either path.
+            raise PermanentMailError("an address contains a line break")
         client = self.client
         try:
             client.ehlo_or_helo_if_needed()
             options = ["SMTPUTF8"] if smtputf8 else []
             if client.does_esmtp and client.has_extn("size"):
                 options.append(f"SIZE={len(data)}")
-            code, reply = client.mail(envelope_from, options)
-            if code != 250:
-                self._refused(code, reply)
-            code, reply = client.rcpt(to)
-            if code not in (250, 251):
-                self._refused(code, reply)
-            code, reply = _data(client, data)
+            if client.does_esmtp and client.has_extn("pipelining"):
+                self._envelope_pipelined(envelope_from, to, options)
+            else:
+                self._envelope(envelope_from, to, options)
+            code, reply = _content(client, data)
             if code != 250:
                 self._refused(code, reply)
         except smtplib.SMTPResponseException as exc:
             self._refused(exc.smtp_code, exc.smtp_error)
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPNotSupportedError, OSError) as exc:
+        except smtplib.SMTPNotSupportedError as exc:  # found before MAIL: the connection goes on
+            raise PermanentMailError(f"relay cannot send this: {exc}") from exc
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.client.close()
-            if isinstance(exc, smtplib.SMTPNotSupportedError):
-                raise PermanentMailError(f"relay cannot send this: {exc}") from exc
             raise TemporaryMailError(f"connection lost: {exc}") from exc
         self.sent += 1
         return f"{code} {reply.decode('utf-8', 'replace')}"
+
+    def _envelope(self, envelope_from: str, to: str, options: list[str]) -> None:
+        """MAIL, RCPT and DATA one after the other, each waiting for its reply."""
+        client = self.client
+        try:
+            code, reply = client.mail(envelope_from, options)
+            if code != 250:
+                self._refused(code, reply)
+            code, reply = client.rcpt(to)
+        except ValueError as exc:  # a line break in an address, or non-ASCII without SMTPUTF8
+            self._reset()
+            raise PermanentMailError(f"relay cannot send this: {exc}") from exc
+        if code not in (250, 251):
+            self._refused(code, reply)
+        client.putcmd("data")
+        code, reply = client.getreply()
+        if code != 354:
+            self._refused(code, reply)
+
+    def _envelope_pipelined(self, envelope_from: str, to: str, options: list[str]) -> None:
+        """MAIL, RCPT and DATA in one write, then their three replies (RFC 2920)."""
+        client = self.client
+        if "SMTPUTF8" in options:
+            if not client.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by server")
+            client.command_encoding = "utf-8"
+        extra = "".join(f" {option}" for option in options)
+        commands = f"MAIL FROM:<{envelope_from}>{extra}\r\nRCPT TO:<{to}>\r\nDATA\r\n"
+        try:
+            client.send(commands.encode(client.command_encoding))
+        except UnicodeEncodeError as exc:
+            raise PermanentMailError(f"relay cannot send this: {exc}") from exc
+        replies = []
+        for _ in range(3):
+            code, reply = client.getreply()
+            if code == 421:  # the relay closes the channel: the rest goes unanswered
+                self._refused(code, reply)
+            replies.append((code, reply))
+        wanted = ((250,), (250, 251), (354,))
+        failed = [answer for answer, ok in zip(replies, wanted, strict=True) if answer[0] not in ok]
+        if not failed:
+            return
+        if replies[2][0] == 354:
+            # DATA was taken although the envelope was not: end the empty message at once.
+            client.send(b".\r\n")
+            client.getreply()
+        self._refused(*failed[0])
 
     def _refused(self, code: int, reply: bytes | str) -> NoReturn:
         if code == 421 or code < 0:
             self.client.close()  # the relay closes the channel
         else:
-            try:
-                self.client.rset()
-            except (smtplib.SMTPException, OSError):
-                self.client.close()
+            self._reset()
         raise _classify(code, reply)
+
+    def _reset(self) -> None:
+        """Abort the transaction begun (RSET), or close a connection that cannot."""
+        try:
+            self.client.rset()
+        except (smtplib.SMTPException, OSError):
+            self.client.close()
 
     def close(self) -> None:
         """Say QUIT, ignoring a relay that is already gone."""
@@ -252,17 +306,13 @@ class SmtpConnection:
             self.client.close()
 
 
-def _data(client: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
-    """Do smtplib's DATA for finished bytes, scanning for dot-stuffing only when needed.
+def _content(client: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+    """Send the message after DATA's 354, scanning for dot-stuffing only when needed.
 
     smtplib runs a regular expression over every message to double a leading dot; for
     newsletter-sized messages that is a tenth of the sender's CPU, while a plain search
     for a line that starts with a dot is many times faster and almost always finds none.
     """
-    client.putcmd("data")
-    code, reply = client.getreply()
-    if code != 354:
-        raise smtplib.SMTPDataError(code, reply)
     if data.startswith(b".") or b"\n." in data:
         data = _LEADING_DOT.sub(b"..", data)
     if not data.endswith(b"\r\n"):

@@ -4,6 +4,8 @@ It records every message it accepts and, as its `Behaviour` says, refuses recipi
 answers 4xx or 5xx to the n-th DATA, drops each connection after k messages, or hangs.
 With `tls` it speaks STARTTLS (or implicit TLS with `implicit_tls`), and with `logins` it
 asks for SMTP AUTH (PLAIN and LOGIN) and accepts only those user names and passwords.
+It offers PIPELINING and SMTPUTF8, as Postfix does, unless told `pipelining=False` or
+`smtputf8=False`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ class Behaviour:
 class _Handler:
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # this hook's duty in aiosmtpd
+        if self.relay.pipelining:
+            # aiosmtpd reads commands from a stream, so pipelined ones are answered in turn.
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -122,15 +133,18 @@ class Relay:
         tls: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         logins: dict[str, str] | None = None,
+        pipelining: bool = True,
+        smtputf8: bool = True,
     ) -> None:
         self.port = port or free_port()
+        self.pipelining = pipelining
         self.behaviour = behaviour or Behaviour()
         self.received: list[Received] = []
         self.data_count = 0
         self.lock = threading.Lock()
         self.logins = logins
         self.refused_logins: list[str] = []
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if tls is not None and implicit_tls:
             # The whole connection is TLS: AUTH needs no STARTTLS first.
             options.update(ssl_context=tls, auth_require_tls=False)

@@ -3,6 +3,7 @@
 import re
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from newsticker.core.db import utcnow
@@ -123,9 +124,10 @@ def test_a_relay_that_refuses_connections_pauses_the_issue_then_resume_finishes(
     assert Counter(m.rcpt for m in issue_mails(relay)) == Counter(addresses)
 
 
-def test_421_and_451_mid_batch_are_retried_and_nobody_gets_two(tmp_path):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
+def test_421_and_451_mid_batch_are_retried_and_nobody_gets_two(tmp_path, pipelining):
     behaviour = Behaviour(data_replies={5: "451 4.3.0 local error", 9: "421 4.7.0 closing"})
-    with Relay(behaviour=behaviour) as relay:
+    with Relay(behaviour=behaviour, pipelining=pipelining) as relay:
         app, issue_id, addresses = prepare(tmp_path, 25, relay.port, **{"delivery.connections": 1})
         run = drain(app, issue_id)
     assert run.state == "finished"
@@ -138,8 +140,9 @@ def test_421_and_451_mid_batch_are_retried_and_nobody_gets_two(tmp_path):
     assert attempts.count(2) == 1 and attempts.count(1) == 24
 
 
-def test_550_for_some_recipients_fails_them_and_marks_them_bounced(tmp_path):
-    with Relay() as relay:
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
+def test_550_for_some_recipients_fails_them_and_marks_them_bounced(tmp_path, pipelining):
+    with Relay(pipelining=pipelining) as relay:
         app, issue_id, addresses = prepare(tmp_path, 12, relay.port)
         refused = addresses[3:5]
         relay.behaviour.refuse_rcpt = {a: "550 5.1.1 no such user" for a in refused}
