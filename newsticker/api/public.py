@@ -79,6 +79,22 @@ def item_data(item: Item) -> dict[str, Any]:
     }
 
 
+def published_item_data(item: Item) -> dict[str, Any]:
+    """Return item_data() and the item's text in the original and each approved language."""
+    texts = (item_services.item_text(item, language) for language in item.approved_languages)
+    return {
+        **item_data(item),
+        "versions": {
+            text.language: {
+                "title": text.title,
+                "summary": text.summary,
+                "description": text.description,
+            }
+            for text in texts
+        },
+    }
+
+
 @bp.route("/items")
 @bp.arguments(schemas.DirectoryQuery, location="query", as_kwargs=True)
 @bp.response(200, schemas.DirectorySchema)
@@ -87,6 +103,7 @@ def directory(q: str, field_of_action: str, language: str, kind: str, page: int)
 
     Events come one by one at their next date (a recurring event once, as on /angebote);
     announcements and calls come with the first page, or on every page when `kind` asks.
+    Each item's `versions` holds its text in the original and every approved language.
     """
     filters = item_services.PublicFilters(
         query=q, field_of_action=field_of_action, language=language, kind=kind
@@ -98,10 +115,10 @@ def directory(q: str, field_of_action: str, language: str, kind: str, page: int)
         "page": page,
         "has_more": found.has_more,
         "dates": [
-            {"starts_at": o.starts_at, "ends_at": o.ends_at, "item": item_data(o.item)}
+            {"starts_at": o.starts_at, "ends_at": o.ends_at, "item": published_item_data(o.item)}
             for o in found.occurrences
         ],
-        "notices": [item_data(item) for item in found.notices],
+        "notices": [published_item_data(item) for item in found.notices],
     }
 
 
@@ -117,16 +134,8 @@ def item(item_id: int) -> Any:
         raise NotFound()
     dates = item_services.next_dates(found, now=item_services.current_time(), tz=get_settings().tz)
     return {
-        **item_data(found),
+        **published_item_data(found),
         "next_dates": [{"starts_at": d.starts_at, "ends_at": d.ends_at} for d in dates],
-        "versions": {
-            text.language: {
-                "title": text.title,
-                "summary": text.summary,
-                "description": text.description,
-            }
-            for text in (item_services.item_text(found, lang) for lang in found.approved_languages)
-        },
     }
 
 

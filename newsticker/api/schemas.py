@@ -112,15 +112,24 @@ class ItemSchema(ItemDetails):
     url = fields.String(required=True, metadata={"description": "The item's public page"})
 
 
-class ItemDetailSchema(ItemSchema):
-    """One item with its next dates and its versions by language."""
+class PublishedItemSchema(ItemSchema):
+    """A published item with its text in each language it has."""
 
-    next_dates = fields.List(fields.Nested(lambda: DateSchema()))
     versions = fields.Dict(
         keys=fields.String(),
         values=fields.Nested(lambda: VersionSchema()),
-        metadata={"description": "The item's text by language (each language it exists in)"},
+        required=True,
+        metadata={
+            "description": "The item's text by language: the original (`content_language`) "
+            "and every approved version"
+        },
     )
+
+
+class ItemDetailSchema(PublishedItemSchema):
+    """One item with its next dates and its versions by language."""
+
+    next_dates = fields.List(fields.Nested(lambda: DateSchema()))
 
 
 class VersionSchema(Base):
@@ -138,7 +147,7 @@ class DateSchema(Dates):
 class OccurrenceSchema(Dates):
     """One date of an event in the directory, with its item."""
 
-    item = fields.Nested(ItemSchema, required=True)
+    item = fields.Nested(PublishedItemSchema, required=True)
 
 
 class DirectorySchema(Base):
@@ -147,7 +156,7 @@ class DirectorySchema(Base):
     page = fields.Integer(required=True)
     has_more = fields.Boolean(required=True)
     dates = fields.List(fields.Nested(OccurrenceSchema), required=True)
-    notices = fields.List(fields.Nested(ItemSchema), required=True)
+    notices = fields.List(fields.Nested(PublishedItemSchema), required=True)
 
 
 # ---------------------------------------------------------------- publications, archive

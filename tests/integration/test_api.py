@@ -166,6 +166,14 @@ def test_one_item_and_a_hidden_one(client, db) -> None:
 
 def test_one_item_has_its_approved_language_versions_only(client, db) -> None:
     item = make_item(db)
+    notice = make_item(
+        db,
+        kind="announcement",
+        title="Aushang",
+        starts_at=None,
+        ends_at=None,
+        visible_until=today() + timedelta(days=5),
+    )
     for language, status in (("ar", VersionStatus.APPROVED), ("uk", VersionStatus.SUBMITTED)):
         db.add(
             ItemVersion(
@@ -184,6 +192,14 @@ def test_one_item_has_its_approved_language_versions_only(client, db) -> None:
     assert set(versions) == {"de", "ar"}
     assert versions["ar"] == {"title": "title ar", "summary": "summary ar", "description": ""}
     assert versions["de"]["title"] == item.title
+    # The list carries the same versions, and an item without any has its original alone.
+    listed = client.get("/api/v1/items").get_json()
+    (date,) = [d for d in listed["dates"] if d["item"]["id"] == item.id]
+    assert date["item"]["versions"] == versions
+    (shown,) = [n for n in listed["notices"] if n["id"] == notice.id]
+    assert shown["versions"] == {
+        "de": {"title": "Aushang", "summary": notice.summary, "description": notice.description}
+    }
 
 
 def test_publications_and_archive(client) -> None:
