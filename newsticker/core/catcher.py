@@ -16,6 +16,17 @@ from aiosmtpd.controller import Controller
 logger = logging.getLogger(__name__)
 
 
+def ehlo_offering_pipelining(session: Any, hostname: str, responses: list[str]) -> list[str]:
+    """Do an aiosmtpd handle_EHLO hook's duty and add PIPELINING to the EHLO reply.
+
+    aiosmtpd reads commands from a stream, so it answers pipelined ones in turn; it only
+    does not say so.
+    """
+    session.host_name = hostname  # left to the hook once a handler has one
+    responses.insert(-1, "250-PIPELINING")
+    return responses
+
+
 class MaildirHandler:
     """aiosmtpd handler that stores each message, with its envelope, in a Maildir."""
 
@@ -30,10 +41,7 @@ class MaildirHandler:
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         # Offer PIPELINING as Postfix does, so development sends take the relay's path.
-        # aiosmtpd reads commands from a stream, so pipelined ones are answered in turn.
-        session.host_name = hostname  # this hook's duty in aiosmtpd
-        responses.insert(-1, "250-PIPELINING")
-        return responses
+        return ehlo_offering_pipelining(session, hostname, responses)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         # Record the envelope the way Postfix does, so tests can see who it went to.

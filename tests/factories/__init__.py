@@ -3,7 +3,7 @@
 One module per domain; import from here (`from tests.factories import make_item`):
 
 - `users`: editor accounts (`make_user`, `create_editor`) and the editor's `login`.
-- `items`: stored items (`make_item`), submission forms (`event_form`), images, uploads.
+- `items`: stored items (`make_item`, `make_notice`), submission forms (`event_form`), images, uploads.
 - `issues`: draft issues with entries and key figures (`make_issue`).
 - `subscribers`: subscribers with consent (`make_subscriber`), sign-up forms, their mails.
 - `delivery`: many subscribers at once, scheduled issues, apps that commit for real.
@@ -31,6 +31,7 @@ from tests.factories.items import (
     image_bytes,
     local,
     make_item,
+    make_notice,
     post_multipart,
     today,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "make_certificates",
     "make_issue",
     "make_item",
+    "make_notice",
     "make_request",
     "make_subscriber",
     "make_token",

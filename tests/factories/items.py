@@ -66,6 +66,18 @@ def make_item(session: Session, **values: Any) -> Item:
     return item
 
 
+def make_notice(session: Session, visible_days: int = 5, **values: Any) -> Item:
+    """Store an approved announcement (no date), shown until `visible_days` from today."""
+    values = {
+        "kind": "announcement",
+        "starts_at": None,
+        "ends_at": None,
+        "visible_until": today() + timedelta(days=visible_days),
+        **values,
+    }
+    return make_item(session, **values)
+
+
 def event_form(**overrides: Any) -> dict[str, Any]:
     """Return the fields of a valid event submission."""
     day = today() + timedelta(days=14)

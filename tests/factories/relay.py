@@ -22,6 +22,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from newsticker.core.catcher import ehlo_offering_pipelining
 from tests.conftest import free_port
 
 
@@ -61,10 +62,9 @@ class _Handler:
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
-        session.host_name = hostname  # this hook's duty in aiosmtpd
         if self.relay.pipelining:
-            # aiosmtpd reads commands from a stream, so pipelined ones are answered in turn.
-            responses.insert(-1, "250-PIPELINING")
+            return ehlo_offering_pipelining(session, hostname, responses)
+        session.host_name = hostname  # the hook's duty in aiosmtpd
         return responses
 
     async def handle_MAIL(

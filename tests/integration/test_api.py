@@ -27,6 +27,7 @@ from tests.factories import (
     event_form,
     login,
     make_item,
+    make_notice,
     make_token,
     today,
 )
@@ -166,14 +167,7 @@ def test_one_item_and_a_hidden_one(client, db) -> None:
 
 def test_one_item_has_its_approved_language_versions_only(client, db) -> None:
     item = make_item(db)
-    notice = make_item(
-        db,
-        kind="announcement",
-        title="Aushang",
-        starts_at=None,
-        ends_at=None,
-        visible_until=today() + timedelta(days=5),
-    )
+    notice = make_notice(db, title="Aushang")
     for language, status in (("ar", VersionStatus.APPROVED), ("uk", VersionStatus.SUBMITTED)):
         db.add(
             ItemVersion(

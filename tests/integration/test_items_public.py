@@ -11,7 +11,7 @@ from newsticker.core.db import utcnow
 from newsticker.items import directory, services
 from newsticker.items.models import Item
 from newsticker.items.recurrence import Recurrence
-from tests.factories import TZ, local, make_item, today
+from tests.factories import TZ, local, make_item, make_notice, today
 
 
 def test_only_approved_current_items_are_listed(client, db):
@@ -20,22 +20,8 @@ def test_only_approved_current_items_are_listed(client, db):
     make_item(db, title="Abgelehnt", status="rejected")
     past = utcnow() - timedelta(days=2)
     make_item(db, title="Vorbei", starts_at=past, ends_at=past + timedelta(hours=2))
-    make_item(
-        db,
-        title="Alte Ankündigung",
-        kind="announcement",
-        starts_at=None,
-        ends_at=None,
-        visible_until=today() - timedelta(days=1),
-    )
-    make_item(
-        db,
-        title="Aktuelle Ankündigung",
-        kind="announcement",
-        starts_at=None,
-        ends_at=None,
-        visible_until=today() + timedelta(days=5),
-    )
+    make_notice(db, title="Alte Ankündigung", visible_days=-1)
+    make_notice(db, title="Aktuelle Ankündigung")
     html = client.get("/angebote").get_data(as_text=True)
     assert "Freigegeben" in html and "Aktuelle Ankündigung" in html
     for hidden in ("Eingereicht", "Abgelehnt", "Vorbei", "Alte Ankündigung"):

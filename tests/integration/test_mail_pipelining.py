@@ -83,6 +83,13 @@ def test_a_line_break_in_an_address_is_refused_before_anything_is_sent(relay, co
     assert relay.recipients() == ["da@example.org"]
 
 
+def test_a_non_ascii_address_without_smtputf8_asked_is_refused_before_mail(relay, conn):
+    with pytest.raises(PermanentMailError, match="cannot send"):
+        conn.send_raw("rücklauf@flensburg.example", "da@example.org", DATA)
+    assert conn.send_raw(FROM, "da@example.org", DATA).startswith("250")
+    assert relay.recipients() == ["da@example.org"]
+
+
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
 def test_a_non_ascii_address_needs_smtputf8(pipelining):
     with Relay(pipelining=pipelining, smtputf8=False) as relay:
